@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * IOMMU groups as sysfs shows them: /sys/bus/pci/devices/$BDF/iommu_group is
+ * a link to /sys/kernel/iommu_groups/$N, whose devices/ holds the members.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int vfg_device_get_group(struct vfg_ctx *ctx, const char *bdf)
+{
+	char addr[13], path[PATH_MAX], link[PATH_MAX], *base, *end;
+	ssize_t n;
+	long id;
+
+	if (vfg_bdf_normalize(bdf, addr))
+		return -1;
+	if (vfg_path(ctx, path, sizeof(path), "/sys/bus/pci/devices/%s", addr))
+		return -1;
+	if (access(path, F_OK))
+		return -1;	/* errno from access(): ENOENT for no device */
+	if (vfg_path(ctx, path, sizeof(path),
+		     "/sys/bus/pci/devices/%s/iommu_group", addr))
+		return -1;
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return errno == ENOENT ? VFG_NO_GROUP : -1;
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	base = base ? base + 1 : link;
+	errno = 0;
+	id = strtol(base, &end, 10);
+	if (errno || end == base || *end || id < 0 || id > INT_MAX) {
+		errno = EINVAL;	/* a link that does not end in a number */
+		return -1;
+	}
+	return (int)id;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int vfg_group_get_members(struct vfg_ctx *ctx, int group, char ***members)
+{
+	char path[PATH_MAX], **v = NULL;
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	*members = NULL;
+	if (group < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (vfg_path(ctx, path, sizeof(path),
+		     "/sys/kernel/iommu_groups/%d/devices", group))
+		return -1;
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (vfg_strv_push(&v, &n, de->d_name)) {
+			closedir(d);
+			vfg_strv_free(v);
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	closedir(d);
+	if (!v) {
+		v = calloc(1, sizeof(*v));
+		if (!v)
+			return -1;
+	}
+	qsort(v, n, sizeof(*v), cmp_str);
+	*members = v;
+	return (int)n;
+}
+
+int vfg_group_for_each_device(struct vfg_ctx *ctx, int group,
+			      vfg_device_fn fn, void *opaque)
+{
+	char **members, **p;
+	int ret = 0;
+
+	if (vfg_group_get_members(ctx, group, &members) < 0)
+		return -1;
+	for (p = members; *p && !ret; p++)
+		ret = fn(*p, opaque);
+	vfg_strv_free(members);
+	return ret;
+}

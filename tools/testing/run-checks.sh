@@ -1,0 +1,128 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run every test suite and sum the results.  Called by "make check" after the
+# build; run one suite with "run-checks.sh SUITE" (checkpatch, unit, vmrun, guest).
+#
+# Each suite leaves "passed failed skipped" in $BUILD/results/SUITE; the last
+# line printed is "N passed, N failed" (", N skipped" when any were skipped),
+# and the exit status is non-zero if anything failed.
+#
+# Guest configurations (topology:iommu) come from VFG_GUEST_CONFIGS.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+: "${BUILD:=$top/build}" "${KSRC:?}"
+RES=$BUILD/results
+LOGS=$BUILD/logs
+mkdir -p "$RES" "$LOGS"
+VFG_GUEST_CONFIGS=${VFG_GUEST_CONFIGS:-"default:intel default:amd"}
+
+record() { echo "$2 $3 ${4:-0}" >"$RES/$1"; }
+
+# Every driver source must be checkpatch --strict clean; one result a file.
+suite_checkpatch() {
+	local f p=0 fl=0 out
+	while IFS= read -r f; do
+		out=$(perl "$KSRC/scripts/checkpatch.pl" --strict --no-tree \
+			--show-types -q -f "$f" 2>&1)
+		if [ -z "$out" ]; then
+			p=$((p + 1))
+		else
+			fl=$((fl + 1))
+			echo "checkpatch: $f"
+			echo "$out" | sed 's/^/  /'
+		fi
+	done < <(git ls-files -co --exclude-standard 'drivers/*.[ch]' \
+		'include/uapi/*.h' | sort -u)
+	echo "checkpatch: $p clean, $fl with findings"
+	record checkpatch $p $fl
+}
+
+# Host unit tests (Check).  "NN%: Checks: N, Failures: N, Errors: N"
+suite_unit() {
+	local log=$LOGS/unit.log line n f e
+	make -s -C tools/lib/vfiogroup O="$BUILD/tools/lib/vfiogroup" check \
+		2>&1 | tee "$log"
+	line=$(grep -E '^[0-9]+%: Checks: ' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "unit: no Check summary"
+		record unit 0 1
+		return
+	fi
+	n=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
+	f=$(sed -E 's/.*Failures: ([0-9]+).*/\1/' <<<"$line")
+	e=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
+	record unit $((n - f - e)) $((f + e))
+}
+
+# TAP on stdin -> "passed failed skipped" (a missing plan entry fails).
+tap_count() {
+	awk '/^1\.\.[0-9]+/ { plan += substr($1, 4) }
+	     /^ok / { if ($0 ~ /# *SKIP/) s++; else p++ }
+	     /^not ok / { f++ }
+	     END { m = plan - p - f - s; if (m > 0) f += m;
+		   printf "%d %d %d\n", p, f, s }'
+}
+
+# The guest runner reports misbehaving guests exactly.
+suite_vmrun() {
+	local log=$LOGS/vmrun-selftest.log
+	tools/testing/vm/selftest.sh "$VM_KERNEL" "$INITRD" 2>&1 | tee "$log"
+	tap_count <"$log" >"$RES/vmrun"
+}
+
+# Guest tests: the selftests, and the host-side tests beside them, in each
+# configuration.
+suite_guest() {
+	local cfg topo iommu ht=() t
+	for t in tools/testing/vm/hosttests/*.py; do
+		[ -e "$t" ] && ht+=(--host-test "$t")
+	done
+	for cfg in $VFG_GUEST_CONFIGS; do
+		topo=${cfg%%:*}
+		iommu=${cfg##*:}
+		echo "=== guest: topology $topo, iommu $iommu"
+		python3 tools/testing/vm/vmrun.py --kernel "$VM_KERNEL" \
+			--initrd "$INITRD" --topology "$topo" --iommu "$iommu" \
+			--cmd /opt/vfg/tests/run_tests.sh "${ht[@]}" \
+			--timeout "${VFG_GUEST_TIMEOUT:-600}" -q \
+			--log "$LOGS/guest-$topo-$iommu.log" \
+			--results "$RES/guest-$topo-$iommu" ||
+			echo "=== guest $cfg failed; full log: $LOGS/guest-$topo-$iommu.log"
+		[ -s "$RES/guest-$topo-$iommu" ] || record "guest-$topo-$iommu" 0 1
+	done
+}
+
+tally() {
+	local p=0 f=0 s=0 a b c r
+	for r in "$RES"/*; do
+		[ -f "$r" ] || continue
+		read -r a b c <"$r"
+		printf '  %-28s %4d passed, %d failed, %d skipped\n' \
+			"$(basename "$r")" "$a" "$b" "${c:-0}"
+		p=$((p + a)) f=$((f + b)) s=$((s + ${c:-0}))
+	done
+	if [ "$s" -gt 0 ]; then
+		echo "$p passed, $f failed, $s skipped"
+	else
+		echo "$p passed, $f failed"
+	fi
+	[ "$f" -eq 0 ] && [ "$p" -gt 0 ]
+}
+
+if [ $# -gt 0 ]; then
+	rm -f "$RES/$1"*
+	"suite_$1"
+	exit $?
+fi
+rm -rf "$RES"
+mkdir -p "$RES"
+suite_checkpatch
+suite_unit
+: "${VM_KERNEL:?}" "${INITRD:?}"
+suite_vmrun
+suite_guest
+echo "=== results"
+tally

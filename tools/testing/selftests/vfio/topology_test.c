@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guest's IOMMU groups are what the test bed's topology promises: the
+ * lone edu is alone in its group; the edus behind the conventional PCI bridge
+ * share one group with the bridge.  Read through libvfiogroup, so this also
+ * checks the library against a real sysfs.
+ */
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "vfio_test_util.h"
+#include "vfiogroup/vfiogroup.h"
+
+FIXTURE(topo) {
+	struct vfg_ctx *ctx;
+	char edu[8][13];
+	int nr_edu;
+};
+
+FIXTURE_SETUP(topo)
+{
+	self->ctx = vfg_ctx_new(NULL);
+	ASSERT_NE(NULL, self->ctx);
+	self->nr_edu = vfg_find_pci(EDU_VENDOR, EDU_DEVICE, self->edu, 8);
+	ASSERT_GE(self->nr_edu, 3);
+}
+
+FIXTURE_TEARDOWN(topo)
+{
+	vfg_ctx_free(self->ctx);
+}
+
+/* Every PCI function but the IOMMU itself (AMD-Vi is a PCI function). */
+TEST_F(topo, every_device_has_a_group)
+{
+	char path[PATH_MAX];
+	unsigned long cls;
+	struct dirent *de;
+	DIR *d = opendir("/sys/bus/pci/devices");
+
+	ASSERT_NE(NULL, d);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class",
+			 de->d_name);
+		ASSERT_EQ(0, vfg_sysfs_read_hex(path, &cls));
+		if ((cls >> 8) == 0x0806)
+			continue;
+		EXPECT_LE(0, vfg_device_get_group(self->ctx, de->d_name))
+			TH_LOG("%s has no IOMMU group", de->d_name);
+	}
+	closedir(d);
+}
+
+TEST_F(topo, root_bus_edu_alone)
+{
+	char parent[13], **m;
+	int i, g, found = 0;
+
+	for (i = 0; i < self->nr_edu; i++) {
+		ASSERT_EQ(0, vfg_pci_parent(self->edu[i], parent));
+		if (parent[0])
+			continue;
+		found++;
+		g = vfg_device_get_group(self->ctx, self->edu[i]);
+		ASSERT_LE(0, g);
+		ASSERT_EQ(1, vfg_group_get_members(self->ctx, g, &m));
+		EXPECT_STREQ(self->edu[i], m[0]);
+		vfg_strv_free(m);
+	}
+	EXPECT_EQ(1, found);
+}
+
+TEST_F(topo, bridge_edus_share_group_with_bridge)
+{
+	char parent[13], bridge[13] = "", **m;
+	int i, n, g = -1, behind = 0;
+
+	for (i = 0; i < self->nr_edu; i++) {
+		ASSERT_EQ(0, vfg_pci_parent(self->edu[i], parent));
+		if (!parent[0])
+			continue;
+		if (!behind++) {
+			strcpy(bridge, parent);
+			g = vfg_device_get_group(self->ctx, self->edu[i]);
+			ASSERT_LE(0, g);
+		}
+		EXPECT_STREQ(bridge, parent);
+		EXPECT_EQ(g, vfg_device_get_group(self->ctx, self->edu[i]));
+	}
+	ASSERT_EQ(2, behind);
+	EXPECT_EQ(g, vfg_device_get_group(self->ctx, bridge));
+	n = vfg_group_get_members(self->ctx, g, &m);
+	ASSERT_EQ(3, n);
+	EXPECT_STREQ(bridge, m[0]);
+	vfg_strv_free(m);
+}
+
+/* Every member listed under a group links back to that group. */
+TEST_F(topo, group_links_consistent)
+{
+	struct dirent *de;
+	DIR *d = opendir("/sys/kernel/iommu_groups");
+	int g, n, i, groups = 0;
+	char **m;
+
+	ASSERT_NE(NULL, d);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		g = atoi(de->d_name);
+		n = vfg_group_get_members(self->ctx, g, &m);
+		ASSERT_LE(1, n);
+		for (i = 0; i < n; i++)
+			EXPECT_EQ(g, vfg_device_get_group(self->ctx, m[i]));
+		vfg_strv_free(m);
+		groups++;
+	}
+	closedir(d);
+	EXPECT_LE(3, groups);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Build the base initramfs of the vfio-groups test guest.
+
+Holds static busybox, the guest /init, our vfio.ko, the kernel's own VFIO
+modules (and a few others the tests bind) for side-by-side runs, the static
+test binaries and the userspace tools.  Uncompressed: under TCG the guest
+would spend longer inflating it than the host spends copying it.
+
+Guest layout:
+  /opt/vfg/vfio.ko           our module
+  /opt/vfg/tests/            selftest binaries (and their data files)
+  /opt/vfg/bin/              samples and tools (on PATH)
+  /lib/modules/$KVER/        the kernel's modules listed below, modules.dep
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cpio import Cpio  # noqa: E402
+
+# The kernel's own VFIO stack, plus drivers that tests try to bind.
+KERNEL_MODULES = [
+    "vfio", "vfio_iommu_type1", "vfio-pci-core", "vfio-pci", "vfio_virqfd",
+    "irqbypass", "uio", "uio_pci_generic", "pci-stub", "e1000e", "nvme",
+]
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def modules_dep(kroot, kver):
+    """Map module name -> (relative path, [relative dep paths])."""
+    deps = {}
+    path = os.path.join(kroot, "lib/modules", kver, "modules.dep")
+    with open(path) as f:
+        for line in f:
+            mod, _, rest = line.partition(":")
+            name = os.path.basename(mod).split(".ko")[0]
+            deps[name] = (mod, rest.split())
+    return deps
+
+
+def closure(deps, names):
+    """Every module path needed to load NAMES, dependencies included."""
+    want, todo = set(), []
+    for n in names:
+        alt = n.replace("-", "_")
+        key = n if n in deps else alt if alt in deps else None
+        if key is None:
+            print("mkinitramfs: warning: no module %s" % n, file=sys.stderr)
+            continue
+        todo.append(deps[key][0])
+    by_path = {p: d for p, d in deps.values()}
+    while todo:
+        p = todo.pop()
+        if p in want:
+            continue
+        want.add(p)
+        todo.extend(by_path.get(p, []))
+    return sorted(want)
+
+
+def add_tree(img, src, dst):
+    for root, _, files in os.walk(src):
+        for fn in files:
+            full = os.path.join(root, fn)
+            rel = os.path.relpath(full, src)
+            img.copy(os.path.join(dst, rel), full)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--kimg", required=True,
+                    help="unpacked linux-image package root")
+    ap.add_argument("--kver", required=True)
+    ap.add_argument("--module", required=True, help="our vfio.ko")
+    ap.add_argument("--tests", help="directory of test binaries")
+    ap.add_argument("--bin", help="directory of guest tools")
+    ap.add_argument("--busybox", default="/bin/busybox")
+    ap.add_argument("-o", "--output", required=True)
+    a = ap.parse_args()
+
+    img = Cpio()
+    for d in ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev",
+              "tmp", "run", "root", "etc", "opt/vfg/tests", "opt/vfg/bin"):
+        img.dir(d)
+    img.chardev("dev/console", 5, 1)
+    img.chardev("dev/null", 1, 3, 0o666)
+    img.copy("bin/busybox", a.busybox, 0o755)
+    img.copy("init", os.path.join(HERE, "init"), 0o755)
+    img.file("etc/passwd",
+             "root:x:0:0:root:/root:/bin/sh\n"
+             "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+    img.file("etc/group", "root:x:0:\nnogroup:x:65534:\n")
+    img.copy("opt/vfg/vfio.ko", a.module, 0o644)
+
+    deps = modules_dep(a.kimg, a.kver)
+    mods = closure(deps, KERNEL_MODULES)
+    dep_lines = []
+    for rel in mods:
+        img.copy(os.path.join("lib/modules", a.kver, rel),
+                 os.path.join(a.kimg, "lib/modules", a.kver, rel), 0o644)
+    keep = set(mods)
+    for _, (p, d) in sorted(deps.items()):
+        if p in keep:
+            dep_lines.append("%s: %s\n" % (p, " ".join(d)))
+    img.file(os.path.join("lib/modules", a.kver, "modules.dep"),
+             "".join(dep_lines))
+
+    if a.tests and os.path.isdir(a.tests):
+        add_tree(img, a.tests, "opt/vfg/tests")
+    if a.bin and os.path.isdir(a.bin):
+        add_tree(img, a.bin, "opt/vfg/bin")
+
+    tmp = a.output + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(img.bytes())
+    os.replace(tmp, a.output)
+
+
+if __name__ == "__main__":
+    main()

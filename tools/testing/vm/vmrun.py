@@ -1,0 +1,457 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Boot the vfio-groups test guest, run commands in it, report the result.
+
+  vmrun.py --initrd build/vm/initramfs.cpio --kernel .../vmlinuz \\
+           [--topology default] [--iommu intel|amd] [--timeout 300] \\
+           [--cmd 'CMD' ...] [--script FILE] [--host-test FILE ...] \\
+           [--results FILE] [--log FILE]
+
+The guest runs the commands (as one shell script, /run.sh) with their output
+on the test channel (guest ttyS1), which this runner streams and parses as
+TAP.  The kernel console (guest ttyS0) is streamed with a "| " prefix and
+watched for oopses, BUGs, WARNs, lockups, hung tasks and sanitizer reports;
+any of them, or a taint flag other than O (out-of-tree) and E (unsigned
+module) appearing during the run, fails the run.
+
+Host-side tests (--host-test FILE) are Python files defining run(vm); they
+run in a thread beside the guest and get the VM object: vm.qmp (commands and
+events), vm.wait_output(regex), vm.send(line) (a line on the guest's ttyS1),
+vm.ok(name) / vm.fail(name, why) to report results.
+
+The last line printed is "vmrun: N passed, N failed, N skipped"; the same
+counts are written to --results.  Exit status is 0 only with no failure.
+"""
+
+import argparse
+import json
+import os
+import queue
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import importlib.util
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import topologies  # noqa: E402
+from cpio import Cpio  # noqa: E402
+
+# Console lines that mean the kernel is unhealthy.
+BAD_CONSOLE = re.compile(
+    r"(BUG:|Oops|WARNING: CPU|WARNING: .* at |general protection fault|"
+    r"Kernel panic|soft lockup|hard LOCKUP|rcu_.*detected stall|"
+    r"blocked for more than|KASAN|UBSAN|kmemleak: .*leak|"
+    r"possible (recursive|circular) locking|lockdep|"
+    r"unreferenced object|list_(add|del) corruption|refcount_t:)")
+
+TAINT_ALLOWED = (1 << 12) | (1 << 13)   # O: out-of-tree, E: unsigned
+TAINT_NAMES = "PFSRMBUDAWCIOELKXTN"
+
+
+def taint_str(mask):
+    return "".join(c for i, c in enumerate(TAINT_NAMES) if mask & (1 << i))
+
+
+class QMP:
+    """A QEMU Machine Protocol client: commands and asynchronous events."""
+
+    def __init__(self, path, timeout=30):
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
+        self.file = self.sock.makefile("rwb", buffering=0)
+        self.events = queue.Queue()
+        self.replies = queue.Queue()
+        self.lock = threading.Lock()
+        json.loads(self.file.readline())        # greeting
+        self.file.write(b'{"execute": "qmp_capabilities"}\n')
+        json.loads(self.file.readline())
+        threading.Thread(target=self._reader, daemon=True).start()
+
+    def _reader(self):
+        for line in self.file:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if "event" in msg:
+                self.events.put(msg)
+            else:
+                self.replies.put(msg)
+
+    def command(self, name, timeout=30, **args):
+        """Run a QMP command; return its result or raise RuntimeError."""
+        req = {"execute": name}
+        if args:
+            req["arguments"] = args
+        with self.lock:
+            self.file.write(json.dumps(req).encode() + b"\n")
+            reply = self.replies.get(timeout=timeout)
+        if "error" in reply:
+            raise RuntimeError("QMP %s: %s" % (name, reply["error"]))
+        return reply.get("return")
+
+    def wait_event(self, name, timeout=30, match=None):
+        """Wait for event NAME whose data includes MATCH; return it."""
+        deadline = time.time() + timeout
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                raise TimeoutError("no QMP event %s" % name)
+            ev = self.events.get(timeout=left)
+            data = ev.get("data", {})
+            if ev["event"] == name and all(data.get(k) == v
+                                           for k, v in (match or {}).items()):
+                return ev
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class TapCounter:
+    """Counts TAP results, binary by binary, from the test channel."""
+
+    RESULT = re.compile(r"^(not ok|ok)\s+\d+(.*)$")
+
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+        self.plan = None
+        self.seen = 0
+        self.missing = []
+
+    def _close_binary(self):
+        if self.plan is not None and self.seen < self.plan:
+            self.missing.append(self.plan - self.seen)
+            self.failed += self.plan - self.seen
+        self.plan, self.seen = None, 0
+
+    def line(self, line):
+        if line.startswith("TAP version"):
+            self._close_binary()
+            return
+        m = re.match(r"^1\.\.(\d+)", line)
+        if m:
+            self.plan = int(m.group(1))
+            return
+        m = self.RESULT.match(line)
+        if not m:
+            return
+        self.seen += 1
+        if m.group(1) == "not ok":
+            self.failed += 1
+        elif re.search(r"#\s*SKIP", m.group(2), re.I):
+            self.skipped += 1
+        else:
+            self.passed += 1
+
+    def finish(self):
+        self._close_binary()
+
+
+class VM:
+    def __init__(self, args):
+        self.args = args
+        self.tmp = tempfile.mkdtemp(prefix="vmrun.")
+        self.tap = TapCounter()
+        self.exit_code = None
+        self.taint = None
+        self.bad = []           # console lines matching BAD_CONSOLE
+        self.errors = []        # runner-level failures
+        self.host_results = []
+        self.output = []
+        self.output_cv = threading.Condition()
+        self.booted = None
+        self.log = open(args.log, "w") if args.log else None
+        self.log_lock = threading.Lock()
+        self.qmp = None
+        self.proc = None
+        self.test_conn = None
+
+    # ---- guest image -------------------------------------------------
+    def _initrd(self):
+        overlay = Cpio()
+        script = ["#!/bin/sh", "rc=0"]
+        for c in self.args.cmd or []:
+            script.append("echo '# vmrun: %s'" % c.replace("'", "'\\''"))
+            script.append("%s || { echo \"# vmrun: exit $? from: %s\"; rc=1; }"
+                          % (c, c.replace('"', '\\"').replace("$", "\\$")))
+        if self.args.script:
+            with open(self.args.script) as f:
+                script.append(f.read())
+        for mod in self.host_modules:
+            script.append(getattr(mod, "GUEST", ""))
+        script.append("exit $rc")
+        overlay.file("run.sh", "\n".join(script) + "\n", 0o755)
+        env = ["VFG_TOPOLOGY=%s" % self.args.topology,
+               "VFG_IOMMU=%s" % self.args.iommu,
+               "VFG_MODULE=/opt/vfg/vfio.ko"]
+        overlay.file("etc/vfg.env",
+                     "".join("export %s\n" % e for e in env))
+        path = os.path.join(self.tmp, "initrd")
+        with open(path, "wb") as out, open(self.args.initrd, "rb") as base:
+            shutil.copyfileobj(base, out)
+            out.write(overlay.bytes())
+        return path
+
+    def qemu_cmdline(self, initrd):
+        a = self.args
+        append = ["console=ttyS0", "quiet", "panic=-1", "oops=panic"
+                  if a.panic_on_oops else "", "rdinit=/init",
+                  "printk.time=1", "hung_task_panic=0"]
+        dev = []
+        if a.iommu == "intel":
+            dev.append("intel-iommu")
+            append.append("intel_iommu=on")
+        elif a.iommu == "amd":
+            dev.append("amd-iommu")
+            append.append("amd_iommu=on")
+        elif a.iommu != "none":
+            raise SystemExit("vmrun: unknown --iommu %s" % a.iommu)
+        dev += topologies.devices(a.topology)
+        append.append("iommu.strict=1")
+        if a.append:
+            append.append(a.append)
+        cmd = [a.qemu, "-machine", "q35,accel=tcg", "-m", str(a.mem),
+               "-smp", str(a.smp), "-nodefaults", "-no-user-config",
+               "-display", "none", "-no-reboot",
+               "-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off",
+               "-kernel", a.kernel, "-initrd", initrd,
+               "-append", " ".join(x for x in append if x),
+               "-chardev", "socket,id=con,path=%s" % self.con_path,
+               "-serial", "chardev:con",
+               "-chardev", "socket,id=test,path=%s" % self.test_path,
+               "-serial", "chardev:test",
+               "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
+        for d in dev:
+            cmd += ["-device", d]
+        return cmd
+
+    # ---- streams ------------------------------------------------------
+    def _write_log(self, s):
+        if self.log:
+            with self.log_lock:
+                self.log.write(s + "\n")
+                self.log.flush()
+
+    def _console(self, conn):
+        for raw in conn.makefile("rb"):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if BAD_CONSOLE.search(line):
+                self.bad.append(line)
+            self._write_log("| " + line)
+            if not self.args.quiet:
+                print("| " + line, flush=True)
+
+    def _test(self, conn):
+        for raw in conn.makefile("rb"):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            self._write_log(line)
+            m = re.match(r"^VMRUN-(\w+) ?(.*)$", line)
+            if m:
+                key, val = m.group(1), m.group(2)
+                if key == "EXIT":
+                    self.exit_code = int(val)
+                elif key == "TAINT":
+                    self.taint = tuple(int(x) for x in val.split())
+                elif key == "BOOTED":
+                    self.booted = float(val)
+            else:
+                self.tap.line(line)
+                print(line, flush=True)
+            with self.output_cv:
+                self.output.append(line)
+                self.output_cv.notify_all()
+
+    # ---- API for host-side tests -----------------------------------
+    def wait_output(self, regex, timeout=60, start=0):
+        """Wait for a test-channel line matching REGEX; return its index."""
+        pat = re.compile(regex)
+        deadline = time.time() + timeout
+        with self.output_cv:
+            i = start
+            while True:
+                while i < len(self.output):
+                    if pat.search(self.output[i]):
+                        return i
+                    i += 1
+                left = deadline - time.time()
+                if left <= 0:
+                    raise TimeoutError("no guest output matching %r" % regex)
+                self.output_cv.wait(left)
+
+    def send(self, line):
+        """Send LINE to the guest; guest scripts read it from stdin."""
+        self.test_conn.sendall(line.encode() + b"\n")
+
+    def ok(self, name):
+        self.host_results.append((name, True, ""))
+        self._write_log("ok - host: %s" % name)
+        print("ok - host: %s" % name, flush=True)
+
+    def fail(self, name, why):
+        self.host_results.append((name, False, why))
+        self._write_log("not ok - host: %s: %s" % (name, why))
+        print("not ok - host: %s: %s" % (name, why), flush=True)
+
+    # ---- run ----------------------------------------------------------
+    def _listen(self, name):
+        path = os.path.join(self.tmp, name)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(path)
+        s.listen(1)
+        return s, path
+
+    def _load_host_tests(self):
+        """Import each --host-test file; its GUEST snippet joins /run.sh."""
+        self.host_modules = []
+        for path in self.args.host_test or []:
+            name = os.path.splitext(os.path.basename(path))[0]
+            spec = importlib.util.spec_from_file_location(
+                "hosttest_" + name, path)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            mod.vmrun_name = name
+            self.host_modules.append(mod)
+
+    def _host_tests(self):
+        for mod in self.host_modules:
+            try:
+                mod.run(self)
+            except Exception as e:  # a broken host test is a failed test
+                self.fail(mod.vmrun_name, "%s: %s" % (type(e).__name__, e))
+
+    def run(self):
+        a = self.args
+        self._load_host_tests()
+        initrd = self._initrd()
+        con_srv, self.con_path = self._listen("console.sock")
+        test_srv, self.test_path = self._listen("test.sock")
+        self.qmp_path = os.path.join(self.tmp, "qmp.sock")
+        cmd = self.qemu_cmdline(initrd)
+        self._write_log("# " + " ".join(cmd))
+        t0 = time.time()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        con_srv.settimeout(30)
+        test_srv.settimeout(30)
+        try:
+            con, _ = con_srv.accept()
+            self.test_conn, _ = test_srv.accept()
+        except socket.timeout:
+            self.proc.kill()
+            self.errors.append("QEMU did not connect its serial ports")
+            return self._finish(time.time() - t0)
+        threads = [threading.Thread(target=self._console, args=(con,)),
+                   threading.Thread(target=self._test,
+                                    args=(self.test_conn,))]
+        for t in threads:
+            t.start()
+        host = None
+        if a.host_test:
+            self.qmp = QMP(self.qmp_path)
+            host = threading.Thread(target=self._host_tests, daemon=True)
+            host.start()
+        timed_out = False
+        try:
+            self.proc.wait(timeout=a.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            self.proc.kill()
+            self.proc.wait()
+        for t in threads:
+            t.join(timeout=5)
+        if host:
+            host.join(timeout=10)
+        if self.qmp:
+            self.qmp.close()
+        if timed_out:
+            self.errors.append("timeout: guest still running after %ds"
+                               % a.timeout)
+        return self._finish(time.time() - t0)
+
+    def _finish(self, elapsed):
+        self.tap.finish()
+        p, f, s = self.tap.passed, self.tap.failed, self.tap.skipped
+        problems = []
+        if self.bad:
+            problems.append("kernel log: %d bad line(s), first: %s"
+                            % (len(self.bad), self.bad[0].strip()))
+        problems += self.errors
+        if self.tap.missing:    # already counted as failed, one each
+            print("vmrun: FAIL: test binaries stopped early: %d result(s) "
+                  "missing" % sum(self.tap.missing), flush=True)
+        if self.exit_code is None:
+            problems.append("guest did not finish its commands")
+        elif self.exit_code != 0 and f == 0:
+            problems.append("guest commands exited %d" % self.exit_code)
+        if self.taint:
+            new = self.taint[1] & ~self.taint[0] & ~TAINT_ALLOWED
+            if new:
+                problems.append("kernel taint gained %s (%#x)"
+                                % (taint_str(new), new))
+        for _, good, _ in self.host_results:
+            if good:
+                p += 1
+            else:
+                f += 1
+        f += len(problems)
+        for pr in problems:
+            self._write_log("vmrun: FAIL: %s" % pr)
+            print("vmrun: FAIL: %s" % pr, flush=True)
+        boot = " (booted in %.1fs)" % self.booted if self.booted else ""
+        print("vmrun: %s/%s: %.1fs%s" % (self.args.topology, self.args.iommu,
+                                         elapsed, boot), flush=True)
+        if self.args.results:
+            with open(self.args.results, "w") as r:
+                r.write("%d %d %d\n" % (p, f, s))
+        print("vmrun: %d passed, %d failed, %d skipped" % (p, f, s),
+              flush=True)
+        if self.log:
+            self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return 1 if f else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--kernel", required=True)
+    ap.add_argument("--initrd", required=True, help="base initramfs")
+    ap.add_argument("--topology", default="default",
+                    choices=sorted(topologies.TOPOLOGIES))
+    ap.add_argument("--iommu", default="intel",
+                    help="intel (VT-d), amd (AMD-Vi) or none")
+    ap.add_argument("--cmd", action="append", help="guest command")
+    ap.add_argument("--script", help="guest shell script, after --cmd")
+    ap.add_argument("--host-test", action="append", help="host test .py")
+    ap.add_argument("--timeout", type=int, default=300, help="seconds")
+    ap.add_argument("--mem", type=int, default=1024, help="MiB")
+    ap.add_argument("--smp", type=int, default=2)
+    ap.add_argument("--append", help="more kernel command line")
+    ap.add_argument("--qemu", default="qemu-system-x86_64")
+    ap.add_argument("--panic-on-oops", action="store_true")
+    ap.add_argument("--results", help="write 'passed failed skipped' here")
+    ap.add_argument("--log", help="full log: console and test channel")
+    ap.add_argument("-q", "--quiet", action="store_true",
+                    help="do not stream the kernel console")
+    sys.exit(VM(ap.parse_args()).run())
+
+
+if __name__ == "__main__":
+    main()
