@@ -2,23 +2,141 @@
 /*
  * vfio-groups: the IOMMU group as the unit of userspace device ownership.
  *
- * main.c holds module load and unload only; each object lives in its own
- * file (group.c, container.c, ...).
+ * main.c holds module load and unload, the group device class and the PCI
+ * bus notifier; each object lives in its own file: group.c, container.c,
+ * pci/ for the PCI bus driver.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/string.h>
 
-#define VFG_VERSION "0.1"
+#include "vfio.h"
+
+#define VFG_VERSION "0.2"
+
+static char *driver_name = "vfio-pci";
+module_param(driver_name, charp, 0444);
+MODULE_PARM_DESC(driver_name,
+		 "Name of the PCI driver userspace binds devices to (default vfio-pci)");
+
+struct vfg_state vfg = {
+	.lock = __MUTEX_INITIALIZER(vfg.lock),
+	.groups = LIST_HEAD_INIT(vfg.groups),
+	.minors = IDA_INIT(vfg.minors),
+};
+
+static char *vfg_devnode(struct device *dev, umode_t *mode)
+{
+	return kasprintf(GFP_KERNEL, "vfio/%s", dev_name(dev));
+}
+
+static int vfg_bus_notify(struct notifier_block *nb, unsigned long action,
+			  void *data)
+{
+	struct pci_dev *pdev = to_pci_dev(data);
+
+	switch (action) {
+	case BUS_NOTIFY_ADD_DEVICE:
+		if (vfg_group_add_device(pdev))
+			pci_warn(pdev, "cannot track in its IOMMU group\n");
+		break;
+	case BUS_NOTIFY_REMOVED_DEVICE:
+		vfg_group_del_device(pdev);
+		break;
+	case BUS_NOTIFY_BOUND_DRIVER:
+	case BUS_NOTIFY_UNBOUND_DRIVER:
+		vfg_group_driver_changed(pdev);
+		break;
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block vfg_bus_nb = {
+	.notifier_call = vfg_bus_notify,
+};
+
+static int vfg_scan_one(struct device *dev, void *data)
+{
+	if (vfg_group_add_device(to_pci_dev(dev)))
+		dev_warn(dev, "cannot track in its IOMMU group\n");
+	return 0;
+}
+
+static int vfg_check_name(void)
+{
+	struct device_driver *drv;
+
+	if (!driver_name || !*driver_name || strlen(driver_name) > 64 ||
+	    strchr(driver_name, '/')) {
+		pr_err("driver_name must be 1 to 64 characters, without '/'\n");
+		return -EINVAL;
+	}
+	drv = driver_find(driver_name, &pci_bus_type);
+	if (drv) {
+		pr_err("a PCI driver named %s is already registered; unload it (for vfio-pci: the kernel's own VFIO modules) or load with another driver_name\n",
+		       driver_name);
+		return -EEXIST;
+	}
+	vfg.pci_driver_name = driver_name;
+	return 0;
+}
 
 static int __init vfg_init(void)
 {
-	pr_info("vfio-groups " VFG_VERSION " loaded\n");
+	int ret;
+
+	ret = vfg_check_name();
+	if (ret)
+		return ret;
+
+	vfg.class = class_create(THIS_MODULE, "vfio");
+	if (IS_ERR(vfg.class))
+		return PTR_ERR(vfg.class);
+	vfg.class->devnode = vfg_devnode;
+
+	ret = alloc_chrdev_region(&vfg.devt, 0, MINORMASK + 1, "vfio");
+	if (ret)
+		goto err_class;
+	ret = vfg_container_init();
+	if (ret)
+		goto err_chrdev;
+	ret = bus_register_notifier(&pci_bus_type, &vfg_bus_nb);
+	if (ret)
+		goto err_container;
+	/* Devices added between these two lines are seen twice: harmless. */
+	bus_for_each_dev(&pci_bus_type, NULL, NULL, vfg_scan_one);
+	ret = vfg_pci_init();
+	if (ret)
+		goto err_groups;
+
+	pr_info("vfio-groups " VFG_VERSION ": PCI driver %s\n", driver_name);
 	return 0;
+
+err_groups:
+	bus_unregister_notifier(&pci_bus_type, &vfg_bus_nb);
+	vfg_group_remove_all();
+err_container:
+	vfg_container_exit();
+err_chrdev:
+	unregister_chrdev_region(vfg.devt, MINORMASK + 1);
+err_class:
+	class_destroy(vfg.class);
+	return ret;
 }
 
 static void __exit vfg_exit(void)
 {
+	vfg_pci_exit();
+	bus_unregister_notifier(&pci_bus_type, &vfg_bus_nb);
+	vfg_group_remove_all();
+	vfg_container_exit();
+	unregister_chrdev_region(vfg.devt, MINORMASK + 1);
+	class_destroy(vfg.class);
+	ida_destroy(&vfg.minors);
 	pr_info("vfio-groups unloaded\n");
 }
 
@@ -28,3 +146,5 @@ module_exit(vfg_exit);
 MODULE_VERSION(VFG_VERSION);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("VFIO with the IOMMU group as the unit of ownership");
+MODULE_ALIAS_MISCDEV(VFIO_MINOR);
+MODULE_ALIAS("devname:vfio/vfio");

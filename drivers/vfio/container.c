@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Containers: /dev/vfio/vfio, one IOMMU address space shared by the groups
+ * attached to it.
+ *
+ * Attaching a group takes DMA ownership of its IOMMU group
+ * (iommu_group_claim_dma_owner()): from then on no driver that uses the
+ * kernel DMA API can bind to any of its devices, and the group's devices are
+ * kept out of the kernel's default domain.  Detaching gives it back.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <uapi/linux/vfio.h>
+
+#include "vfio.h"
+
+/**
+ * struct vfg_container - an address space shared by groups
+ * @kref: one reference for the fd, one for each attached group
+ * @lock: protects @groups
+ * @groups: attached groups, through vfg_group.container_node
+ */
+struct vfg_container {
+	struct kref kref;
+	struct mutex lock;		/* protects groups */
+	struct list_head groups;
+};
+
+static const struct file_operations vfg_container_fops;
+
+static void vfg_container_free(struct kref *kref)
+{
+	struct vfg_container *c = container_of(kref, struct vfg_container,
+					       kref);
+
+	WARN_ON(!list_empty(&c->groups));
+	mutex_destroy(&c->lock);
+	kfree(c);
+}
+
+/**
+ * vfg_container_attach() - attach a viable group to the container behind @fd
+ * @group: the group, locked by the caller, not attached anywhere
+ * @fd: userspace file descriptor that should be a container
+ *
+ * Return: 0; -EBADF if @fd is not open; -EINVAL if it is not a container;
+ * -EPERM or -EBUSY if the IOMMU core refuses us DMA ownership of the group.
+ */
+int vfg_container_attach(struct vfg_group *group, int fd)
+{
+	struct vfg_container *c;
+	struct fd f;
+	int ret;
+
+	lockdep_assert_held(&group->lock);
+	f = fdget(fd);
+	if (!f.file)
+		return -EBADF;
+	if (f.file->f_op != &vfg_container_fops) {
+		ret = -EINVAL;
+		goto out;
+	}
+	c = f.file->private_data;
+
+	mutex_lock(&c->lock);
+	ret = iommu_group_claim_dma_owner(group->iommu_group, c);
+	if (ret) {
+		pr_warn_ratelimited("group %d: DMA ownership refused (%d): a device of the group is in use by the kernel\n",
+				    group->id, ret);
+		goto out_unlock;
+	}
+	kref_get(&c->kref);
+	list_add_tail(&group->container_node, &c->groups);
+	group->container = c;
+out_unlock:
+	mutex_unlock(&c->lock);
+out:
+	fdput(f);
+	return ret;
+}
+
+/**
+ * vfg_container_detach() - detach a group from its container
+ * @group: the group, locked by the caller, attached to a container
+ */
+void vfg_container_detach(struct vfg_group *group)
+{
+	struct vfg_container *c = group->container;
+
+	lockdep_assert_held(&group->lock);
+	mutex_lock(&c->lock);
+	list_del_init(&group->container_node);
+	iommu_group_release_dma_owner(group->iommu_group);
+	group->container = NULL;
+	mutex_unlock(&c->lock);
+	kref_put(&c->kref, vfg_container_free);
+}
+
+static int vfg_container_open(struct inode *inode, struct file *file)
+{
+	struct vfg_container *c = kzalloc(sizeof(*c), GFP_KERNEL);
+
+	if (!c)
+		return -ENOMEM;
+	kref_init(&c->kref);
+	mutex_init(&c->lock);
+	INIT_LIST_HEAD(&c->groups);
+	file->private_data = c;
+	return 0;
+}
+
+static int vfg_container_release(struct inode *inode, struct file *file)
+{
+	struct vfg_container *c = file->private_data;
+
+	kref_put(&c->kref, vfg_container_free);
+	return 0;
+}
+
+static long vfg_container_ioctl(struct file *file, unsigned int cmd,
+				unsigned long arg)
+{
+	switch (cmd) {
+	case VFIO_GET_API_VERSION:
+		return VFIO_API_VERSION;
+	case VFIO_CHECK_EXTENSION:
+		return 0;	/* no IOMMU backend yet */
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations vfg_container_fops = {
+	.owner = THIS_MODULE,
+	.open = vfg_container_open,
+	.release = vfg_container_release,
+	.unlocked_ioctl = vfg_container_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice vfg_container_misc = {
+	.minor = VFIO_MINOR,
+	.name = "vfio",
+	.nodename = "vfio/vfio",
+	.mode = 0666,
+	.fops = &vfg_container_fops,
+};
+
+int vfg_container_init(void)
+{
+	int ret = misc_register(&vfg_container_misc);
+
+	if (ret)
+		pr_err("cannot register /dev/vfio/vfio (minor %d): %d; is the kernel's own VFIO built in?\n",
+		       VFIO_MINOR, ret);
+	return ret;
+}
+
+void vfg_container_exit(void)
+{
+	misc_deregister(&vfg_container_misc);
+}

@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Groups: /dev/vfio/$GROUP for every IOMMU group that has a PCI device.
+ *
+ * A group exists from the moment its first PCI device appears (module load or
+ * hotplug) until its last one leaves.  It can be opened in any state, by one
+ * opener at a time, but grants nothing (container attach, device fds) until it
+ * is viable: every member unbound, bound to our PCI driver, or bound to a
+ * driver that does no DMA through the kernel DMA API (driver_managed_dma, as
+ * pci-stub and pcieport are).  Non-viability is explained: the kernel log and
+ * the group's "blockers" attribute name each device in the way and its driver.
+ *
+ * Viability is computed from the IOMMU core's own list of the group's
+ * devices, so a device that is not PCI, or that we have not seen yet, still
+ * counts.  Our member list serves only the group's lifetime and the "members"
+ * attribute.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/compat.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/vfio.h>
+
+#include "vfio.h"
+
+static const struct file_operations vfg_group_fops;
+
+/* Why @dev keeps its group from being viable, or NULL if it does not. */
+static const char *vfg_dev_blocks(struct device *dev, const char **drv_name)
+{
+	struct device_driver *drv = READ_ONCE(dev->driver);
+
+	*drv_name = drv ? drv->name : "-";
+	if (!drv)
+		return NULL;
+	if (!dev_is_pci(dev))
+		return "a non-PCI device bound to a driver";
+	if (vfg_pci_is_ours(dev))
+		return NULL;
+	if (to_pci_driver(drv)->driver_managed_dma)
+		return NULL;
+	return "bound to a driver that does DMA through the kernel DMA API";
+}
+
+struct vfg_viability {
+	struct vfg_group *group;
+	bool explain;
+	int blockers;
+	char *buf;		/* sysfs page for the "blockers" attribute */
+	int len;
+};
+
+static int vfg_viability_one(struct device *dev, void *data)
+{
+	struct vfg_viability *v = data;
+	const char *why, *drv;
+
+	why = vfg_dev_blocks(dev, &drv);
+	if (!why)
+		return 0;
+	v->blockers++;
+	if (v->explain)
+		pr_warn_ratelimited("group %d is not viable: %s is %s (%s); unbind it or bind it to %s\n",
+				    v->group->id, dev_name(dev), why, drv,
+				    vfg.pci_driver_name);
+	if (v->buf)
+		v->len += sysfs_emit_at(v->buf, v->len, "%s %s: %s\n",
+					dev_name(dev), drv, why);
+	return 0;
+}
+
+/**
+ * vfg_group_viable_locked() - whether a group may be used by userspace
+ * @group: the group, with its lock held
+ * @explain: log each device that prevents it
+ *
+ * Return: true if every device of the group is unbound, ours, or bound to a
+ * driver that does not use the kernel DMA API.
+ */
+bool vfg_group_viable_locked(struct vfg_group *group, bool explain)
+{
+	struct vfg_viability v = { .group = group, .explain = explain };
+
+	lockdep_assert_held(&group->lock);
+	iommu_group_for_each_dev(group->iommu_group, &v, vfg_viability_one);
+	return !v.blockers;
+}
+
+/* Recompute viability; tell sysfs pollers when it changed. */
+static void vfg_group_update_locked(struct vfg_group *group)
+{
+	bool viable = vfg_group_viable_locked(group, false);
+
+	if (viable == group->viable)
+		return;
+	group->viable = viable;
+	if (group->registered)
+		sysfs_notify(&group->dev.kobj, NULL, "viable");
+}
+
+/* Under vfg.lock: the group holding @pdev, and its member entry. */
+static struct vfg_group *vfg_group_find_member(struct pci_dev *pdev,
+					       struct vfg_member **out)
+{
+	struct vfg_group *group;
+	struct vfg_member *m;
+
+	lockdep_assert_held(&vfg.lock);
+	list_for_each_entry(group, &vfg.groups, node) {
+		list_for_each_entry(m, &group->members, node) {
+			if (m->pdev == pdev) {
+				if (out)
+					*out = m;
+				return group;
+			}
+		}
+	}
+	return NULL;
+}
+
+static struct vfg_group *vfg_group_find(struct iommu_group *iommu_group)
+{
+	struct vfg_group *group;
+
+	lockdep_assert_held(&vfg.lock);
+	list_for_each_entry(group, &vfg.groups, node)
+		if (group->iommu_group == iommu_group)
+			return group;
+	return NULL;
+}
+
+static void vfg_group_release(struct device *dev)
+{
+	struct vfg_group *group = container_of(dev, struct vfg_group, dev);
+
+	WARN_ON(!list_empty(&group->members));
+	iommu_group_put(group->iommu_group);
+	ida_free(&vfg.minors, MINOR(dev->devt));
+	mutex_destroy(&group->lock);
+	kfree(group);
+}
+
+/*
+ * Create and publish a group whose first member is @m.  Consumes the
+ * reference on @iommu_group in every case.
+ */
+static int vfg_group_create(struct iommu_group *iommu_group,
+			    struct vfg_member *m)
+{
+	struct vfg_group *group;
+	int minor, ret;
+
+	lockdep_assert_held(&vfg.lock);
+	group = kzalloc(sizeof(*group), GFP_KERNEL);
+	if (!group) {
+		iommu_group_put(iommu_group);
+		return -ENOMEM;
+	}
+	minor = ida_alloc_max(&vfg.minors, MINORMASK, GFP_KERNEL);
+	if (minor < 0) {
+		iommu_group_put(iommu_group);
+		kfree(group);
+		return minor;
+	}
+	/* From here on, the release callback undoes everything. */
+	group->iommu_group = iommu_group;
+	group->id = iommu_group_id(iommu_group);
+	mutex_init(&group->lock);
+	INIT_LIST_HEAD(&group->members);
+	INIT_LIST_HEAD(&group->container_node);
+	device_initialize(&group->dev);
+	group->dev.class = vfg.class;
+	group->dev.devt = MKDEV(MAJOR(vfg.devt), minor);
+	group->dev.groups = vfg_group_attr_groups;
+	group->dev.release = vfg_group_release;
+	ret = dev_set_name(&group->dev, "%d", group->id);
+	if (ret)
+		goto err_put;
+	cdev_init(&group->cdev, &vfg_group_fops);
+	group->cdev.owner = THIS_MODULE;
+
+	mutex_lock(&group->lock);
+	list_add(&m->node, &group->members);
+	group->viable = vfg_group_viable_locked(group, false);
+	group->registered = true;
+	mutex_unlock(&group->lock);
+
+	/* Publish: the node may be opened as soon as this returns. */
+	ret = cdev_device_add(&group->cdev, &group->dev);
+	if (ret) {
+		mutex_lock(&group->lock);
+		list_del_init(&m->node);
+		group->registered = false;
+		mutex_unlock(&group->lock);
+		goto err_put;
+	}
+	list_add_tail(&group->node, &vfg.groups);
+	return 0;
+
+err_put:
+	pr_err("cannot create group %d: %d\n", group->id, ret);
+	put_device(&group->dev);
+	return ret;
+}
+
+/**
+ * vfg_group_add_device() - track a PCI device in its group
+ * @pdev: the device, just added to the bus or found at load
+ *
+ * Creates the group if this is its first device.  Devices without an IOMMU
+ * group are not ours to offer and are ignored.  Calling it twice for one
+ * device is harmless.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vfg_group_add_device(struct pci_dev *pdev)
+{
+	struct iommu_group *iommu_group;
+	struct vfg_group *group;
+	struct vfg_member *m;
+	int ret = 0;
+
+	iommu_group = iommu_group_get(&pdev->dev);
+	if (!iommu_group)
+		return 0;
+
+	mutex_lock(&vfg.lock);
+	if (vfg_group_find_member(pdev, NULL)) {
+		iommu_group_put(iommu_group);
+		goto out;
+	}
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m) {
+		iommu_group_put(iommu_group);
+		ret = -ENOMEM;
+		goto out;
+	}
+	m->pdev = pci_dev_get(pdev);
+
+	group = vfg_group_find(iommu_group);
+	if (!group) {
+		ret = vfg_group_create(iommu_group, m);
+		if (ret) {
+			pci_dev_put(m->pdev);
+			kfree(m);
+		}
+		goto out;
+	}
+	iommu_group_put(iommu_group);
+	mutex_lock(&group->lock);
+	list_add_tail(&m->node, &group->members);
+	vfg_group_update_locked(group);
+	mutex_unlock(&group->lock);
+out:
+	mutex_unlock(&vfg.lock);
+	return ret;
+}
+
+/* Under vfg.lock: take @group out of sight; open fds keep its memory. */
+static void vfg_group_unregister(struct vfg_group *group)
+{
+	lockdep_assert_held(&vfg.lock);
+	list_del(&group->node);
+	cdev_device_del(&group->cdev, &group->dev);
+	put_device(&group->dev);
+}
+
+/**
+ * vfg_group_del_device() - forget a PCI device that left the bus
+ * @pdev: the device
+ *
+ * The group goes away with its last device.
+ */
+void vfg_group_del_device(struct pci_dev *pdev)
+{
+	struct vfg_group *group;
+	struct vfg_member *m;
+	bool empty;
+
+	mutex_lock(&vfg.lock);
+	group = vfg_group_find_member(pdev, &m);
+	if (!group) {
+		mutex_unlock(&vfg.lock);
+		return;
+	}
+	mutex_lock(&group->lock);
+	list_del(&m->node);
+	empty = list_empty(&group->members);
+	if (empty)
+		group->registered = false;
+	else
+		vfg_group_update_locked(group);
+	mutex_unlock(&group->lock);
+	if (empty)
+		vfg_group_unregister(group);
+	mutex_unlock(&vfg.lock);
+
+	pci_dev_put(m->pdev);
+	kfree(m);
+}
+
+/**
+ * vfg_group_driver_changed() - a member was bound or unbound
+ * @pdev: the device
+ */
+void vfg_group_driver_changed(struct pci_dev *pdev)
+{
+	struct vfg_group *group;
+
+	mutex_lock(&vfg.lock);
+	group = vfg_group_find_member(pdev, NULL);
+	if (group) {
+		mutex_lock(&group->lock);
+		vfg_group_update_locked(group);
+		mutex_unlock(&group->lock);
+	}
+	mutex_unlock(&vfg.lock);
+}
+
+/**
+ * vfg_group_remove_all() - unregister every group, at module unload
+ *
+ * No group or container fd can be open here: each holds a module reference.
+ */
+void vfg_group_remove_all(void)
+{
+	struct vfg_group *group, *tmp;
+	struct vfg_member *m, *mt;
+
+	mutex_lock(&vfg.lock);
+	list_for_each_entry_safe(group, tmp, &vfg.groups, node) {
+		mutex_lock(&group->lock);
+		list_for_each_entry_safe(m, mt, &group->members, node) {
+			list_del(&m->node);
+			pci_dev_put(m->pdev);
+			kfree(m);
+		}
+		group->registered = false;
+		mutex_unlock(&group->lock);
+		vfg_group_unregister(group);
+	}
+	mutex_unlock(&vfg.lock);
+}
+
+/* ---- the group fd ---------------------------------------------------- */
+
+static int vfg_group_open(struct inode *inode, struct file *file)
+{
+	struct vfg_group *group = container_of(inode->i_cdev,
+					       struct vfg_group, cdev);
+	int ret = 0;
+
+	mutex_lock(&group->lock);
+	if (!group->registered) {
+		ret = -ENODEV;
+	} else if (group->opened) {
+		ret = -EBUSY;
+	} else {
+		group->opened = true;
+		group->holder = get_pid(task_tgid(current));
+		get_device(&group->dev);
+		file->private_data = group;
+	}
+	mutex_unlock(&group->lock);
+	return ret;
+}
+
+static int vfg_group_release_fd(struct inode *inode, struct file *file)
+{
+	struct vfg_group *group = file->private_data;
+
+	mutex_lock(&group->lock);
+	if (group->container)
+		vfg_container_detach(group);
+	group->opened = false;
+	put_pid(group->holder);
+	group->holder = NULL;
+	mutex_unlock(&group->lock);
+	put_device(&group->dev);
+	return 0;
+}
+
+static long vfg_group_get_status(struct vfg_group *group, void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_group_status, flags);
+	struct vfio_group_status st;
+
+	if (copy_from_user(&st, arg, minsz))
+		return -EFAULT;
+	if (st.argsz < minsz)
+		return -EINVAL;
+	st.flags = 0;
+	if (vfg_group_viable_locked(group, false))
+		st.flags |= VFIO_GROUP_FLAGS_VIABLE;
+	if (group->container)
+		st.flags |= VFIO_GROUP_FLAGS_CONTAINER_SET;
+	return copy_to_user(arg, &st, minsz) ? -EFAULT : 0;
+}
+
+static long vfg_group_set_container(struct vfg_group *group, int __user *arg)
+{
+	int fd;
+
+	if (get_user(fd, arg))
+		return -EFAULT;
+	if (!vfg_group_viable_locked(group, true))
+		return -EPERM;
+	if (group->container)
+		return -EINVAL;
+	return vfg_container_attach(group, fd);
+}
+
+static long vfg_group_get_device_fd(struct vfg_group *group,
+				    char __user *arg)
+{
+	struct vfg_member *m;
+	long ret = -ENODEV;
+	char *name;
+
+	name = strndup_user(arg, PAGE_SIZE);
+	if (IS_ERR(name))
+		return PTR_ERR(name);
+	if (!vfg_group_viable_locked(group, true)) {
+		ret = -EPERM;
+		goto out;
+	}
+	if (!group->container) {
+		ret = -EINVAL;
+		goto out;
+	}
+	list_for_each_entry(m, &group->members, node)
+		if (!strcmp(pci_name(m->pdev), name))
+			ret = -EOPNOTSUPP;	/* device fds: not yet */
+out:
+	kfree(name);
+	return ret;
+}
+
+static long vfg_group_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct vfg_group *group = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	long ret;
+
+	mutex_lock(&group->lock);
+	if (!group->registered) {
+		ret = -ENODEV;
+		goto out;
+	}
+	switch (cmd) {
+	case VFIO_GROUP_GET_STATUS:
+		ret = vfg_group_get_status(group, uarg);
+		break;
+	case VFIO_GROUP_SET_CONTAINER:
+		ret = vfg_group_set_container(group, uarg);
+		break;
+	case VFIO_GROUP_UNSET_CONTAINER:
+		ret = -EINVAL;
+		if (group->container) {
+			vfg_container_detach(group);
+			ret = 0;
+		}
+		break;
+	case VFIO_GROUP_GET_DEVICE_FD:
+		ret = vfg_group_get_device_fd(group, uarg);
+		break;
+	default:
+		ret = -ENOTTY;
+	}
+out:
+	mutex_unlock(&group->lock);
+	return ret;
+}
+
+static const struct file_operations vfg_group_fops = {
+	.owner = THIS_MODULE,
+	.open = vfg_group_open,
+	.release = vfg_group_release_fd,
+	.unlocked_ioctl = vfg_group_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+/* ---- sysfs: /sys/class/vfio/$GROUP/ -------------------------------------- */
+
+static struct vfg_group *to_vfg_group(struct device *dev)
+{
+	return container_of(dev, struct vfg_group, dev);
+}
+
+static ssize_t members_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	struct vfg_group *group = to_vfg_group(dev);
+	struct device_driver *drv;
+	struct vfg_member *m;
+	int len = 0;
+
+	mutex_lock(&group->lock);
+	list_for_each_entry(m, &group->members, node) {
+		drv = READ_ONCE(m->pdev->dev.driver);
+		len += sysfs_emit_at(buf, len, "%s %s\n", pci_name(m->pdev),
+				     drv ? drv->name : "-");
+	}
+	mutex_unlock(&group->lock);
+	return len;
+}
+static DEVICE_ATTR_RO(members);
+
+static ssize_t viable_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct vfg_group *group = to_vfg_group(dev);
+	bool viable;
+
+	mutex_lock(&group->lock);
+	viable = vfg_group_viable_locked(group, false);
+	mutex_unlock(&group->lock);
+	return sysfs_emit(buf, "%d\n", viable);
+}
+static DEVICE_ATTR_RO(viable);
+
+static ssize_t blockers_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	struct vfg_group *group = to_vfg_group(dev);
+	struct vfg_viability v = { .group = group, .buf = buf };
+
+	mutex_lock(&group->lock);
+	iommu_group_for_each_dev(group->iommu_group, &v, vfg_viability_one);
+	mutex_unlock(&group->lock);
+	return v.len;
+}
+static DEVICE_ATTR_RO(blockers);
+
+static ssize_t holder_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct vfg_group *group = to_vfg_group(dev);
+	int len = 0;
+
+	mutex_lock(&group->lock);
+	if (group->holder)
+		len = sysfs_emit(buf, "%d\n", pid_vnr(group->holder));
+	mutex_unlock(&group->lock);
+	return len;
+}
+static DEVICE_ATTR_RO(holder);
+
+static struct attribute *vfg_group_attrs[] = {
+	&dev_attr_members.attr,
+	&dev_attr_viable.attr,
+	&dev_attr_blockers.attr,
+	&dev_attr_holder.attr,
+	NULL,
+};
+
+static const struct attribute_group vfg_group_attr_group = {
+	.attrs = vfg_group_attrs,
+};
+
+const struct attribute_group *vfg_group_attr_groups[] = {
+	&vfg_group_attr_group,
+	NULL,
+};

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vfio-groups internal interfaces.
+ *
+ * Objects and their owners
+ * ------------------------
+ * vfg_group      one per IOMMU group that has a PCI device (group.c).  Its
+ *                lifetime is that of its embedded struct device: a reference
+ *                is held by the registry while the group has members, and by
+ *                every open group fd (through the cdev).  When the last member
+ *                leaves, the group is unregistered (node and sysfs go away);
+ *                a stale open fd keeps the memory until it is closed and gets
+ *                -ENODEV from every ioctl.
+ * vfg_container  one per open /dev/vfio/vfio (container.c), refcounted: the
+ *                container fd holds one reference and every attached group
+ *                holds one.
+ *
+ * Lock order
+ * ----------
+ *   vfg.lock -> group->lock -> container->lock -> iommu_group internal mutex
+ *
+ * vfg.lock (main.c) protects the list of groups and the creation and
+ * destruction of groups.  Bus notifier callbacks run with the device lock
+ * held; nothing in this driver takes a device lock while holding one of ours.
+ */
+#ifndef VFG_VFIO_H
+#define VFG_VFIO_H
+
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/iommu.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/pid.h>
+
+struct vfg_container;
+
+/**
+ * struct vfg_member - one PCI device of a group, as we track it
+ * @node: in vfg_group.members
+ * @pdev: the device; a reference is held while it is a member
+ */
+struct vfg_member {
+	struct list_head node;
+	struct pci_dev *pdev;
+};
+
+/**
+ * struct vfg_group - an IOMMU group, the unit userspace owns
+ * @dev: /sys/class/vfio/$id; its refcount is the group's
+ * @cdev: /dev/vfio/$id
+ * @iommu_group: the kernel's group; a reference is held for our lifetime
+ * @id: iommu_group_id()
+ * @node: in vfg.groups, under vfg.lock
+ * @lock: protects every field below it
+ * @members: list of struct vfg_member
+ * @registered: node and sysfs are live; false once the last member has left
+ * @opened: the group fd is open (one opener at a time)
+ * @holder: thread group of the opener, while @opened
+ * @container: the container this group is attached to, or NULL
+ * @viable: last computed viability, to report changes
+ */
+struct vfg_group {
+	struct device dev;
+	struct cdev cdev;
+	struct iommu_group *iommu_group;
+	int id;
+	struct list_head node;
+
+	struct mutex lock;		/* protects the fields below */
+	struct list_head members;
+	bool registered;
+	bool opened;
+	struct pid *holder;
+	struct vfg_container *container;
+	struct list_head container_node;	/* under container->lock */
+	bool viable;
+};
+
+/**
+ * struct vfg_state - module-wide state
+ * @lock: protects @groups and group creation/destruction
+ * @groups: every registered group
+ * @class: the "vfio" class of group devices
+ * @devt: first of our char device numbers
+ * @minors: allocator of group minors
+ * @pci_driver_name: name of our PCI driver
+ */
+struct vfg_state {
+	struct mutex lock;		/* protects groups, see above */
+	struct list_head groups;
+	struct class *class;
+	dev_t devt;
+	struct ida minors;
+	const char *pci_driver_name;
+};
+
+extern struct vfg_state vfg;
+
+/* group.c */
+int vfg_group_add_device(struct pci_dev *pdev);
+void vfg_group_del_device(struct pci_dev *pdev);
+void vfg_group_driver_changed(struct pci_dev *pdev);
+void vfg_group_remove_all(void);
+bool vfg_group_viable_locked(struct vfg_group *group, bool explain);
+extern const struct attribute_group *vfg_group_attr_groups[];
+
+/* container.c */
+int vfg_container_init(void);
+void vfg_container_exit(void);
+int vfg_container_attach(struct vfg_group *group, int fd);
+void vfg_container_detach(struct vfg_group *group);
+
+/* pci/vfio_pci.c */
+int vfg_pci_init(void);
+void vfg_pci_exit(void);
+bool vfg_pci_is_ours(struct device *dev);
+
+#endif /* VFG_VFIO_H */
