@@ -6,7 +6,14 @@
  * Attaching a group takes DMA ownership of its IOMMU group
  * (iommu_group_claim_dma_owner()): from then on no driver that uses the
  * kernel DMA API can bind to any of its devices, and the group's devices are
- * kept out of the kernel's default domain.  Detaching gives it back.
+ * kept out of the kernel's default domain (in the blocking domain until the
+ * container has an IOMMU backend).  Detaching gives it back.
+ *
+ * VFIO_SET_IOMMU, once at least one group is attached, creates the type1
+ * backend (type1.c): one IOMMU domain that every attached group joins, and
+ * every later group must join too or be refused.  When the last group leaves,
+ * the backend and all its mappings go, and the container must be set up
+ * again, as upstream VFIO does.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -21,13 +28,15 @@
 /**
  * struct vfg_container - an address space shared by groups
  * @kref: one reference for the fd, one for each attached group
- * @lock: protects @groups
+ * @lock: protects @groups and @iommu, and all of the backend's state
  * @groups: attached groups, through vfg_group.container_node
+ * @iommu: the type1 backend, once VFIO_SET_IOMMU has succeeded
  */
 struct vfg_container {
 	struct kref kref;
-	struct mutex lock;		/* protects groups */
+	struct mutex lock;		/* protects groups, iommu */
 	struct list_head groups;
+	struct vfg_iommu *iommu;
 };
 
 static const struct file_operations vfg_container_fops;
@@ -37,7 +46,7 @@ static void vfg_container_free(struct kref *kref)
 	struct vfg_container *c = container_of(kref, struct vfg_container,
 					       kref);
 
-	WARN_ON(!list_empty(&c->groups));
+	WARN_ON(!list_empty(&c->groups) || c->iommu);
 	mutex_destroy(&c->lock);
 	kfree(c);
 }
@@ -47,8 +56,9 @@ static void vfg_container_free(struct kref *kref)
  * @group: the group, locked by the caller, not attached anywhere
  * @fd: userspace file descriptor that should be a container
  *
- * Return: 0; -EBADF if @fd is not open; -EINVAL if it is not a container;
- * -EPERM or -EBUSY if the IOMMU core refuses us DMA ownership of the group.
+ * Return: 0; -EBADF if @fd is not open; -EINVAL if it is not a container or
+ * the group cannot join the container's IOMMU domain; -EPERM or -EBUSY if the
+ * IOMMU core refuses us DMA ownership of the group.
  */
 int vfg_container_attach(struct vfg_group *group, int fd)
 {
@@ -73,6 +83,13 @@ int vfg_container_attach(struct vfg_group *group, int fd)
 				    group->id, ret);
 		goto out_unlock;
 	}
+	if (c->iommu) {
+		ret = vfg_type1_attach_group(c->iommu, &c->groups, group);
+		if (ret) {
+			iommu_group_release_dma_owner(group->iommu_group);
+			goto out_unlock;
+		}
+	}
 	kref_get(&c->kref);
 	list_add_tail(&group->container_node, &c->groups);
 	group->container = c;
@@ -94,6 +111,13 @@ void vfg_container_detach(struct vfg_group *group)
 	lockdep_assert_held(&group->lock);
 	mutex_lock(&c->lock);
 	list_del_init(&group->container_node);
+	if (c->iommu) {
+		vfg_type1_detach_group(c->iommu, &c->groups, group);
+		if (list_empty(&c->groups)) {
+			vfg_type1_destroy(c->iommu);
+			c->iommu = NULL;
+		}
+	}
 	iommu_group_release_dma_owner(group->iommu_group);
 	group->container = NULL;
 	mutex_unlock(&c->lock);
@@ -121,17 +145,57 @@ static int vfg_container_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+static long vfg_container_check_extension(unsigned long ext)
+{
+	switch (ext) {
+	case VFIO_TYPE1_IOMMU:
+	case VFIO_TYPE1v2_IOMMU:
+	case VFIO_UNMAP_ALL:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static long vfg_container_set_iommu(struct vfg_container *c,
+				    unsigned long type)
+{
+	struct vfg_iommu *iommu;
+
+	lockdep_assert_held(&c->lock);
+	if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU)
+		return -EINVAL;
+	if (list_empty(&c->groups) || c->iommu)
+		return -EINVAL;
+	iommu = vfg_type1_create(&c->groups, type == VFIO_TYPE1v2_IOMMU);
+	if (IS_ERR(iommu))
+		return PTR_ERR(iommu);
+	c->iommu = iommu;
+	return 0;
+}
+
 static long vfg_container_ioctl(struct file *file, unsigned int cmd,
 				unsigned long arg)
 {
+	struct vfg_container *c = file->private_data;
+	long ret;
+
 	switch (cmd) {
 	case VFIO_GET_API_VERSION:
 		return VFIO_API_VERSION;
 	case VFIO_CHECK_EXTENSION:
-		return 0;	/* no IOMMU backend yet */
-	default:
-		return -ENOTTY;
+		return vfg_container_check_extension(arg);
 	}
+
+	mutex_lock(&c->lock);
+	if (cmd == VFIO_SET_IOMMU)
+		ret = vfg_container_set_iommu(c, arg);
+	else if (c->iommu)
+		ret = vfg_type1_ioctl(c->iommu, cmd, arg);
+	else
+		ret = -ENOTTY;
+	mutex_unlock(&c->lock);
+	return ret;
 }
 
 static const struct file_operations vfg_container_fops = {

@@ -99,6 +99,22 @@ struct vfg_state {
 
 extern struct vfg_state vfg;
 
+/**
+ * struct vfg_caps - a capability chain being built
+ * @buf: the records
+ * @size: bytes used
+ * @last: offset of the last record
+ */
+struct vfg_caps {
+	void *buf;
+	size_t size;
+	size_t last;
+};
+
+void *vfg_caps_add(struct vfg_caps *caps, size_t size, u16 id, u16 version);
+int vfg_caps_copy_out(struct vfg_caps *caps, size_t base, void __user *uptr);
+void vfg_caps_free(struct vfg_caps *caps);
+
 /* group.c */
 int vfg_group_add_device(struct pci_dev *pdev);
 void vfg_group_del_device(struct pci_dev *pdev);
@@ -112,6 +128,17 @@ int vfg_container_init(void);
 void vfg_container_exit(void);
 int vfg_container_attach(struct vfg_group *group, int fd);
 void vfg_container_detach(struct vfg_group *group);
+
+/* type1.c */
+struct vfg_iommu;
+struct vfg_iommu *vfg_type1_create(struct list_head *groups, bool v2);
+void vfg_type1_destroy(struct vfg_iommu *iommu);
+int vfg_type1_attach_group(struct vfg_iommu *iommu, struct list_head *groups,
+			   struct vfg_group *group);
+void vfg_type1_detach_group(struct vfg_iommu *iommu, struct list_head *groups,
+			    struct vfg_group *group);
+long vfg_type1_ioctl(struct vfg_iommu *iommu, unsigned int cmd,
+		     unsigned long arg);
 
 /* pci/vfio_pci.c */
 int vfg_pci_init(void);

@@ -7,9 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vfio_test_util.h"
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
 
 const char *vfg_module_path(void)
 {
@@ -148,4 +153,275 @@ int vfg_pci_parent(const char *bdf, char parent[13])
 	else
 		snprintf(parent, 13, "%.12s", base);
 	return 0;
+}
+
+bool vfg_kmod_loaded(const char *name)
+{
+	char path[PATH_MAX], *p;
+
+	snprintf(path, sizeof(path), "/sys/module/%s", name);
+	for (p = path + strlen("/sys/module/"); *p; p++)
+		if (*p == '-')
+			*p = '_';
+	return access(path, F_OK) == 0;
+}
+
+static int run_modprobe(const char *opt, const char *name)
+{
+	int status, fd;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		/* Keep modprobe's complaints off the TAP channel. */
+		fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		if (opt)
+			execlp("modprobe", "modprobe", opt, name, (char *)NULL);
+		else
+			execlp("modprobe", "modprobe", name, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	if (!WIFEXITED(status))
+		return -EINTR;
+	return WEXITSTATUS(status);
+}
+
+int vfg_modprobe(const char *name)
+{
+	return run_modprobe(NULL, name);
+}
+
+int vfg_modprobe_remove(const char *name)
+{
+	return run_modprobe("-r", name);
+}
+
+int vfg_vfio_unload_all(void)
+{
+	static const char * const users[] = {
+		"vfio_pci", "vfio_pci_core", "vfio_iommu_type1", "vfio_virqfd",
+	};
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(users); i++)
+		if (vfg_kmod_loaded(users[i]))
+			vfg_modprobe_remove(users[i]);
+	if (!vfg_module_loaded())
+		return 0;
+	/* delete_module("vfio") unloads either the kernel's or ours. */
+	ret = vfg_module_unload();
+	if (ret)
+		return ret;
+	return vfg_module_loaded() ? -EBUSY : 0;
+}
+
+static void pci_path(char *buf, const char *bdf, const char *attr)
+{
+	snprintf(buf, PATH_MAX, "/sys/bus/pci/devices/%s%s%s", bdf,
+		 attr ? "/" : "", attr ? attr : "");
+}
+
+bool vfg_pci_exists(const char *bdf)
+{
+	char path[PATH_MAX];
+
+	pci_path(path, bdf, NULL);
+	return access(path, F_OK) == 0;
+}
+
+int vfg_pci_driver(const char *bdf, char *drv, size_t len)
+{
+	char path[PATH_MAX], link[PATH_MAX], *base;
+	ssize_t n;
+
+	pci_path(path, bdf, "driver");
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		if (!vfg_pci_exists(bdf))
+			return -ENODEV;
+		drv[0] = '\0';
+		return 0;
+	}
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	snprintf(drv, len, "%s", base ? base + 1 : link);
+	return 0;
+}
+
+int vfg_pci_set_override(const char *bdf, const char *drv)
+{
+	char path[PATH_MAX];
+
+	pci_path(path, bdf, "driver_override");
+	return vfg_sysfs_write(path, drv && *drv ? drv : "\n");
+}
+
+int vfg_pci_bind(const char *bdf, const char *drv)
+{
+	char path[PATH_MAX];
+	int ret = vfg_pci_set_override(bdf, drv);
+
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", drv);
+	return vfg_sysfs_write(path, bdf);
+}
+
+int vfg_pci_probe(const char *bdf, const char *drv)
+{
+	int ret = vfg_pci_set_override(bdf, drv);
+
+	if (ret)
+		return ret;
+	return vfg_sysfs_write("/sys/bus/pci/drivers_probe", bdf);
+}
+
+int vfg_pci_unbind(const char *bdf)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	pci_path(path, bdf, "driver/unbind");
+	ret = vfg_sysfs_write(path, bdf);
+	if (ret == -ENOENT && vfg_pci_exists(bdf))
+		return 0;
+	return ret;
+}
+
+int vfg_pci_remove(const char *bdf)
+{
+	char path[PATH_MAX];
+
+	pci_path(path, bdf, "remove");
+	return vfg_sysfs_write(path, "1");
+}
+
+int vfg_pci_rescan(void)
+{
+	return vfg_sysfs_write("/sys/bus/pci/rescan", "1");
+}
+
+void vfg_group_dev_path(int id, char *buf)
+{
+	snprintf(buf, PATH_MAX, "/dev/vfio/%d", id);
+}
+
+void vfg_group_sysfs_path(int id, const char *attr, char *buf)
+{
+	snprintf(buf, PATH_MAX, "/sys/class/vfio/%d%s%s", id,
+		 attr ? "/" : "", attr ? attr : "");
+}
+
+int vfg_group_open(int id)
+{
+	char path[PATH_MAX];
+
+	vfg_group_dev_path(id, path);
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+int vfg_group_attr(int id, const char *attr, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+
+	vfg_group_sysfs_path(id, attr, path);
+	return vfg_sysfs_read(path, buf, len);
+}
+
+const char *vfg_find_line(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	const char *p = text;
+
+	while (p && *p) {
+		if (!strncmp(p, prefix, n))
+			return p;
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+int vfg_count_lines(const char *text)
+{
+	int n = 0;
+
+	if (!*text)
+		return 0;
+	for (; *text; text++)
+		if (*text == '\n')
+			n++;
+	/* The last line may lack its newline. */
+	return text[-1] == '\n' ? n : n + 1;
+}
+
+bool vfg_wait_path(const char *path, bool present, int ms)
+{
+	int waited;
+
+	for (waited = 0;; waited += 10) {
+		if ((access(path, F_OK) == 0) == present)
+			return true;
+		if (waited >= ms)
+			return false;
+		usleep(10000);
+	}
+}
+
+int vfg_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+bool vfg_kmsg_find(int fd, const char *s1, const char *s2)
+{
+	char rec[8192], *msg, *nl;
+	bool found = false;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0) {
+			/* EPIPE: records were overwritten; keep reading. */
+			if (errno == EPIPE || errno == EINTR)
+				continue;
+			break;
+		}
+		if (!n)
+			break;
+		rec[n] = '\0';
+		/* "prio,seq,ts,flags;message\n" then " KEY=value" lines. */
+		msg = strchr(rec, ';');
+		if (!msg)
+			continue;
+		msg++;
+		nl = strchr(msg, '\n');
+		if (nl)
+			*nl = '\0';
+		if (strstr(msg, s1) && (!s2 || strstr(msg, s2)))
+			found = true;
+	}
+	return found;
 }

@@ -1,0 +1,833 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The type1 IOMMU backend: DMA mappings of pinned user memory in one IOMMU
+ * domain shared by every group of a container.
+ *
+ * Pinning and accounting
+ * ----------------------
+ * VFIO_IOMMU_MAP_DMA pins the user pages behind [vaddr, vaddr + size) with
+ * pin_user_pages_fast(FOLL_LONGTERM), a page of page pointers at a time, and
+ * maps each physically contiguous run of them with one iommu_map() call.
+ * Every pinned page is charged to the mapping process's locked_vm against
+ * RLIMIT_MEMLOCK, unless it has CAP_IPC_LOCK; the charge is checked for the
+ * whole request before anything is pinned, so a request over the limit fails
+ * cleanly with -ENOMEM and a log line giving the figures.  Each mapping
+ * remembers the mm it charged (mmgrab()) and how much, so the charge is given
+ * back to the right mm when the mapping goes, whoever unmaps it, even after
+ * that process has exited.
+ *
+ * Unmapping walks the mapping's IOVA range, finds physically contiguous runs
+ * with iommu_iova_to_phys(), unmaps them with iommu_unmap_fast() into one
+ * iotlb gather, and unpins a batch of runs only after the IOTLB flush that
+ * covers them: a page is never returned to the system while the device could
+ * still reach it.
+ *
+ * Mappings live in an rb-tree keyed by IOVA; they never overlap, so finding
+ * any mapping that intersects a range is one O(log n) descent.  Ranges are
+ * [iova, last], last inclusive, so a mapping may end at the top of the
+ * address space.
+ *
+ * Locking: every function here runs under the container's lock (see
+ * container.c); the backend has no lock of its own.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/rbtree.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/vfio.h>
+
+#include "vfio.h"
+
+static unsigned int dma_entry_limit = U16_MAX;
+module_param(dma_entry_limit, uint, 0644);
+MODULE_PARM_DESC(dma_entry_limit,
+		 "Maximum number of DMA mappings per container (default 65535)");
+
+/**
+ * struct vfg_dma - one VFIO_IOMMU_MAP_DMA mapping
+ * @node: in vfg_iommu.dmas
+ * @iova: first IOVA
+ * @last: last IOVA (inclusive)
+ * @vaddr: user address it maps
+ * @prot: IOMMU_READ and/or IOMMU_WRITE
+ * @mm: the mm charged for it, mmgrab()ed
+ * @locked: pages charged to @mm's locked_vm
+ */
+struct vfg_dma {
+	struct rb_node node;
+	dma_addr_t iova;
+	dma_addr_t last;
+	unsigned long vaddr;
+	int prot;
+	struct mm_struct *mm;
+	unsigned long locked;
+};
+
+/**
+ * struct vfg_iova_range - a usable IOVA range
+ * @node: in vfg_iommu.ranges, sorted
+ * @start: first IOVA
+ * @last: last IOVA (inclusive)
+ */
+struct vfg_iova_range {
+	struct list_head node;
+	dma_addr_t start;
+	dma_addr_t last;
+};
+
+/**
+ * struct vfg_iommu - the type1 state of a container
+ * @domain: the IOMMU domain every attached group is in
+ * @v2: type1v2 unmap semantics
+ * @pgsize_bitmap: page sizes offered to userspace (PAGE_SIZE and up)
+ * @dmas: mappings, by IOVA
+ * @dma_count: number of mappings
+ * @ranges: usable IOVA ranges: the aperture less reserved regions
+ */
+struct vfg_iommu {
+	struct iommu_domain *domain;
+	bool v2;
+	unsigned long pgsize_bitmap;
+	struct rb_root dmas;
+	unsigned int dma_count;
+	struct list_head ranges;
+};
+
+/* Runs of pages unmapped from the IOMMU, to unpin after the IOTLB flush. */
+#define VFG_UNPIN_BATCH 32
+
+struct vfg_unpin {
+	struct iommu_iotlb_gather gather;
+	unsigned int nr;
+	bool dirty;
+	struct {
+		phys_addr_t phys;
+		size_t len;
+	} runs[VFG_UNPIN_BATCH];
+};
+
+/* ---- locked memory accounting ----------------------------------------- */
+
+static int vfg_charge(struct mm_struct *mm, unsigned long npages)
+{
+	int ret;
+
+	mmap_write_lock(mm);
+	ret = __account_locked_vm(mm, npages, true, current,
+				  capable(CAP_IPC_LOCK));
+	mmap_write_unlock(mm);
+	return ret;
+}
+
+static void vfg_uncharge(struct mm_struct *mm, unsigned long npages)
+{
+	if (!npages || !mmget_not_zero(mm))
+		return;		/* an mm that is gone has nothing to give back */
+	mmap_write_lock(mm);
+	__account_locked_vm(mm, npages, false, current, true);
+	mmap_write_unlock(mm);
+	mmput(mm);
+}
+
+/* Refuse up front a request that cannot fit under RLIMIT_MEMLOCK. */
+static int vfg_charge_check(unsigned long npages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	unsigned long locked = READ_ONCE(current->mm->locked_vm);
+
+	if (capable(CAP_IPC_LOCK) || locked + npages <= limit)
+		return 0;
+	pr_warn_ratelimited("%s[%d]: DMA map of %lu pages refused: %lu pages already locked, RLIMIT_MEMLOCK is %lu pages; raise the limit or grant CAP_IPC_LOCK\n",
+			    current->comm, task_tgid_nr(current), npages,
+			    locked, limit);
+	return -ENOMEM;
+}
+
+/* ---- the mapping tree -------------------------------------------------- */
+
+/* Any mapping that intersects [iova, last]. */
+static struct vfg_dma *vfg_dma_find(struct vfg_iommu *iommu, dma_addr_t iova,
+				    dma_addr_t last)
+{
+	struct rb_node *n = iommu->dmas.rb_node;
+	struct vfg_dma *dma;
+
+	while (n) {
+		dma = rb_entry(n, struct vfg_dma, node);
+		if (last < dma->iova)
+			n = n->rb_left;
+		else if (iova > dma->last)
+			n = n->rb_right;
+		else
+			return dma;
+	}
+	return NULL;
+}
+
+/* The first mapping that intersects [iova, last], by IOVA. */
+static struct vfg_dma *vfg_dma_first(struct vfg_iommu *iommu, dma_addr_t iova,
+				     dma_addr_t last)
+{
+	struct rb_node *n = iommu->dmas.rb_node;
+	struct vfg_dma *dma, *found = NULL;
+
+	while (n) {
+		dma = rb_entry(n, struct vfg_dma, node);
+		if (dma->last < iova) {
+			n = n->rb_right;
+		} else {
+			if (dma->iova <= last)
+				found = dma;
+			n = n->rb_left;
+		}
+	}
+	return found;
+}
+
+static void vfg_dma_insert(struct vfg_iommu *iommu, struct vfg_dma *new)
+{
+	struct rb_node **link = &iommu->dmas.rb_node, *parent = NULL;
+	struct vfg_dma *dma;
+
+	while (*link) {
+		parent = *link;
+		dma = rb_entry(parent, struct vfg_dma, node);
+		link = new->iova < dma->iova ? &parent->rb_left :
+					       &parent->rb_right;
+	}
+	rb_link_node(&new->node, parent, link);
+	rb_insert_color(&new->node, &iommu->dmas);
+	iommu->dma_count++;
+}
+
+/* ---- pinning and IOMMU mapping ----------------------------------------- */
+
+static void vfg_unpin_flush(struct vfg_iommu *iommu, struct vfg_unpin *u)
+{
+	unsigned int i;
+
+	iommu_iotlb_sync(iommu->domain, &u->gather);
+	for (i = 0; i < u->nr; i++)
+		unpin_user_page_range_dirty_lock(pfn_to_page(PHYS_PFN(u->runs[i].phys)),
+						 u->runs[i].len >> PAGE_SHIFT,
+						 u->dirty);
+	u->nr = 0;
+	iommu_iotlb_gather_init(&u->gather);
+}
+
+/*
+ * Unmap and unpin what is mapped in [iova, iova + size); holes (left by a
+ * mapping that failed half way) are skipped.  Return: pages unpinned.
+ */
+static unsigned long vfg_unmap_range(struct vfg_iommu *iommu, dma_addr_t iova,
+				     size_t size, bool dirty)
+{
+	struct iommu_domain *domain = iommu->domain;
+	unsigned long unpinned = 0;
+	struct vfg_unpin *u;
+	size_t done = 0, len, unmapped;
+	phys_addr_t phys;
+
+	u = kmalloc(sizeof(*u), GFP_KERNEL | __GFP_NOFAIL);
+	u->nr = 0;
+	u->dirty = dirty;
+	iommu_iotlb_gather_init(&u->gather);
+	while (done < size) {
+		phys = iommu_iova_to_phys(domain, iova + done);
+		if (!phys) {
+			done += PAGE_SIZE;
+			continue;
+		}
+		len = PAGE_SIZE;
+		while (done + len < size &&
+		       iommu_iova_to_phys(domain, iova + done + len) ==
+		       phys + len)
+			len += PAGE_SIZE;
+		unmapped = iommu_unmap_fast(domain, iova + done, len,
+					    &u->gather);
+		if (WARN_ON_ONCE(unmapped != len))
+			len = unmapped ? unmapped : PAGE_SIZE;
+		if (unmapped) {
+			u->runs[u->nr].phys = phys;
+			u->runs[u->nr].len = unmapped;
+			unpinned += unmapped >> PAGE_SHIFT;
+			if (++u->nr == VFG_UNPIN_BATCH)
+				vfg_unpin_flush(iommu, u);
+		}
+		done += len;
+		cond_resched();
+	}
+	vfg_unpin_flush(iommu, u);
+	kfree(u);
+	return unpinned;
+}
+
+static void vfg_dma_remove(struct vfg_iommu *iommu, struct vfg_dma *dma)
+{
+	vfg_unmap_range(iommu, dma->iova, dma->last - dma->iova + 1,
+			dma->prot & IOMMU_WRITE);
+	vfg_uncharge(dma->mm, dma->locked);
+	mmdrop(dma->mm);
+	rb_erase(&dma->node, &iommu->dmas);
+	iommu->dma_count--;
+	kfree(dma);
+}
+
+/* Pin and map the pages of @dma; on failure nothing stays pinned. */
+static int vfg_dma_populate(struct vfg_iommu *iommu, struct vfg_dma *dma)
+{
+	unsigned long npages = (dma->last - dma->iova + 1) >> PAGE_SHIFT;
+	unsigned int gup = FOLL_LONGTERM;
+	unsigned long done = 0, i, j;
+	struct page **pages;
+	long n, got;
+	int ret = 0;
+
+	if (dma->prot & IOMMU_WRITE)
+		gup |= FOLL_WRITE;
+	pages = (struct page **)__get_free_page(GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+
+	while (done < npages) {
+		n = min_t(unsigned long, npages - done,
+			  PAGE_SIZE / sizeof(*pages));
+		ret = vfg_charge(dma->mm, n);
+		if (ret) {
+			vfg_charge_check(n);	/* logs the figures */
+			break;
+		}
+		got = pin_user_pages_fast(dma->vaddr + (done << PAGE_SHIFT), n,
+					  gup, pages);
+		if (got <= 0) {
+			vfg_uncharge(dma->mm, n);
+			ret = got ? got : -EFAULT;
+			break;
+		}
+		if (got < n)
+			vfg_uncharge(dma->mm, n - got);
+		dma->locked += got;
+
+		for (i = 0; i < got; i = j) {
+			for (j = i + 1; j < got; j++)
+				if (page_to_pfn(pages[j]) !=
+				    page_to_pfn(pages[j - 1]) + 1)
+					break;
+			ret = iommu_map(iommu->domain,
+					dma->iova + ((done + i) << PAGE_SHIFT),
+					page_to_phys(pages[i]),
+					(j - i) << PAGE_SHIFT,
+					dma->prot | IOMMU_CACHE);
+			if (ret)
+				break;
+		}
+		if (ret) {
+			/* pages[i..got) were pinned but not mapped. */
+			unpin_user_pages(pages + i, got - i);
+			vfg_uncharge(dma->mm, got - i);
+			dma->locked -= got - i;
+			done += i;
+			break;
+		}
+		done += got;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	free_page((unsigned long)pages);
+	if (ret && done) {
+		vfg_unmap_range(iommu, dma->iova, done << PAGE_SHIFT, false);
+		vfg_uncharge(dma->mm, dma->locked);
+		dma->locked = 0;
+	}
+	return ret;
+}
+
+/* ---- usable IOVA ranges ------------------------------------------------ */
+
+static void vfg_ranges_free(struct list_head *ranges)
+{
+	struct vfg_iova_range *r, *tmp;
+
+	list_for_each_entry_safe(r, tmp, ranges, node) {
+		list_del(&r->node);
+		kfree(r);
+	}
+}
+
+/* Remove [start, last] from the sorted list @ranges. */
+static int vfg_ranges_exclude(struct list_head *ranges, dma_addr_t start,
+			      dma_addr_t last)
+{
+	struct vfg_iova_range *r, *tmp, *split;
+
+	list_for_each_entry_safe(r, tmp, ranges, node) {
+		if (last < r->start || start > r->last)
+			continue;
+		if (start > r->start && last < r->last) {
+			split = kzalloc(sizeof(*split), GFP_KERNEL);
+			if (!split)
+				return -ENOMEM;
+			split->start = last + 1;
+			split->last = r->last;
+			r->last = start - 1;
+			list_add(&split->node, &r->node);
+			return 0;
+		}
+		if (start <= r->start && last >= r->last) {
+			list_del(&r->node);
+			kfree(r);
+		} else if (start <= r->start) {
+			r->start = last + 1;
+		} else {
+			r->last = start - 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The usable IOVA ranges of a domain shared by @groups: the aperture less
+ * every group's reserved regions (the MSI window among them).
+ */
+static int vfg_ranges_build(struct iommu_domain *domain,
+			    struct list_head *groups, struct vfg_group *extra,
+			    struct list_head *ranges)
+{
+	struct iommu_resv_region *resv, *rtmp;
+	struct vfg_iova_range *r;
+	struct vfg_group *group;
+	LIST_HEAD(resv_list);
+	int ret = 0;
+
+	INIT_LIST_HEAD(ranges);
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return -ENOMEM;
+	r->start = 0;
+	r->last = DMA_BIT_MASK(64);
+	if (domain->geometry.force_aperture) {
+		r->start = domain->geometry.aperture_start;
+		r->last = domain->geometry.aperture_end;
+	}
+	list_add(&r->node, ranges);
+
+	list_for_each_entry(group, groups, container_node) {
+		ret = iommu_get_group_resv_regions(group->iommu_group,
+						   &resv_list);
+		if (ret)
+			goto out;
+	}
+	if (extra) {
+		ret = iommu_get_group_resv_regions(extra->iommu_group,
+						   &resv_list);
+		if (ret)
+			goto out;
+	}
+	list_for_each_entry(resv, &resv_list, list) {
+		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE || !resv->length)
+			continue;
+		ret = vfg_ranges_exclude(ranges, resv->start,
+					 resv->start + resv->length - 1);
+		if (ret)
+			goto out;
+	}
+out:
+	list_for_each_entry_safe(resv, rtmp, &resv_list, list)
+		kfree(resv);
+	if (ret)
+		vfg_ranges_free(ranges);
+	return ret;
+}
+
+static bool vfg_ranges_contain(struct list_head *ranges, dma_addr_t iova,
+			       dma_addr_t last)
+{
+	struct vfg_iova_range *r;
+
+	list_for_each_entry(r, ranges, node)
+		if (iova >= r->start && last <= r->last)
+			return true;
+	return false;
+}
+
+/* ---- backend life cycle ------------------------------------------------ */
+
+/**
+ * vfg_type1_create() - set up type1 for a container with attached groups
+ * @groups: the container's groups (vfg_group.container_node), not empty
+ * @v2: type1v2 semantics
+ *
+ * Allocates one IOMMU domain and attaches every group to it.
+ *
+ * Return: the backend, or an ERR_PTR; -EINVAL if a group cannot join.
+ */
+struct vfg_iommu *vfg_type1_create(struct list_head *groups, bool v2)
+{
+	struct vfg_group *group, *failed = NULL;
+	struct vfg_iommu *iommu;
+	int ret;
+
+	iommu = kzalloc(sizeof(*iommu), GFP_KERNEL);
+	if (!iommu)
+		return ERR_PTR(-ENOMEM);
+	iommu->v2 = v2;
+	iommu->dmas = RB_ROOT;
+	INIT_LIST_HEAD(&iommu->ranges);
+	iommu->domain = iommu_domain_alloc(&pci_bus_type);
+	if (!iommu->domain) {
+		ret = -EIO;
+		goto err_free;
+	}
+	iommu->pgsize_bitmap = iommu->domain->pgsize_bitmap;
+	if (iommu->pgsize_bitmap & ~PAGE_MASK) {
+		iommu->pgsize_bitmap &= PAGE_MASK;
+		iommu->pgsize_bitmap |= PAGE_SIZE;
+	}
+
+	list_for_each_entry(group, groups, container_node) {
+		ret = iommu_attach_group(iommu->domain, group->iommu_group);
+		if (ret) {
+			pr_warn("group %d cannot join the container's IOMMU domain: %d\n",
+				group->id, ret);
+			failed = group;
+			goto err_detach;
+		}
+	}
+	ret = vfg_ranges_build(iommu->domain, groups, NULL, &iommu->ranges);
+	if (ret)
+		goto err_detach;
+	return iommu;
+
+err_detach:
+	list_for_each_entry(group, groups, container_node) {
+		if (group == failed)
+			break;
+		iommu_detach_group(iommu->domain, group->iommu_group);
+	}
+	iommu_domain_free(iommu->domain);
+err_free:
+	kfree(iommu);
+	return ERR_PTR(ret);
+}
+
+/**
+ * vfg_type1_destroy() - unmap everything and free the domain
+ * @iommu: the backend; no group is attached to its domain any more
+ */
+void vfg_type1_destroy(struct vfg_iommu *iommu)
+{
+	struct rb_node *n;
+
+	while ((n = rb_first(&iommu->dmas)))
+		vfg_dma_remove(iommu, rb_entry(n, struct vfg_dma, node));
+	vfg_ranges_free(&iommu->ranges);
+	iommu_domain_free(iommu->domain);
+	kfree(iommu);
+}
+
+/**
+ * vfg_type1_attach_group() - add a group to a live domain
+ * @iommu: the backend
+ * @groups: the groups already attached
+ * @group: the new group
+ *
+ * Return: 0; -EINVAL if the group cannot join the domain or one of its
+ * reserved regions overlaps an existing mapping.
+ */
+int vfg_type1_attach_group(struct vfg_iommu *iommu, struct list_head *groups,
+			   struct vfg_group *group)
+{
+	struct rb_node *n;
+	struct vfg_dma *dma;
+	LIST_HEAD(ranges);
+	int ret;
+
+	ret = vfg_ranges_build(iommu->domain, groups, group, &ranges);
+	if (ret)
+		return ret;
+	for (n = rb_first(&iommu->dmas); n; n = rb_next(n)) {
+		dma = rb_entry(n, struct vfg_dma, node);
+		if (!vfg_ranges_contain(&ranges, dma->iova, dma->last)) {
+			pr_warn("group %d: a reserved region overlaps the existing mapping at %pad\n",
+				group->id, &dma->iova);
+			ret = -EINVAL;
+			goto err;
+		}
+	}
+	ret = iommu_attach_group(iommu->domain, group->iommu_group);
+	if (ret) {
+		pr_warn("group %d cannot join the container's IOMMU domain: %d\n",
+			group->id, ret);
+		ret = -EINVAL;
+		goto err;
+	}
+	vfg_ranges_free(&iommu->ranges);
+	list_splice_init(&ranges, &iommu->ranges);
+	return 0;
+err:
+	vfg_ranges_free(&ranges);
+	return ret;
+}
+
+/**
+ * vfg_type1_detach_group() - take a group out of the domain
+ * @iommu: the backend
+ * @groups: the groups that stay attached (without @group)
+ * @group: the group leaving
+ */
+void vfg_type1_detach_group(struct vfg_iommu *iommu, struct list_head *groups,
+			    struct vfg_group *group)
+{
+	LIST_HEAD(ranges);
+
+	iommu_detach_group(iommu->domain, group->iommu_group);
+	/* Fewer reserved regions now: the usable ranges can only grow. */
+	if (!list_empty(groups) &&
+	    !vfg_ranges_build(iommu->domain, groups, NULL, &ranges)) {
+		vfg_ranges_free(&iommu->ranges);
+		list_splice_init(&ranges, &iommu->ranges);
+	}
+}
+
+/* ---- ioctls ------------------------------------------------------------ */
+
+static long vfg_type1_get_info(struct vfg_iommu *iommu, void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_iommu_type1_info,
+					  iova_pgsizes);
+	struct vfio_iommu_type1_info_cap_iova_range *cap_iova;
+	struct vfio_iommu_type1_info_dma_avail *cap_avail;
+	struct vfio_iommu_type1_info info;
+	struct vfg_caps caps = { };
+	struct vfg_iova_range *r;
+	unsigned int nr = 0, i = 0;
+	long ret = 0;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	info.flags = VFIO_IOMMU_INFO_PGSIZES;
+	info.iova_pgsizes = iommu->pgsize_bitmap;
+
+	/* Callers that predate cap_offset get the fixed part only. */
+	if (info.argsz < offsetofend(struct vfio_iommu_type1_info, cap_offset))
+		return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+
+	list_for_each_entry(r, &iommu->ranges, node)
+		nr++;
+	cap_iova = vfg_caps_add(&caps, struct_size(cap_iova, iova_ranges, nr),
+				VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1);
+	if (IS_ERR(cap_iova))
+		return PTR_ERR(cap_iova);
+	cap_iova->nr_iovas = nr;
+	list_for_each_entry(r, &iommu->ranges, node) {
+		cap_iova->iova_ranges[i].start = r->start;
+		cap_iova->iova_ranges[i].end = r->last;
+		i++;
+	}
+	cap_avail = vfg_caps_add(&caps, sizeof(*cap_avail),
+				 VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, 1);
+	if (IS_ERR(cap_avail)) {
+		ret = PTR_ERR(cap_avail);
+		goto out;
+	}
+	cap_avail->avail = dma_entry_limit > iommu->dma_count ?
+			   dma_entry_limit - iommu->dma_count : 0;
+
+	info.flags |= VFIO_IOMMU_INFO_CAPS;
+	info.cap_offset = 0;
+	if (info.argsz < sizeof(info) + caps.size) {
+		info.argsz = sizeof(info) + caps.size;	/* ask for more room */
+	} else {
+		ret = vfg_caps_copy_out(&caps, sizeof(info),
+					arg + sizeof(info));
+		if (ret)
+			goto out;
+		info.cap_offset = sizeof(info);
+	}
+	if (copy_to_user(arg, &info, sizeof(info)))
+		ret = -EFAULT;
+out:
+	vfg_caps_free(&caps);
+	return ret;
+}
+
+/* Common checks of a map or unmap range; the errno says which failed. */
+static int vfg_check_range(struct vfg_iommu *iommu, const char *what,
+			   u64 iova, u64 size, dma_addr_t *last)
+{
+	u64 mask = (1ULL << __ffs(iommu->pgsize_bitmap)) - 1;
+	u64 end;
+
+	if (!size) {
+		pr_debug("%s: zero size\n", what);
+		return -EINVAL;
+	}
+	if (check_add_overflow(iova, size - 1, &end)) {
+		pr_info_ratelimited("%s: iova %#llx + size %#llx overflows\n",
+				    what, iova, size);
+		return -EOVERFLOW;
+	}
+	if ((iova | size) & mask) {
+		pr_info_ratelimited("%s: iova %#llx or size %#llx not aligned to %#llx\n",
+				    what, iova, size, mask + 1);
+		return -EINVAL;
+	}
+	*last = end;
+	return 0;
+}
+
+static long vfg_type1_map(struct vfg_iommu *iommu, void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_iommu_type1_dma_map,
+					  size);
+	u32 valid = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+	struct vfio_iommu_type1_dma_map map;
+	struct vfg_dma *dma;
+	dma_addr_t last;
+	u64 vend;
+	int prot = 0;
+	int ret;
+
+	if (copy_from_user(&map, arg, minsz))
+		return -EFAULT;
+	if (map.argsz < minsz || map.flags & ~valid)
+		return -EINVAL;
+	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
+		prot |= IOMMU_READ;
+	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
+		prot |= IOMMU_WRITE;
+	if (!prot)
+		return -EINVAL;
+	ret = vfg_check_range(iommu, "map", map.iova, map.size, &last);
+	if (ret)
+		return ret;
+	if (check_add_overflow(map.vaddr, map.size - 1, &vend) ||
+	    vend > ULONG_MAX)
+		return -EOVERFLOW;
+	if (map.vaddr & ~PAGE_MASK)
+		return -EINVAL;
+	if (!vfg_ranges_contain(&iommu->ranges, map.iova, last)) {
+		pr_info_ratelimited("map: [%#llx, %#llx] is outside the usable IOVA ranges (see VFIO_IOMMU_GET_INFO)\n",
+				    map.iova, (u64)last);
+		return -EINVAL;
+	}
+	if (vfg_dma_find(iommu, map.iova, last))
+		return -EEXIST;
+	if (iommu->dma_count >= dma_entry_limit) {
+		pr_info_ratelimited("map: %u mappings, the dma_entry_limit\n",
+				    iommu->dma_count);
+		return -ENOSPC;
+	}
+	if (!current->mm)
+		return -ESRCH;
+	ret = vfg_charge_check(map.size >> PAGE_SHIFT);
+	if (ret)
+		return ret;
+
+	dma = kzalloc(sizeof(*dma), GFP_KERNEL);
+	if (!dma)
+		return -ENOMEM;
+	dma->iova = map.iova;
+	dma->last = last;
+	dma->vaddr = map.vaddr;
+	dma->prot = prot;
+	dma->mm = current->mm;
+	mmgrab(dma->mm);
+	ret = vfg_dma_populate(iommu, dma);
+	if (ret) {
+		mmdrop(dma->mm);
+		kfree(dma);
+		return ret;
+	}
+	vfg_dma_insert(iommu, dma);
+	return 0;
+}
+
+static long vfg_type1_unmap(struct vfg_iommu *iommu, void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_iommu_type1_dma_unmap,
+					  size);
+	struct vfio_iommu_type1_dma_unmap unmap;
+	struct vfg_dma *dma, *next;
+	dma_addr_t last;
+	u64 unmapped = 0;
+	struct rb_node *n;
+	int ret;
+
+	if (copy_from_user(&unmap, arg, minsz))
+		return -EFAULT;
+	if (unmap.argsz < minsz || unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL)
+		return -EINVAL;
+
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
+		if (unmap.iova || unmap.size)
+			return -EINVAL;
+		last = DMA_BIT_MASK(64);
+	} else {
+		ret = vfg_check_range(iommu, "unmap", unmap.iova, unmap.size,
+				      &last);
+		if (ret)
+			return ret;
+		/* type1v2 never splits a mapping: the range must not cut one. */
+		if (iommu->v2) {
+			dma = vfg_dma_find(iommu, unmap.iova, unmap.iova);
+			if (dma && dma->iova != unmap.iova)
+				return -EINVAL;
+			dma = vfg_dma_find(iommu, last, last);
+			if (dma && dma->last != last)
+				return -EINVAL;
+		}
+	}
+
+	/* type1 (v1) unmaps every mapping the range touches, whole. */
+	dma = vfg_dma_first(iommu, unmap.iova, last);
+	while (dma) {
+		n = rb_next(&dma->node);
+		next = n ? rb_entry(n, struct vfg_dma, node) : NULL;
+		if (next && next->iova > last)
+			next = NULL;
+		unmapped += dma->last - dma->iova + 1;
+		vfg_dma_remove(iommu, dma);
+		dma = next;
+	}
+	unmap.size = unmapped;
+	return copy_to_user(arg, &unmap, minsz) ? -EFAULT : 0;
+}
+
+/**
+ * vfg_type1_ioctl() - VFIO_IOMMU_* ioctls of a container with type1 set
+ * @iommu: the backend
+ * @cmd: ioctl number
+ * @arg: user argument
+ *
+ * Return: as each ioctl documents; -ENOTTY for ioctls type1 does not have.
+ */
+long vfg_type1_ioctl(struct vfg_iommu *iommu, unsigned int cmd,
+		     unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case VFIO_IOMMU_GET_INFO:
+		return vfg_type1_get_info(iommu, uarg);
+	case VFIO_IOMMU_MAP_DMA:
+		return vfg_type1_map(iommu, uarg);
+	case VFIO_IOMMU_UNMAP_DMA:
+		return vfg_type1_unmap(iommu, uarg);
+	default:
+		return -ENOTTY;
+	}
+}

@@ -1,0 +1,709 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Containers and type1 DMA mapping, checked with the edu device's DMA engine
+ * through the emulated IOMMU.
+ *
+ * Every test runs over the variants: type1v2 on anonymous memory, type1v2 on
+ * hugetlbfs, and type1 (v1 unmap semantics) on anonymous memory.  Teardown
+ * checks that every page pinned was unpinned and locked_vm is back to zero.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/vfio.h>
+
+#include "kselftest_harness.h"
+#include "vfio_test_util.h"
+#include "vfiogroup/vfiogroup.h"
+#include "edu.h"
+
+#define SZ_4K	0x1000UL
+#define SZ_64K	0x10000UL
+#define SZ_1M	0x100000UL
+#define SZ_2M	0x200000UL
+
+#define IOVA_A	0x1000000UL	/* 16 MiB, inside edu's 28-bit reach */
+#define IOVA_B	0x2000000UL
+
+enum backing { ANON, HUGETLB };
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static unsigned long vmstat(const char *key)
+{
+	char line[128];
+	unsigned long v = 0;
+	size_t n = strlen(key);
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ' ')
+			v = strtoul(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/*
+ * nr_foll_pin_acquired - nr_foll_pin_released: pins outstanding.  The
+ * counters are per-CPU until folded; stat_refresh folds them now.
+ */
+static long pins_outstanding(void)
+{
+	vfg_sysfs_write("/proc/sys/vm/stat_refresh", "1");
+	return (long)(vmstat("nr_foll_pin_acquired") -
+		      vmstat("nr_foll_pin_released"));
+}
+
+/* VmLck of a process, in kB (-1 if unreadable). */
+static long vmlck_kb(pid_t pid)
+{
+	char path[64], line[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmLck:", 6))
+			v = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static void *alloc_buf(enum backing b, size_t size)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	void *p;
+
+	if (b == HUGETLB) {
+		flags |= MAP_HUGETLB;
+		size = (size + SZ_2M - 1) & ~(SZ_2M - 1);
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int dma_map(int container, void *vaddr, uint64_t iova, uint64_t size,
+		   uint32_t flags)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = flags,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map);
+}
+
+#define RW (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
+
+/* Unmap; returns the ioctl's result and stores the size unmapped. */
+static int dma_unmap(int container, uint64_t iova, uint64_t size,
+		     uint32_t flags, uint64_t *unmapped)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.flags = flags,
+		.iova = iova,
+		.size = size,
+	};
+	int ret = ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap);
+
+	if (unmapped)
+		*unmapped = unmap.size;
+	return ret;
+}
+
+/* Map BAR0 of @bdf through sysfs and turn on memory decode and mastering. */
+static volatile void *edu_bar0(const char *bdf)
+{
+	char path[PATH_MAX];
+	uint16_t cmd;
+	void *bar;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return NULL;
+	if (pread(fd, &cmd, 2, 4) != 2)
+		goto err;
+	cmd |= 0x6;		/* memory space, bus master */
+	if (pwrite(fd, &cmd, 2, 4) != 2)
+		goto err;
+	close(fd);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", bdf);
+	fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0)
+		return NULL;
+	bar = mmap(NULL, EDU_BAR0_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   fd, 0);
+	close(fd);
+	return bar == MAP_FAILED ? NULL : bar;
+err:
+	close(fd);
+	return NULL;
+}
+
+/* The edu on the root bus, alone in its group. */
+static int lone_edu(char bdf[13])
+{
+	char edus[8][13], parent[13];
+	int i, n = vfg_find_pci(EDU_VENDOR, EDU_DEVICE, edus, 8);
+
+	for (i = 0; i < n && i < 8; i++)
+		if (!vfg_pci_parent(edus[i], parent) && !parent[0]) {
+			memcpy(bdf, edus[i], 13);
+			return 0;
+		}
+	return -ENODEV;
+}
+
+/* ---- fixture ---------------------------------------------------------- */
+
+FIXTURE(dma) {
+	struct vfg_ctx *ctx;
+	char bdf[13];
+	int group_id;
+	int group;
+	int container;
+	volatile void *bar;
+	long pins_before;
+};
+
+FIXTURE_VARIANT(dma) {
+	int iommu_type;
+	enum backing backing;
+};
+
+FIXTURE_VARIANT_ADD(dma, v2_anon) {
+	.iommu_type = VFIO_TYPE1v2_IOMMU,
+	.backing = ANON,
+};
+
+FIXTURE_VARIANT_ADD(dma, v2_hugetlb) {
+	.iommu_type = VFIO_TYPE1v2_IOMMU,
+	.backing = HUGETLB,
+};
+
+FIXTURE_VARIANT_ADD(dma, v1_anon) {
+	.iommu_type = VFIO_TYPE1_IOMMU,
+	.backing = ANON,
+};
+
+FIXTURE_SETUP(dma)
+{
+	self->group = self->container = -1;
+	self->pins_before = pins_outstanding();
+	if (variant->backing == HUGETLB)
+		ASSERT_EQ(0, vfg_sysfs_write("/proc/sys/vm/nr_hugepages", "16"));
+	ASSERT_EQ(0, vfg_vfio_unload_all());
+	ASSERT_EQ(0, vfg_module_load(NULL));
+	self->ctx = vfg_ctx_new(NULL);
+	ASSERT_NE(NULL, self->ctx);
+	ASSERT_EQ(0, lone_edu(self->bdf));
+	ASSERT_EQ(0, vfg_pci_bind(self->bdf, "vfio-pci"));
+	self->group_id = vfg_device_get_group(self->ctx, self->bdf);
+	ASSERT_LE(0, self->group_id);
+	self->group = vfg_group_open(self->group_id);
+	ASSERT_LE(0, self->group);
+	self->container = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, self->container);
+	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
+			   &self->container));
+	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU,
+			   variant->iommu_type));
+	self->bar = edu_bar0(self->bdf);
+	ASSERT_NE(NULL, self->bar);
+	ASSERT_EQ(0x010000ed, edu_read32(self->bar, EDU_REG_ID));
+}
+
+FIXTURE_TEARDOWN(dma)
+{
+	if (self->bar)
+		munmap((void *)self->bar, EDU_BAR0_SIZE);
+	if (self->container >= 0)
+		close(self->container);
+	if (self->group >= 0)
+		close(self->group);
+	/* Everything pinned is unpinned once the fds are gone. */
+	EXPECT_EQ(self->pins_before, pins_outstanding());
+	EXPECT_EQ(0, vmlck_kb(getpid()));
+	vfg_pci_unbind(self->bdf);
+	vfg_pci_set_override(self->bdf, NULL);
+	vfg_ctx_free(self->ctx);
+	vfg_module_unload();
+}
+
+/* ---- container ioctls -------------------------------------------------- */
+
+TEST_F(dma, extensions)
+{
+	EXPECT_EQ(VFIO_API_VERSION, ioctl(self->container,
+					  VFIO_GET_API_VERSION));
+	EXPECT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_TYPE1_IOMMU));
+	EXPECT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_TYPE1v2_IOMMU));
+	EXPECT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_UNMAP_ALL));
+	/* Only what is implemented is advertised. */
+	EXPECT_EQ(0, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_TYPE1_NESTING_IOMMU));
+	EXPECT_EQ(0, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_UPDATE_VADDR));
+	EXPECT_EQ(0, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_NOIOMMU_IOMMU));
+	EXPECT_EQ(0, ioctl(self->container, VFIO_CHECK_EXTENSION, 0x7fff));
+	EXPECT_ERRNO(ENOTTY, ioctl(self->container, _IO(VFIO_TYPE, 99)));
+}
+
+TEST_F(dma, set_iommu_rules)
+{
+	int c2 = open("/dev/vfio/vfio", O_RDWR);
+
+	ASSERT_LE(0, c2);
+	/* Already set; no groups; unknown type. */
+	EXPECT_ERRNO(EINVAL, ioctl(self->container, VFIO_SET_IOMMU,
+				   variant->iommu_type));
+	EXPECT_ERRNO(EINVAL, ioctl(c2, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	/* Without a backend, IOMMU ioctls are not there. */
+	EXPECT_ERRNO(ENOTTY, dma_map(c2, NULL, IOVA_A, SZ_4K, RW));
+	close(c2);
+	EXPECT_ERRNO(EINVAL, ioctl(self->container, VFIO_SET_IOMMU, 42));
+}
+
+/* Detaching the last group tears the backend down, mappings and all. */
+TEST_F(dma, last_group_detach_tears_down)
+{
+	void *buf = alloc_buf(variant->backing, SZ_64K);
+	long pins = pins_outstanding();
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_A, SZ_64K, RW));
+	EXPECT_LT(pins, pins_outstanding());
+	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_UNSET_CONTAINER));
+	EXPECT_EQ(pins, pins_outstanding());
+	EXPECT_ERRNO(ENOTTY, dma_map(self->container, buf, IOVA_A, SZ_4K, RW));
+	/* Attach again: the container must be set up again. */
+	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
+			   &self->container));
+	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU,
+			   variant->iommu_type));
+	EXPECT_EQ(0, dma_map(self->container, buf, IOVA_A, SZ_64K, RW));
+}
+
+TEST_F(dma, get_info)
+{
+	struct vfio_iommu_type1_info *info;
+	struct vfio_iommu_type1_info_cap_iova_range *iova = NULL;
+	struct vfio_iommu_type1_info_dma_avail *avail = NULL;
+	struct vfio_info_cap_header *hdr;
+	size_t minsz = offsetof(struct vfio_iommu_type1_info, cap_offset);
+	char buf[4096];
+	uint32_t i;
+
+	info = (void *)buf;
+	memset(buf, 0, sizeof(buf));
+	info->argsz = minsz - 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->container, VFIO_IOMMU_GET_INFO, info));
+
+	/* An old caller (no cap_offset) gets page sizes only. */
+	info->argsz = minsz;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_GET_INFO, info));
+	EXPECT_TRUE(info->flags & VFIO_IOMMU_INFO_PGSIZES);
+	EXPECT_TRUE(info->iova_pgsizes & SZ_4K);
+	EXPECT_EQ(0, info->iova_pgsizes & (SZ_4K - 1));
+
+	/* Room for the fixed part only: told how much to ask for. */
+	info->argsz = sizeof(*info);
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_GET_INFO, info));
+	EXPECT_TRUE(info->flags & VFIO_IOMMU_INFO_CAPS);
+	EXPECT_EQ(0, info->cap_offset);
+	ASSERT_GT(info->argsz, sizeof(*info));
+	ASSERT_LE(info->argsz, sizeof(buf));
+
+	info->argsz = sizeof(buf);
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_GET_INFO, info));
+	ASSERT_EQ(sizeof(*info), info->cap_offset);
+	for (hdr = (void *)(buf + info->cap_offset); ;
+	     hdr = (void *)(buf + hdr->next)) {
+		if (hdr->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE)
+			iova = (void *)hdr;
+		if (hdr->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL)
+			avail = (void *)hdr;
+		if (!hdr->next)
+			break;
+		ASSERT_LT(hdr->next, sizeof(buf));
+	}
+	ASSERT_NE(NULL, iova);
+	ASSERT_NE(NULL, avail);
+	EXPECT_EQ(65535, avail->avail);
+	ASSERT_LE(1, iova->nr_iovas);
+	/* Sorted, disjoint, and the x86 MSI window is never usable. */
+	for (i = 0; i < iova->nr_iovas; i++) {
+		EXPECT_LE(iova->iova_ranges[i].start, iova->iova_ranges[i].end);
+		if (i)
+			EXPECT_LT(iova->iova_ranges[i - 1].end,
+				  iova->iova_ranges[i].start);
+		EXPECT_FALSE(iova->iova_ranges[i].start <= 0xfee00000 &&
+			     iova->iova_ranges[i].end >= 0xfee00000);
+	}
+	EXPECT_EQ(0, iova->iova_ranges[0].start);
+	EXPECT_LE(0xfedfffff, iova->iova_ranges[0].end);
+
+	/* The ranges are what map enforces. */
+	EXPECT_ERRNO(EINVAL, dma_map(self->container,
+				     alloc_buf(ANON, SZ_4K), 0xfee00000,
+				     SZ_4K, RW));
+	i = iova->nr_iovas - 1;
+	if (iova->iova_ranges[i].end != UINT64_MAX)
+		EXPECT_ERRNO(EINVAL, dma_map(self->container,
+					     alloc_buf(ANON, SZ_4K),
+					     iova->iova_ranges[i].end + 1,
+					     SZ_4K, RW));
+}
+
+/* ---- map and unmap: argument checks ----------------------------------- */
+
+TEST_F(dma, map_errors)
+{
+	char *buf = alloc_buf(variant->backing, SZ_2M);
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map), .flags = RW,
+		.vaddr = (uintptr_t)buf, .iova = IOVA_A, .size = SZ_4K,
+	};
+	void *unmapped_va;
+
+	ASSERT_NE(NULL, buf);
+	EXPECT_ERRNO(EINVAL, dma_map(self->container, buf, IOVA_A, 0, RW));
+	EXPECT_ERRNO(EINVAL, dma_map(self->container, buf, IOVA_A + 1, SZ_4K,
+				     RW));
+	EXPECT_ERRNO(EINVAL, dma_map(self->container, buf + 1, IOVA_A, SZ_4K,
+				     RW));
+	EXPECT_ERRNO(EINVAL, dma_map(self->container, buf, IOVA_A, SZ_4K + 1,
+				     RW));
+	EXPECT_ERRNO(EOVERFLOW, dma_map(self->container, buf,
+					UINT64_MAX & ~(SZ_4K - 1), 2 * SZ_4K,
+					RW));
+	EXPECT_ERRNO(EINVAL, dma_map(self->container, buf, IOVA_A, SZ_4K, 0));
+	EXPECT_ERRNO(EINVAL, dma_map(self->container, buf, IOVA_A, SZ_4K,
+				     RW | 0x100));
+	map.argsz = offsetof(struct vfio_iommu_type1_dma_map, size);
+	EXPECT_ERRNO(EINVAL, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map));
+	EXPECT_ERRNO(EFAULT, ioctl(self->container, VFIO_IOMMU_MAP_DMA, NULL));
+
+	/* User memory that is not there. */
+	unmapped_va = mmap(NULL, SZ_64K, PROT_NONE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, unmapped_va);
+	munmap(unmapped_va, SZ_64K);
+	EXPECT_ERRNO(EFAULT, dma_map(self->container, unmapped_va, IOVA_A,
+				     SZ_64K, RW));
+
+	/* Overlaps: the same range, inside, straddling either end. */
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_A, SZ_64K, RW));
+	EXPECT_ERRNO(EEXIST, dma_map(self->container, buf, IOVA_A, SZ_64K,
+				     RW));
+	EXPECT_ERRNO(EEXIST, dma_map(self->container, buf, IOVA_A + SZ_4K,
+				     SZ_4K, RW));
+	EXPECT_ERRNO(EEXIST, dma_map(self->container, buf, IOVA_A - SZ_4K,
+				     2 * SZ_4K, RW));
+	EXPECT_ERRNO(EEXIST, dma_map(self->container, buf,
+				     IOVA_A + SZ_64K - SZ_4K, 2 * SZ_4K, RW));
+	/* Adjacent is fine. */
+	EXPECT_EQ(0, dma_map(self->container, buf, IOVA_A + SZ_64K, SZ_4K,
+			     RW));
+	EXPECT_EQ(0, dma_map(self->container, buf, IOVA_A - SZ_4K, SZ_4K,
+			     VFIO_DMA_MAP_FLAG_READ));
+}
+
+TEST_F(dma, unmap_errors)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = 8 };
+
+	EXPECT_ERRNO(EINVAL, dma_unmap(self->container, IOVA_A, 0, 0, NULL));
+	EXPECT_ERRNO(EINVAL, dma_unmap(self->container, IOVA_A + 1, SZ_4K, 0,
+				       NULL));
+	EXPECT_ERRNO(EINVAL, dma_unmap(self->container, IOVA_A, SZ_4K - 1, 0,
+				       NULL));
+	EXPECT_ERRNO(EOVERFLOW, dma_unmap(self->container,
+					  UINT64_MAX & ~(SZ_4K - 1),
+					  2 * SZ_4K, 0, NULL));
+	EXPECT_ERRNO(EINVAL, dma_unmap(self->container, IOVA_A, SZ_4K, 0x80,
+				       NULL));
+	EXPECT_ERRNO(EINVAL, dma_unmap(self->container, IOVA_A, SZ_4K,
+				       VFIO_DMA_UNMAP_FLAG_ALL, NULL));
+	EXPECT_ERRNO(EINVAL, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA,
+				   &unmap));
+}
+
+/* The size unmapped is written back exactly (DPDK checks it). */
+TEST_F(dma, unmap_sizes)
+{
+	char *buf = alloc_buf(variant->backing, SZ_2M);
+	uint64_t done = 1;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_A, 2 * SZ_64K, RW));
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_B, SZ_64K, RW));
+
+	/* Nothing mapped there: success, zero unmapped. */
+	EXPECT_EQ(0, dma_unmap(self->container, 0x100000, SZ_4K, 0, &done));
+	EXPECT_EQ(0, done);
+
+	if (variant->iommu_type == VFIO_TYPE1v2_IOMMU) {
+		/* v2 never splits a mapping, at either end. */
+		EXPECT_ERRNO(EINVAL, dma_unmap(self->container, IOVA_A, SZ_4K,
+					       0, NULL));
+		EXPECT_ERRNO(EINVAL, dma_unmap(self->container,
+					       IOVA_A + SZ_4K,
+					       2 * SZ_64K - SZ_4K, 0, NULL));
+		/* A range covering the whole mapping and more. */
+		EXPECT_EQ(0, dma_unmap(self->container, IOVA_A - SZ_64K,
+				       4 * SZ_64K, 0, &done));
+		EXPECT_EQ(2 * SZ_64K, done);
+	} else {
+		/* v1 takes the whole mapping the range touches. */
+		EXPECT_EQ(0, dma_unmap(self->container, IOVA_A + SZ_4K, SZ_4K,
+				       0, &done));
+		EXPECT_EQ(2 * SZ_64K, done);
+	}
+	EXPECT_EQ(0, dma_map(self->container, buf, IOVA_A, SZ_4K, RW));
+	EXPECT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL,
+			       &done));
+	EXPECT_EQ(SZ_64K + SZ_4K, done);
+	EXPECT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL,
+			       &done));
+	EXPECT_EQ(0, done);
+}
+
+/* ---- accounting and limits -------------------------------------------- */
+
+/*
+ * An unprivileged process (no CAP_IPC_LOCK) is held to RLIMIT_MEMLOCK:
+ * ENOMEM past it, VmLck counting what it pinned.
+ */
+TEST_F(dma, memlock_limit)
+{
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct rlimit rl = { 128 * 1024, 128 * 1024 };
+		char *buf = alloc_buf(ANON, SZ_1M);
+
+		if (!buf || setrlimit(RLIMIT_MEMLOCK, &rl) ||
+		    setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(10);
+		if (dma_map(self->container, buf, IOVA_A, SZ_1M, RW) != -1 ||
+		    errno != ENOMEM)
+			_exit(11);
+		if (dma_map(self->container, buf, IOVA_A, SZ_64K, RW))
+			_exit(12);
+		if (vmlck_kb(getpid()) != 64)
+			_exit(13);
+		if (dma_map(self->container, buf, IOVA_B, 2 * SZ_64K, RW) !=
+		    -1 || errno != ENOMEM)
+			_exit(14);
+		if (dma_map(self->container, buf, IOVA_B, SZ_64K, RW))
+			_exit(15);
+		if (dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL,
+			      NULL) || vmlck_kb(getpid()) != 0)
+			_exit(16);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_F(dma, root_locked_vm_accounted)
+{
+	char *buf = alloc_buf(variant->backing, SZ_2M);
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_A, SZ_1M, RW));
+	EXPECT_EQ(1024, vmlck_kb(getpid()));
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA_A, SZ_1M, 0, NULL));
+	EXPECT_EQ(0, vmlck_kb(getpid()));
+}
+
+TEST_F(dma, entry_limit)
+{
+	const char *param = "/sys/module/vfio/parameters/dma_entry_limit";
+	char *buf = alloc_buf(ANON, SZ_64K);
+	int i;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, vfg_sysfs_write(param, "4"));
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0, dma_map(self->container, buf + i * SZ_4K,
+				     IOVA_A + i * SZ_4K, SZ_4K, RW));
+	EXPECT_ERRNO(ENOSPC, dma_map(self->container, buf, IOVA_B, SZ_4K, RW));
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA_A, SZ_4K, 0, NULL));
+	EXPECT_EQ(0, dma_map(self->container, buf, IOVA_B, SZ_4K, RW));
+	ASSERT_EQ(0, vfg_sysfs_write(param, "65535"));
+}
+
+/* ---- real DMA ---------------------------------------------------------- */
+
+/* Data goes RAM -> device from one mapping and device -> RAM to another. */
+TEST_F(dma, device_dma_round_trip)
+{
+	uint8_t *src = alloc_buf(variant->backing, SZ_64K);
+	uint8_t *dst = alloc_buf(variant->backing, SZ_64K);
+	const size_t len = EDU_BUF_MAX;
+	size_t i;
+
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, dst);
+	for (i = 0; i < len; i++)
+		src[i] = (uint8_t)(i * 7 + 3);
+	memset(dst, 0, SZ_64K);
+	ASSERT_EQ(0, dma_map(self->container, src, IOVA_A, SZ_64K,
+			     VFIO_DMA_MAP_FLAG_READ));
+	ASSERT_EQ(0, dma_map(self->container, dst, IOVA_B, SZ_64K, RW));
+	ASSERT_TRUE(edu_dma(self->bar, IOVA_A, len, false, 5000));
+	ASSERT_TRUE(edu_dma(self->bar, IOVA_B + 0x800, len, true, 5000));
+	EXPECT_EQ(0, memcmp(src, dst + 0x800, len));
+	for (i = 0; i < 0x800; i++)
+		ASSERT_EQ(0, dst[i]);
+}
+
+/* After unmap, the device's writes reach nothing (the IOMMU faults them). */
+TEST_F(dma, unmapped_iova_blocked)
+{
+	uint8_t *src = alloc_buf(variant->backing, SZ_64K);
+	uint8_t *dst = alloc_buf(variant->backing, SZ_64K);
+	uint64_t done;
+	size_t i;
+
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, dst);
+	memset(src, 0xa5, SZ_4K);
+	memset(dst, 0x11, SZ_64K);
+	ASSERT_EQ(0, dma_map(self->container, src, IOVA_A, SZ_64K, RW));
+	ASSERT_EQ(0, dma_map(self->container, dst, IOVA_B, SZ_64K, RW));
+	ASSERT_TRUE(edu_dma(self->bar, IOVA_A, 1024, false, 5000));
+	/* Prove the path works, then take the mapping away and retry. */
+	ASSERT_TRUE(edu_dma(self->bar, IOVA_B, 16, true, 5000));
+	ASSERT_EQ(0xa5, dst[0]);
+	memset(dst, 0x11, 16);
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA_B, SZ_64K, 0, &done));
+	ASSERT_EQ(SZ_64K, done);
+	ASSERT_TRUE(edu_dma(self->bar, IOVA_B, 1024, true, 5000));
+	for (i = 0; i < SZ_64K; i++)
+		ASSERT_EQ(0x11, dst[i]);
+	/* Never mapped at all. */
+	ASSERT_TRUE(edu_dma(self->bar, 0x3000000, 1024, true, 5000));
+}
+
+/* ---- teardown paths ---------------------------------------------------- */
+
+/* A process killed with mappings in place leaves nothing pinned. */
+TEST_F(dma, sigkill_releases_everything)
+{
+	long pins = pins_outstanding();
+	int pipefd[2], status;
+	char c;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		char *buf = alloc_buf(ANON, SZ_1M);
+
+		close(pipefd[0]);
+		if (!buf || dma_map(self->container, buf, IOVA_A, SZ_1M, RW))
+			_exit(1);
+		/* The parent's copies are closed: the child holds the last. */
+		if (write(pipefd[1], "m", 1) != 1)
+			_exit(2);
+		pause();
+		_exit(3);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(1, read(pipefd[0], &c, 1));
+	close(pipefd[0]);
+	EXPECT_LE(pins + 256, pins_outstanding());
+	close(self->container);
+	close(self->group);
+	self->container = self->group = -1;
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(pins, pins_outstanding());
+}
+
+struct worker {
+	int container;
+	int index;
+	char *buf;
+	int errors;
+};
+
+static void *map_unmap_worker(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t iova = IOVA_A + (uint64_t)w->index * SZ_1M, done;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if (dma_map(w->container, w->buf, iova, SZ_64K, RW))
+			w->errors++;
+		/* Everyone also races for one shared IOVA. */
+		if (!dma_map(w->container, w->buf, IOVA_B, SZ_4K, RW))
+			dma_unmap(w->container, IOVA_B, SZ_4K, 0, NULL);
+		if (dma_unmap(w->container, iova, SZ_64K, 0, &done) ||
+		    done != SZ_64K)
+			w->errors++;
+	}
+	return NULL;
+}
+
+TEST_F(dma, concurrent_map_unmap)
+{
+	struct worker w[4];
+	pthread_t t[4];
+	uint64_t done;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		w[i] = (struct worker){ self->container, i,
+					alloc_buf(variant->backing, SZ_64K),
+					0 };
+		ASSERT_NE(NULL, w[i].buf);
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, map_unmap_worker,
+					    &w[i]));
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, w[i].errors);
+	}
+	EXPECT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL,
+			       &done));
+	EXPECT_EQ(0, done);
+}
+
+TEST_HARNESS_MAIN
