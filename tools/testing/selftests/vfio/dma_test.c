@@ -706,4 +706,181 @@ TEST_F(dma, concurrent_map_unmap)
 	EXPECT_EQ(0, done);
 }
 
+/* ---- two groups in one container -------------------------------------- */
+
+/*
+ * The lone edu's group and the bridge group (the bridge unbound from shpchp,
+ * both its edus bound to vfio-pci) share one container, so one IOMMU domain:
+ * what one device writes through a mapping, the other reads through it.
+ */
+FIXTURE(multi) {
+	struct vfg_ctx *ctx;
+	char lone[13], bridge[13], behind[2][13];
+	int group[2];
+	int container;
+	volatile void *bar[2];
+	long pins_before;
+};
+
+FIXTURE_SETUP(multi)
+{
+	char edus[8][13], parent[13];
+	int i, n, nb = 0;
+
+	self->group[0] = self->group[1] = self->container = -1;
+	self->pins_before = pins_outstanding();
+	ASSERT_EQ(0, vfg_vfio_unload_all());
+	ASSERT_EQ(0, vfg_module_load(NULL));
+	self->ctx = vfg_ctx_new(NULL);
+	ASSERT_NE(NULL, self->ctx);
+	n = vfg_find_pci(EDU_VENDOR, EDU_DEVICE, edus, 8);
+	for (i = 0; i < n && i < 8; i++) {
+		ASSERT_EQ(0, vfg_pci_parent(edus[i], parent));
+		if (!parent[0]) {
+			memcpy(self->lone, edus[i], 13);
+		} else if (nb < 2) {
+			memcpy(self->bridge, parent, 13);
+			memcpy(self->behind[nb++], edus[i], 13);
+		}
+	}
+	ASSERT_EQ(2, nb);
+	ASSERT_EQ(0, vfg_pci_unbind(self->bridge));
+	ASSERT_EQ(0, vfg_pci_bind(self->lone, "vfio-pci"));
+	ASSERT_EQ(0, vfg_pci_bind(self->behind[0], "vfio-pci"));
+	ASSERT_EQ(0, vfg_pci_bind(self->behind[1], "vfio-pci"));
+	self->group[0] = vfg_group_open(vfg_device_get_group(self->ctx,
+							     self->lone));
+	ASSERT_LE(0, self->group[0]);
+	self->group[1] = vfg_group_open(vfg_device_get_group(self->ctx,
+							     self->bridge));
+	ASSERT_LE(0, self->group[1]);
+	self->container = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, self->container);
+	self->bar[0] = edu_bar0(self->lone);
+	self->bar[1] = edu_bar0(self->behind[1]);
+	ASSERT_NE(NULL, self->bar[0]);
+	ASSERT_NE(NULL, self->bar[1]);
+}
+
+FIXTURE_TEARDOWN(multi)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (self->bar[i])
+			munmap((void *)self->bar[i], EDU_BAR0_SIZE);
+		if (self->group[i] >= 0)
+			close(self->group[i]);
+	}
+	if (self->container >= 0)
+		close(self->container);
+	EXPECT_EQ(self->pins_before, pins_outstanding());
+	vfg_pci_unbind(self->lone);
+	vfg_pci_set_override(self->lone, NULL);
+	for (i = 0; i < 2; i++) {
+		vfg_pci_unbind(self->behind[i]);
+		vfg_pci_set_override(self->behind[i], NULL);
+	}
+	vfg_ctx_free(self->ctx);
+	vfg_module_unload();
+	vfg_sysfs_write("/sys/bus/pci/drivers/shpchp/bind", self->bridge);
+}
+
+/* Device @from writes @len bytes of its buffer to @iova; @to reads them. */
+static bool relay(volatile void *from, volatile void *to, uint64_t src_iova,
+		  uint64_t iova, uint32_t len)
+{
+	return edu_dma(from, src_iova, len, false, 5000) &&
+	       edu_dma(from, iova, len, true, 5000) &&
+	       edu_dma(to, iova, len, false, 5000) &&
+	       edu_dma(to, iova + SZ_4K, len, true, 5000);
+}
+
+static void fill(uint8_t *p, size_t len, uint8_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (uint8_t)(seed + i * 13);
+}
+
+TEST_F(multi, two_groups_share_mappings)
+{
+	uint8_t *src = alloc_buf(ANON, SZ_4K), *buf = alloc_buf(ANON, SZ_64K);
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	int i;
+
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, ioctl(self->group[i], VFIO_GROUP_SET_CONTAINER,
+				   &self->container));
+		ASSERT_EQ(0, ioctl(self->group[i], VFIO_GROUP_GET_STATUS,
+				   &st));
+		EXPECT_TRUE(st.flags & VFIO_GROUP_FLAGS_CONTAINER_SET);
+	}
+	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU,
+			   VFIO_TYPE1v2_IOMMU));
+	fill(src, 1024, 0x40);
+	memset(buf, 0, SZ_64K);
+	ASSERT_EQ(0, dma_map(self->container, src, IOVA_A, SZ_4K,
+			     VFIO_DMA_MAP_FLAG_READ));
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_B, SZ_64K, RW));
+	/* lone edu: src -> buf; bridge edu: buf -> buf + 4K. */
+	ASSERT_TRUE(relay(self->bar[0], self->bar[1], IOVA_A, IOVA_B, 1024));
+	EXPECT_EQ(0, memcmp(src, buf, 1024));
+	EXPECT_EQ(0, memcmp(src, buf + SZ_4K, 1024));
+}
+
+/* A group attached after SET_IOMMU joins the domain and its mappings. */
+TEST_F(multi, late_group_joins_domain)
+{
+	uint8_t *src = alloc_buf(ANON, SZ_4K), *buf = alloc_buf(ANON, SZ_64K);
+
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, ioctl(self->group[0], VFIO_GROUP_SET_CONTAINER,
+			   &self->container));
+	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU,
+			   VFIO_TYPE1v2_IOMMU));
+	fill(src, 512, 0x77);
+	memset(buf, 0, SZ_64K);
+	ASSERT_EQ(0, dma_map(self->container, src, IOVA_A, SZ_4K, RW));
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_B, SZ_64K, RW));
+	ASSERT_EQ(0, ioctl(self->group[1], VFIO_GROUP_SET_CONTAINER,
+			   &self->container));
+	ASSERT_TRUE(relay(self->bar[0], self->bar[1], IOVA_A, IOVA_B, 512));
+	EXPECT_EQ(0, memcmp(src, buf + SZ_4K, 512));
+}
+
+/* The first group leaving keeps the domain alive for the other. */
+TEST_F(multi, group_leaves_domain_stays)
+{
+	uint8_t *buf = alloc_buf(ANON, SZ_64K);
+	long pins;
+	int i;
+
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, ioctl(self->group[i], VFIO_GROUP_SET_CONTAINER,
+				   &self->container));
+	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU,
+			   VFIO_TYPE1v2_IOMMU));
+	fill(buf, 256, 0x05);
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_B, SZ_64K, RW));
+	pins = pins_outstanding();
+	ASSERT_EQ(0, ioctl(self->group[0], VFIO_GROUP_UNSET_CONTAINER));
+	EXPECT_EQ(pins, pins_outstanding());
+	ASSERT_TRUE(edu_dma(self->bar[1], IOVA_B, 256, false, 5000));
+	ASSERT_TRUE(edu_dma(self->bar[1], IOVA_B + SZ_4K, 256, true, 5000));
+	EXPECT_EQ(0, memcmp(buf, buf + SZ_4K, 256));
+	/* The detached group's device can no longer reach the mapping. */
+	memset(buf + 2 * SZ_4K, 0x33, 256);
+	ASSERT_TRUE(edu_dma(self->bar[0], IOVA_B + 2 * SZ_4K, 256, true,
+			    5000));
+	EXPECT_EQ(0x33, buf[2 * SZ_4K]);
+	ASSERT_EQ(0, ioctl(self->group[1], VFIO_GROUP_UNSET_CONTAINER));
+	EXPECT_GT(pins, pins_outstanding());
+}
+
 TEST_HARNESS_MAIN
