@@ -8,10 +8,14 @@ find devices by vendor:device and assert the structure they rely on.
   edu        1234:11e8   QEMU's educational device (DMA engine, INTx, MSI)
 
 default:
-  0000:00:04.0  edu alone in its group
+  0000:00:04.0  edu alone in its group (no reset method)
   0000:00:05.0  pci-bridge (conventional PCI), secondary bus 01
   0000:01:01.0  edu  } one group with the bridge: conventional PCI
   0000:01:02.0  edu  } cannot tell their requester IDs apart
+  0000:00:06.0  e1000e (MSI-X, table in BAR3)
+  0000:00:07.0  pcie-root-port rp1, slot 1
+  0000:02:00.0  edu behind rp1 (resettable with a bus reset; hot-pluggable)
+  0000:00:08.0  pcie-root-port rp2, slot 2, empty (for hot-add)
 """
 
 EDU_VENDOR = 0x1234
@@ -22,6 +26,10 @@ _BASE = [
     "pci-bridge,id=br0,bus=pcie.0,addr=0x5,chassis_nr=1",
     "edu,id=edu1,bus=br0,addr=0x1",
     "edu,id=edu2,bus=br0,addr=0x2",
+    "e1000e,id=nic0,bus=pcie.0,addr=0x6,netdev=nd0",
+    "pcie-root-port,id=rp1,bus=pcie.0,addr=0x7,chassis=2,slot=1",
+    "edu,id=edu3,bus=rp1",
+    "pcie-root-port,id=rp2,bus=pcie.0,addr=0x8,chassis=3,slot=2",
 ]
 
 TOPOLOGIES = {

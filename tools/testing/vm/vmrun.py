@@ -238,7 +238,8 @@ class VM:
                "-serial", "chardev:con",
                "-chardev", "socket,id=test,path=%s" % self.test_path,
                "-serial", "chardev:test",
-               "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
+               "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
+               "-netdev", "hubport,id=nd0,hubid=0"]
         for d in dev:
             cmd += ["-device", d]
         return cmd

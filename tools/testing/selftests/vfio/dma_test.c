@@ -164,15 +164,12 @@ err:
 /* The edu on the root bus, alone in its group. */
 static int lone_edu(char bdf[13])
 {
-	char edus[8][13], parent[13];
-	int i, n = vfg_find_pci(EDU_VENDOR, EDU_DEVICE, edus, 8);
+	struct vfg_topo t;
+	int ret = vfg_topo_find(&t);
 
-	for (i = 0; i < n && i < 8; i++)
-		if (!vfg_pci_parent(edus[i], parent) && !parent[0]) {
-			memcpy(bdf, edus[i], 13);
-			return 0;
-		}
-	return -ENODEV;
+	if (!ret)
+		memcpy(bdf, t.lone, 13);
+	return ret;
 }
 
 /* ---- fixture ---------------------------------------------------------- */
@@ -724,8 +721,7 @@ FIXTURE(multi) {
 
 FIXTURE_SETUP(multi)
 {
-	char edus[8][13], parent[13];
-	int i, n, nb = 0;
+	struct vfg_topo t;
 
 	self->group[0] = self->group[1] = self->container = -1;
 	self->pins_before = pins_outstanding();
@@ -733,17 +729,11 @@ FIXTURE_SETUP(multi)
 	ASSERT_EQ(0, vfg_module_load(NULL));
 	self->ctx = vfg_ctx_new(NULL);
 	ASSERT_NE(NULL, self->ctx);
-	n = vfg_find_pci(EDU_VENDOR, EDU_DEVICE, edus, 8);
-	for (i = 0; i < n && i < 8; i++) {
-		ASSERT_EQ(0, vfg_pci_parent(edus[i], parent));
-		if (!parent[0]) {
-			memcpy(self->lone, edus[i], 13);
-		} else if (nb < 2) {
-			memcpy(self->bridge, parent, 13);
-			memcpy(self->behind[nb++], edus[i], 13);
-		}
-	}
-	ASSERT_EQ(2, nb);
+	ASSERT_EQ(0, vfg_topo_find(&t));
+	memcpy(self->lone, t.lone, 13);
+	memcpy(self->bridge, t.bridge, 13);
+	memcpy(self->behind[0], t.bedu[0], 13);
+	memcpy(self->behind[1], t.bedu[1], 13);
 	ASSERT_EQ(0, vfg_pci_unbind(self->bridge));
 	ASSERT_EQ(0, vfg_pci_bind(self->lone, "vfio-pci"));
 	ASSERT_EQ(0, vfg_pci_bind(self->behind[0], "vfio-pci"));

@@ -134,8 +134,7 @@ static int env_restore(struct env *e)
 static void env_setup(struct __test_metadata *_metadata, struct env *e,
 		      bool load)
 {
-	char edus[8][13], parent[13];
-	int i, n, behind = 0;
+	struct vfg_topo topo;
 
 	memset(e, 0, sizeof(*e));
 	e->gfd = -1;
@@ -148,25 +147,15 @@ static void env_setup(struct __test_metadata *_metadata, struct env *e,
 	e->ctx = vfg_ctx_new(NULL);
 	ASSERT_NE(NULL, e->ctx);
 
-	n = vfg_find_pci(EDU_VENDOR, EDU_DEVICE, edus, 8);
-	if (n < 3) {
+	if (vfg_topo_find(&topo)) {
 		/* A failed hotplug test may have left one removed. */
 		vfg_pci_rescan();
-		n = vfg_find_pci(EDU_VENDOR, EDU_DEVICE, edus, 8);
 	}
-	ASSERT_EQ(3, n);
-	for (i = 0; i < n; i++) {
-		ASSERT_EQ(0, vfg_pci_parent(edus[i], parent));
-		if (!parent[0]) {
-			strcpy(e->lone, edus[i]);
-			continue;
-		}
-		ASSERT_GT(2, behind);
-		strcpy(e->bedu[behind++], edus[i]);
-		strcpy(e->bridge, parent);
-	}
-	ASSERT_EQ(2, behind);
-	ASSERT_NE(0, e->lone[0]);
+	ASSERT_EQ(0, vfg_topo_find(&topo));
+	strcpy(e->lone, topo.lone);
+	strcpy(e->bridge, topo.bridge);
+	strcpy(e->bedu[0], topo.bedu[0]);
+	strcpy(e->bedu[1], topo.bedu[1]);
 
 	e->lone_grp = vfg_device_get_group(e->ctx, e->lone);
 	ASSERT_LE(0, e->lone_grp);

@@ -25,7 +25,7 @@ FIXTURE_SETUP(topo)
 	self->ctx = vfg_ctx_new(NULL);
 	ASSERT_NE(NULL, self->ctx);
 	self->nr_edu = vfg_find_pci(EDU_VENDOR, EDU_DEVICE, self->edu, 8);
-	ASSERT_GE(self->nr_edu, 3);
+	ASSERT_GE(self->nr_edu, 4);
 }
 
 FIXTURE_TEARDOWN(topo)
@@ -58,45 +58,50 @@ TEST_F(topo, every_device_has_a_group)
 
 TEST_F(topo, root_bus_edu_alone)
 {
-	char parent[13], **m;
-	int i, g, found = 0;
+	struct vfg_topo t;
+	char **m;
+	int g;
 
-	for (i = 0; i < self->nr_edu; i++) {
-		ASSERT_EQ(0, vfg_pci_parent(self->edu[i], parent));
-		if (parent[0])
-			continue;
-		found++;
-		g = vfg_device_get_group(self->ctx, self->edu[i]);
-		ASSERT_LE(0, g);
-		ASSERT_EQ(1, vfg_group_get_members(self->ctx, g, &m));
-		EXPECT_STREQ(self->edu[i], m[0]);
-		vfg_strv_free(m);
-	}
-	EXPECT_EQ(1, found);
+	ASSERT_EQ(0, vfg_topo_find(&t));
+	g = vfg_device_get_group(self->ctx, t.lone);
+	ASSERT_LE(0, g);
+	ASSERT_EQ(1, vfg_group_get_members(self->ctx, g, &m));
+	EXPECT_STREQ(t.lone, m[0]);
+	vfg_strv_free(m);
 }
 
+/* Conventional PCI cannot tell the devices behind a bridge apart. */
 TEST_F(topo, bridge_edus_share_group_with_bridge)
 {
-	char parent[13], bridge[13] = "", **m;
-	int i, n, g = -1, behind = 0;
+	struct vfg_topo t;
+	char **m;
+	int g;
 
-	for (i = 0; i < self->nr_edu; i++) {
-		ASSERT_EQ(0, vfg_pci_parent(self->edu[i], parent));
-		if (!parent[0])
-			continue;
-		if (!behind++) {
-			strcpy(bridge, parent);
-			g = vfg_device_get_group(self->ctx, self->edu[i]);
-			ASSERT_LE(0, g);
-		}
-		EXPECT_STREQ(bridge, parent);
-		EXPECT_EQ(g, vfg_device_get_group(self->ctx, self->edu[i]));
-	}
-	ASSERT_EQ(2, behind);
-	EXPECT_EQ(g, vfg_device_get_group(self->ctx, bridge));
-	n = vfg_group_get_members(self->ctx, g, &m);
-	ASSERT_EQ(3, n);
-	EXPECT_STREQ(bridge, m[0]);
+	ASSERT_EQ(0, vfg_topo_find(&t));
+	EXPECT_FALSE(vfg_pci_is_pcie(t.bridge));
+	g = vfg_device_get_group(self->ctx, t.bridge);
+	ASSERT_LE(0, g);
+	EXPECT_EQ(g, vfg_device_get_group(self->ctx, t.bedu[0]));
+	EXPECT_EQ(g, vfg_device_get_group(self->ctx, t.bedu[1]));
+	ASSERT_EQ(3, vfg_group_get_members(self->ctx, g, &m));
+	EXPECT_STREQ(t.bridge, m[0]);
+	vfg_strv_free(m);
+}
+
+/* A PCIe root port with ACS isolates the device behind it. */
+TEST_F(topo, root_port_edu_alone)
+{
+	struct vfg_topo t;
+	char **m;
+	int g;
+
+	ASSERT_EQ(0, vfg_topo_find(&t));
+	ASSERT_NE(0, t.pedu[0]);
+	EXPECT_TRUE(vfg_pci_is_pcie(t.port));
+	g = vfg_device_get_group(self->ctx, t.pedu);
+	ASSERT_LE(0, g);
+	EXPECT_NE(g, vfg_device_get_group(self->ctx, t.port));
+	ASSERT_EQ(1, vfg_group_get_members(self->ctx, g, &m));
 	vfg_strv_free(m);
 }
 

@@ -425,3 +425,55 @@ bool vfg_kmsg_find(int fd, const char *s1, const char *s2)
 	}
 	return found;
 }
+
+bool vfg_pci_is_pcie(const char *bdf)
+{
+	unsigned char cfg[256];
+	char path[PATH_MAX];
+	int fd, guard = 48;
+	unsigned int pos;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = pread(fd, cfg, sizeof(cfg), 0);
+	close(fd);
+	if (n < 64 || !(cfg[6] & 0x10))		/* no capability list */
+		return false;
+	for (pos = cfg[0x34] & ~3u; pos >= 0x40 && pos < (unsigned int)n &&
+	     guard--; pos = cfg[pos + 1] & ~3u)
+		if (cfg[pos] == 0x10)		/* PCI_CAP_ID_EXP */
+			return true;
+	return false;
+}
+
+int vfg_topo_find(struct vfg_topo *t)
+{
+	char edus[8][13], parent[13], nic[1][13];
+	int i, n, nb = 0;
+
+	memset(t, 0, sizeof(*t));
+	n = vfg_find_pci(EDU_VENDOR, EDU_DEVICE, edus, 8);
+	if (n > 8)
+		return -ENODEV;
+	for (i = 0; i < n; i++) {
+		if (vfg_pci_parent(edus[i], parent))
+			return -ENODEV;
+		if (!parent[0]) {
+			memcpy(t->lone, edus[i], 13);
+		} else if (vfg_pci_is_pcie(parent)) {
+			memcpy(t->port, parent, 13);
+			memcpy(t->pedu, edus[i], 13);
+		} else if (nb < 2) {
+			memcpy(t->bridge, parent, 13);
+			memcpy(t->bedu[nb++], edus[i], 13);
+		} else {
+			return -ENODEV;
+		}
+	}
+	if (vfg_find_pci(E1000E_VENDOR, E1000E_DEVICE, nic, 1) == 1)
+		memcpy(t->nic, nic[0], 13);
+	return t->lone[0] && nb == 2 ? 0 : -ENODEV;
+}

@@ -99,4 +99,25 @@ int vfg_kmsg_open(void);
  */
 bool vfg_kmsg_find(int fd, const char *s1, const char *s2);
 
+/*
+ * The devices of the guest topology (tools/testing/vm/topologies.py), found
+ * by vendor:device and by what they sit behind, not by address.
+ */
+struct vfg_topo {
+	char lone[13];		/* edu on the root bus, alone in its group */
+	char bridge[13];	/* conventional PCI-to-PCI bridge */
+	char bedu[2][13];	/* the two edus behind it, in its group */
+	char port[13];		/* PCIe root port */
+	char pedu[13];		/* edu behind it: resettable, hot-pluggable */
+	char nic[13];		/* e1000e: MSI-X; "" if absent */
+};
+
+#define E1000E_VENDOR 0x8086
+#define E1000E_DEVICE 0x10d3
+
+/* Does @bdf have a PCI Express capability? */
+bool vfg_pci_is_pcie(const char *bdf);
+/* Fill @t; 0, or -ENODEV if the topology is not the expected one. */
+int vfg_topo_find(struct vfg_topo *t);
+
 #endif

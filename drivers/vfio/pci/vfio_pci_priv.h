@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vfio-groups PCI driver internals.
+ *
+ * One struct vfg_pci_device per device bound to the driver (probe to
+ * remove).  Userspace reaches it through device fds from
+ * VFIO_GROUP_GET_DEVICE_FD; the first open enables the device, the last close
+ * resets it and returns it to the state it was bound in.
+ *
+ * Lifetime: @users counts open device fds; remove() waits on @released
+ * until it drops to zero (device.c / vfio_pci.c).
+ *
+ * Locks, outermost first:
+ *   vdev->lock       open/close, config space, BAR maps, interrupt setup
+ *   vdev->irqlock    (spinlock) INTx mask state, taken from hard IRQ context
+ */
+#ifndef VFG_PCI_PRIV_H
+#define VFG_PCI_PRIV_H
+
+#include <linux/completion.h>
+#include <linux/eventfd.h>
+#include <linux/interrupt.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/poll.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <uapi/linux/vfio.h>
+
+#include "../vfio.h"
+
+/* Region offsets in the device fd: index << 40, as DPDK hard-codes. */
+#define VFG_PCI_OFFSET_SHIFT	40
+#define VFG_PCI_INDEX(off)	((off) >> VFG_PCI_OFFSET_SHIFT)
+#define VFG_PCI_OFFSET(index)	((u64)(index) << VFG_PCI_OFFSET_SHIFT)
+#define VFG_PCI_OFFSET_MASK	(VFG_PCI_OFFSET(1) - 1)
+
+/**
+ * struct vfg_virqfd - an eventfd that calls back when userspace signals it
+ * @eventfd: the eventfd
+ * @wait: our entry on its wait queue
+ * @pt: poll table used to get on the wait queue
+ * @shutdown: work that unhooks and frees this, when the eventfd closes or
+ *            the owner replaces it
+ * @handler: called (in atomic context) each time the eventfd is signalled
+ * @data: passed to @handler
+ * @slot: the owner's pointer to this, cleared on shutdown under @lock
+ * @lock: the owner's spinlock protecting @slot
+ */
+struct vfg_virqfd {
+	struct eventfd_ctx *eventfd;
+	wait_queue_entry_t wait;
+	poll_table pt;
+	struct work_struct shutdown;
+	void (*handler)(void *data);
+	void *data;
+	struct vfg_virqfd **slot;
+	spinlock_t *lock;
+};
+
+/**
+ * struct vfg_pci_irq_ctx - one interrupt vector given to userspace
+ * @trigger: eventfd signalled when the vector fires, or NULL
+ * @irq: Linux IRQ number while requested, else 0
+ * @name: name given to request_irq()
+ */
+struct vfg_pci_irq_ctx {
+	struct eventfd_ctx *trigger;
+	int irq;
+	char *name;
+};
+
+/**
+ * struct vfg_pci_device - a PCI device bound to our driver
+ * @pdev: the device
+ * @users: open device fds
+ * @released: completed when @users drops to zero
+ * @lock: protects everything below but the IRQ fields noted
+ * @open_count: number of open device fds (under @lock)
+ * @reset_works: a function reset method exists
+ * @saved_state: config state as the device was bound, restored at last close
+ * @vconfig: virtual config space image (see config.c)
+ * @vconfig_virt: per byte, the bits read from @vconfig instead of the device
+ * @vconfig_wr: per byte, the bits userspace may write to @vconfig
+ * @cfg_size: config space size (256 or 4096)
+ * @bar_size: size of each BAR and of the ROM (index 6)
+ * @barmap: ioremapped BARs, mapped on first use
+ * @msix_bar: BAR holding the MSI-X table, or -1
+ * @msix_offset: offset of the table in that BAR
+ * @msix_size: size of the table in bytes
+ * @msi_cap: offset of the MSI capability, or 0
+ * @msix_cap: offset of the MSI-X capability, or 0
+ * @irq_type: VFIO_PCI_{INTX,MSI,MSIX}_IRQ_INDEX in use, or -1 for none
+ * @ctx: vectors, @num_ctx of them (INTx uses one)
+ * @num_ctx: number of entries in @ctx
+ * @irqlock: protects @intx_masked and @intx_unmask; taken in IRQ context
+ * @intx_masked: INTx is masked (by the handler or by userspace)
+ * @intx_unmask: eventfd that unmasks INTx when signalled
+ * @err_trigger: eventfd for the ERR index
+ * @req_trigger: eventfd for the REQ index
+ * @vmas: userspace mappings of BARs (for revoke), under @lock
+ */
+struct vfg_pci_device {
+	struct pci_dev *pdev;
+	refcount_t users;
+	struct completion released;
+
+	struct mutex lock;		/* see above */
+	unsigned int open_count;
+	bool reset_works;
+	struct pci_saved_state *saved_state;
+
+	u8 *vconfig;
+	u8 *vconfig_virt;
+	u8 *vconfig_wr;
+	int cfg_size;
+	resource_size_t bar_size[PCI_ROM_RESOURCE + 1];
+	void __iomem *barmap[PCI_STD_NUM_BARS];
+	int msix_bar;
+	u32 msix_offset;
+	u32 msix_size;
+	u8 msi_cap;
+	u8 msix_cap;
+
+	int irq_type;
+	struct vfg_pci_irq_ctx *ctx;
+	int num_ctx;
+	spinlock_t irqlock;		/* see above */
+	bool intx_masked;
+	struct vfg_virqfd *intx_unmask;
+	struct eventfd_ctx *err_trigger;
+	struct eventfd_ctx *req_trigger;
+
+	struct list_head vmas;
+};
+
+/* config.c */
+int vfg_pci_config_init(struct vfg_pci_device *vdev);
+void vfg_pci_config_free(struct vfg_pci_device *vdev);
+ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
+			  size_t count, loff_t pos, bool write);
+
+/* rdwr.c */
+ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
+		       char __user *buf, size_t count, loff_t pos, bool write);
+ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,
+			 size_t count, loff_t pos);
+int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma);
+void vfg_pci_zap_mmaps(struct vfg_pci_device *vdev);
+void vfg_pci_unmap_bars(struct vfg_pci_device *vdev);
+
+/* intr.c */
+long vfg_pci_get_irq_info(struct vfg_pci_device *vdev, void __user *arg);
+long vfg_pci_set_irqs(struct vfg_pci_device *vdev, void __user *arg);
+int vfg_pci_irq_count(struct vfg_pci_device *vdev, unsigned int index);
+void vfg_pci_irq_disable_all(struct vfg_pci_device *vdev);
+void vfg_pci_signal_req(struct vfg_pci_device *vdev);
+void vfg_pci_signal_err(struct vfg_pci_device *vdev);
+
+/* virqfd.c */
+int vfg_virqfd_enable(struct vfg_virqfd **slot, spinlock_t *lock, int fd,
+		      void (*handler)(void *data), void *data);
+void vfg_virqfd_disable(struct vfg_virqfd **slot, spinlock_t *lock);
+int vfg_virqfd_init(void);
+void vfg_virqfd_exit(void);
+
+#endif /* VFG_PCI_PRIV_H */
