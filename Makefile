@@ -39,8 +39,11 @@ modules: deps
 
 tools: deps
 	$(MAKE) -C tools/lib/vfiogroup O=$(BUILD)/tools/lib/vfiogroup
+	$(MAKE) -C tools/vfio-group O=$(BUILD)/tools/vfio-group \
+		GUEST_BIN=$(BUILD)/guest-bin LIBVFG_O=$(BUILD)/tools/lib/vfiogroup
 	$(MAKE) -C tools/testing/selftests/vfio KSRC=$(KSRC) O=$(BUILD)/tests \
 		LIBVFG_O=$(BUILD)/tools/lib/vfiogroup
+	$(MAKE) -C samples/vfio-groups O=$(BUILD)/guest-bin
 
 initramfs: modules tools
 	@mkdir -p $(BUILD)/vm

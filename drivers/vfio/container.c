@@ -124,6 +124,22 @@ void vfg_container_detach(struct vfg_group *group)
 	kref_put(&c->kref, vfg_container_free);
 }
 
+/**
+ * vfg_container_has_iommu() - whether VFIO_SET_IOMMU has been done
+ * @c: the container
+ *
+ * Return: true once the container has an IOMMU backend.
+ */
+bool vfg_container_has_iommu(struct vfg_container *c)
+{
+	bool ret;
+
+	mutex_lock(&c->lock);
+	ret = c->iommu;
+	mutex_unlock(&c->lock);
+	return ret;
+}
+
 static int vfg_container_open(struct inode *inode, struct file *file)
 {
 	struct vfg_container *c = kzalloc(sizeof(*c), GFP_KERNEL);

@@ -18,6 +18,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/compat.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/sched.h>
@@ -374,7 +375,8 @@ static int vfg_group_release_fd(struct inode *inode, struct file *file)
 	struct vfg_group *group = file->private_data;
 
 	mutex_lock(&group->lock);
-	if (group->container)
+	/* Open device fds keep the group attached until the last closes. */
+	if (group->container && !group->dev_fds)
 		vfg_container_detach(group);
 	group->opened = false;
 	put_pid(group->holder);
@@ -417,27 +419,78 @@ static long vfg_group_set_container(struct vfg_group *group, int __user *arg)
 static long vfg_group_get_device_fd(struct vfg_group *group,
 				    char __user *arg)
 {
+	struct pci_dev *pdev = NULL;
 	struct vfg_member *m;
-	long ret = -ENODEV;
 	char *name;
+	long ret;
 
 	name = strndup_user(arg, PAGE_SIZE);
 	if (IS_ERR(name))
 		return PTR_ERR(name);
-	if (!vfg_group_viable_locked(group, true)) {
-		ret = -EPERM;
+	ret = -EPERM;
+	if (!vfg_group_viable_locked(group, true))
 		goto out;
-	}
-	if (!group->container) {
-		ret = -EINVAL;
+	ret = -EINVAL;
+	if (!group->container || !vfg_container_has_iommu(group->container))
 		goto out;
-	}
 	list_for_each_entry(m, &group->members, node)
 		if (!strcmp(pci_name(m->pdev), name))
-			ret = -EOPNOTSUPP;	/* device fds: not yet */
+			pdev = m->pdev;
+	ret = -ENODEV;
+	if (!pdev)
+		goto out;
+	if (!vfg_pci_is_ours(&pdev->dev)) {
+		pr_info_ratelimited("group %d: %s is not bound to %s\n",
+				    group->id, name, vfg.pci_driver_name);
+		goto out;
+	}
+	group->dev_fds++;
+	ret = vfg_pci_open_device(group, pdev);
+	if (ret < 0)
+		group->dev_fds--;
 out:
 	kfree(name);
 	return ret;
+}
+
+/**
+ * vfg_group_device_closed() - a device fd of the group was closed
+ * @group: the group
+ *
+ * The last device fd of a group whose own fd is already closed detaches it
+ * from its container.
+ */
+void vfg_group_device_closed(struct vfg_group *group)
+{
+	mutex_lock(&group->lock);
+	if (!--group->dev_fds && !group->opened && group->container)
+		vfg_container_detach(group);
+	mutex_unlock(&group->lock);
+}
+
+/**
+ * vfg_group_get_from_fd() - the group behind a group fd
+ * @fd: userspace file descriptor
+ *
+ * Return: the group with a reference held (put_device(&group->dev)), or
+ * ERR_PTR(-EBADF) for a closed fd, ERR_PTR(-EINVAL) for one that is not a
+ * group fd.
+ */
+struct vfg_group *vfg_group_get_from_fd(int fd)
+{
+	struct vfg_group *group;
+	struct fd f = fdget(fd);
+
+	if (!f.file)
+		return ERR_PTR(-EBADF);
+	if (f.file->f_op != &vfg_group_fops) {
+		fdput(f);
+		return ERR_PTR(-EINVAL);
+	}
+	group = f.file->private_data;
+	get_device(&group->dev);
+	fdput(f);
+	return group;
 }
 
 static long vfg_group_ioctl(struct file *file, unsigned int cmd,
@@ -460,11 +513,14 @@ static long vfg_group_ioctl(struct file *file, unsigned int cmd,
 		ret = vfg_group_set_container(group, uarg);
 		break;
 	case VFIO_GROUP_UNSET_CONTAINER:
-		ret = -EINVAL;
-		if (group->container) {
-			vfg_container_detach(group);
+		if (!group->container)
+			ret = -EINVAL;
+		else if (group->dev_fds)
+			ret = -EBUSY;
+		else
 			ret = 0;
-		}
+		if (!ret)
+			vfg_container_detach(group);
 		break;
 	case VFIO_GROUP_GET_DEVICE_FD:
 		ret = vfg_group_get_device_fd(group, uarg);

@@ -46,6 +46,11 @@
 
 #include "vfio.h"
 
+static bool allow_unsafe_interrupts;
+module_param(allow_unsafe_interrupts, bool, 0644);
+MODULE_PARM_DESC(allow_unsafe_interrupts,
+		 "Let groups without interrupt remapping into a container (unsafe: their devices can raise arbitrary MSIs)");
+
 static unsigned int dma_entry_limit = U16_MAX;
 module_param(dma_entry_limit, uint, 0644);
 MODULE_PARM_DESC(dma_entry_limit,
@@ -463,6 +468,30 @@ static bool vfg_ranges_contain(struct list_head *ranges, dma_addr_t iova,
 
 /* ---- backend life cycle ------------------------------------------------ */
 
+static int vfg_dev_lacks_intr_remap(struct device *dev, void *data)
+{
+	return !device_iommu_capable(dev, IOMMU_CAP_INTR_REMAP);
+}
+
+/*
+ * Without interrupt remapping, a device can write to the MSI window and raise
+ * any interrupt on the host: such groups need allow_unsafe_interrupts.
+ */
+static int vfg_check_intr_remap(struct vfg_group *group)
+{
+	if (!iommu_group_for_each_dev(group->iommu_group, NULL,
+				      vfg_dev_lacks_intr_remap))
+		return 0;
+	if (allow_unsafe_interrupts) {
+		pr_warn_once("group %d has no interrupt remapping; allowed by allow_unsafe_interrupts\n",
+			     group->id);
+		return 0;
+	}
+	pr_warn_ratelimited("group %d: its IOMMU does not remap interrupts, so its devices could raise any MSI; refused (load with allow_unsafe_interrupts=1 to accept that)\n",
+			    group->id);
+	return -EPERM;
+}
+
 /**
  * vfg_type1_create() - set up type1 for a container with attached groups
  * @groups: the container's groups (vfg_group.container_node), not empty
@@ -470,7 +499,8 @@ static bool vfg_ranges_contain(struct list_head *ranges, dma_addr_t iova,
  *
  * Allocates one IOMMU domain and attaches every group to it.
  *
- * Return: the backend, or an ERR_PTR; -EINVAL if a group cannot join.
+ * Return: the backend, or an ERR_PTR; -EINVAL if a group cannot join, -EPERM
+ * if one lacks interrupt remapping (see allow_unsafe_interrupts).
  */
 struct vfg_iommu *vfg_type1_create(struct list_head *groups, bool v2)
 {
@@ -496,6 +526,11 @@ struct vfg_iommu *vfg_type1_create(struct list_head *groups, bool v2)
 	}
 
 	list_for_each_entry(group, groups, container_node) {
+		ret = vfg_check_intr_remap(group);
+		if (ret) {
+			failed = group;
+			goto err_detach;
+		}
 		ret = iommu_attach_group(iommu->domain, group->iommu_group);
 		if (ret) {
 			pr_warn("group %d cannot join the container's IOMMU domain: %d\n",
@@ -543,7 +578,8 @@ void vfg_type1_destroy(struct vfg_iommu *iommu)
  * @group: the new group
  *
  * Return: 0; -EINVAL if the group cannot join the domain or one of its
- * reserved regions overlaps an existing mapping.
+ * reserved regions overlaps an existing mapping; -EPERM if it lacks
+ * interrupt remapping.
  */
 int vfg_type1_attach_group(struct vfg_iommu *iommu, struct list_head *groups,
 			   struct vfg_group *group)
@@ -553,6 +589,9 @@ int vfg_type1_attach_group(struct vfg_iommu *iommu, struct list_head *groups,
 	LIST_HEAD(ranges);
 	int ret;
 
+	ret = vfg_check_intr_remap(group);
+	if (ret)
+		return ret;
 	ret = vfg_ranges_build(iommu->domain, groups, group, &ranges);
 	if (ret)
 		return ret;

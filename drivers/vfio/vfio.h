@@ -61,6 +61,9 @@ struct vfg_member {
  * @holder: thread group of the opener, while @opened
  * @container: the container this group is attached to, or NULL
  * @viable: last computed viability, to report changes
+ * @dev_fds: open device fds of this group's devices; while there are any
+ *           the group stays attached to its container, even with the group
+ *           fd closed
  */
 struct vfg_group {
 	struct device dev;
@@ -77,6 +80,7 @@ struct vfg_group {
 	struct vfg_container *container;
 	struct list_head container_node;	/* under container->lock */
 	bool viable;
+	unsigned int dev_fds;
 };
 
 /**
@@ -121,6 +125,8 @@ void vfg_group_del_device(struct pci_dev *pdev);
 void vfg_group_driver_changed(struct pci_dev *pdev);
 void vfg_group_remove_all(void);
 bool vfg_group_viable_locked(struct vfg_group *group, bool explain);
+void vfg_group_device_closed(struct vfg_group *group);
+struct vfg_group *vfg_group_get_from_fd(int fd);
 extern const struct attribute_group *vfg_group_attr_groups[];
 
 /* container.c */
@@ -128,6 +134,7 @@ int vfg_container_init(void);
 void vfg_container_exit(void);
 int vfg_container_attach(struct vfg_group *group, int fd);
 void vfg_container_detach(struct vfg_group *group);
+bool vfg_container_has_iommu(struct vfg_container *c);
 
 /* type1.c */
 struct vfg_iommu;
@@ -144,5 +151,6 @@ long vfg_type1_ioctl(struct vfg_iommu *iommu, unsigned int cmd,
 int vfg_pci_init(void);
 void vfg_pci_exit(void);
 bool vfg_pci_is_ours(struct device *dev);
+int vfg_pci_open_device(struct vfg_group *group, struct pci_dev *pdev);
 
 #endif /* VFG_VFIO_H */

@@ -87,7 +87,7 @@ suite_guest() {
 		python3 tools/testing/vm/vmrun.py --kernel "$VM_KERNEL" \
 			--initrd "$INITRD" --topology "$topo" --iommu "$iommu" \
 			--cmd /opt/vfg/tests/run_tests.sh "${ht[@]}" \
-			--timeout "${VFG_GUEST_TIMEOUT:-600}" -q \
+			--timeout "${VFG_GUEST_TIMEOUT:-600}" -q --panic-on-oops \
 			--log "$LOGS/guest-$topo-$iommu.log" \
 			--results "$RES/guest-$topo-$iommu" ||
 			echo "=== guest $cfg failed; full log: $LOGS/guest-$topo-$iommu.log"

@@ -7,12 +7,15 @@
  * VFIO_GROUP_GET_DEVICE_FD; the first open enables the device, the last close
  * resets it and returns it to the state it was bound in.
  *
- * Lifetime: @users counts open device fds; remove() waits on @released
- * until it drops to zero (device.c / vfio_pci.c).
+ * Lifetime: @users is one for the driver's binding plus one per open device
+ * fd (and per lookup in progress); remove() drops the binding's and waits on
+ * @released until the count reaches zero, so the structure outlives every
+ * fd (vfio_pci.c).
  *
  * Locks, outermost first:
  *   vdev->lock       open/close, config space, BAR maps, interrupt setup
  *   vdev->irqlock    (spinlock) INTx mask state, taken from hard IRQ context
+ *                    and under an eventfd's wait queue lock (intr.c)
  */
 #ifndef VFG_PCI_PRIV_H
 #define VFG_PCI_PRIV_H
@@ -56,7 +59,7 @@ struct vfg_virqfd {
 	void (*handler)(void *data);
 	void *data;
 	struct vfg_virqfd **slot;
-	spinlock_t *lock;
+	spinlock_t *lock;		/* the owner's, guarding @slot */
 };
 
 /**
@@ -97,9 +100,14 @@ struct vfg_pci_irq_ctx {
  * @irqlock: protects @intx_masked and @intx_unmask; taken in IRQ context
  * @intx_masked: INTx is masked (by the handler or by userspace)
  * @intx_unmask: eventfd that unmasks INTx when signalled
- * @err_trigger: eventfd for the ERR index
- * @req_trigger: eventfd for the REQ index
- * @vmas: userspace mappings of BARs (for revoke), under @lock
+ * @err_trigger: eventfd for the ERR index; RCU: read under rcu_read_lock(),
+ *               replaced under @lock, put after synchronize_rcu()
+ * @req_trigger: eventfd for the REQ index; as @err_trigger
+ * @mapping: address space of every device fd of this device, so that all
+ *           userspace mappings of its BARs can be zapped at once
+ * @node: in the driver's device list
+ * @removing: remove() has begun; no new device fd may be opened
+ * @group: the group, set while a device fd is open (a reference is held)
  */
 struct vfg_pci_device {
 	struct pci_dev *pdev;
@@ -129,10 +137,13 @@ struct vfg_pci_device {
 	spinlock_t irqlock;		/* see above */
 	bool intx_masked;
 	struct vfg_virqfd *intx_unmask;
-	struct eventfd_ctx *err_trigger;
-	struct eventfd_ctx *req_trigger;
+	struct eventfd_ctx __rcu *err_trigger;
+	struct eventfd_ctx __rcu *req_trigger;
 
-	struct list_head vmas;
+	struct address_space mapping;
+	struct list_head node;
+	bool removing;
+	struct vfg_group *group;
 };
 
 /* config.c */

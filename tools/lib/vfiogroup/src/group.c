@@ -89,13 +89,64 @@ int vfg_group_get_members(struct vfg_ctx *ctx, int group, char ***members)
 int vfg_group_for_each_device(struct vfg_ctx *ctx, int group,
 			      vfg_device_fn fn, void *opaque)
 {
-	char **members, **p;
+	char **members, **p, path[PATH_MAX];
 	int ret = 0;
 
 	if (vfg_group_get_members(ctx, group, &members) < 0)
 		return -1;
-	for (p = members; *p && !ret; p++)
+	for (p = members; *p && !ret; p++) {
+		/* Gone since the listing (hot removal): not a member now. */
+		if (vfg_path(ctx, path, sizeof(path),
+			     "/sys/kernel/iommu_groups/%d/devices/%s",
+			     group, *p) || access(path, F_OK))
+			continue;
 		ret = fn(*p, opaque);
+	}
 	vfg_strv_free(members);
 	return ret;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+int vfg_ctx_get_groups(struct vfg_ctx *ctx, int **groups)
+{
+	char path[PATH_MAX], *end;
+	struct dirent *de;
+	int *v = NULL, *slot;
+	size_t n = 0;
+	long id;
+	DIR *d;
+
+	*groups = NULL;
+	if (vfg_path(ctx, path, sizeof(path), "/sys/kernel/iommu_groups"))
+		return -1;
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -1;	/* no IOMMU: no groups */
+	while ((de = readdir(d))) {
+		errno = 0;
+		id = strtol(de->d_name, &end, 10);
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end ||
+		    errno || id > INT_MAX)
+			continue;
+		slot = vfg_array_add(v, &n, sizeof(*v));
+		if (!slot) {
+			free(v);
+			closedir(d);
+			errno = ENOMEM;
+			return -1;
+		}
+		v = slot;
+		v[n - 1] = (int)id;
+	}
+	closedir(d);
+	if (v)
+		qsort(v, n, sizeof(*v), cmp_int);
+	*groups = v;
+	return (int)n;
 }

@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Fake sysfs trees for unit tests: a temporary directory laid out like the
- * parts of /sys the library reads.
+ * parts of /sys (and /proc) the library reads.
+ *
+ * A fake tree is inert: writes to its files just land in them.  Once
+ * fakesys_kernel_start() is called it also behaves like the kernel for the
+ * PCI driver-model files, as the test binary is linked with
+ * -Wl,--wrap=write,--wrap=open: writes to driver_override, drivers/D/bind,
+ * drivers/D/unbind and drivers_probe take effect (driver links appear and
+ * go), fail as the kernel's would (EBUSY, ENODEV, a driver that refuses to
+ * probe), and are logged so that tests can assert the exact sequence.
  */
 #ifndef FAKESYS_H
 #define FAKESYS_H
@@ -13,10 +21,83 @@ struct fakesys;
 struct fakesys *fakesys_new(void);
 void fakesys_free(struct fakesys *fs);
 const char *fakesys_root(struct fakesys *fs);
-/* Add PCI device @bdf in IOMMU group @group (FAKESYS_NO_GROUP: none). */
+
+/*
+ * Add PCI device @bdf in IOMMU group @group (FAKESYS_NO_GROUP: none), on a
+ * root bus, as a normal conventional PCI function 1234:11e8 (QEMU's edu).
+ */
 void fakesys_device(struct fakesys *fs, const char *bdf, int group);
+/* The same, below the bridge @parent (added before). */
+void fakesys_device_below(struct fakesys *fs, const char *bdf,
+			  const char *parent, int group);
+/* Hot removal: the device, its links and everything below it go. */
+void fakesys_remove(struct fakesys *fs, const char *bdf);
 /* Write @val to the device attribute @attr (creating it). */
 void fakesys_attr(struct fakesys *fs, const char *bdf, const char *attr,
 		  const char *val);
+
+#define FAKESYS_NO_PCIE	(-1)
+#define FAKESYS_NO_ACS	(-1)
+
+/* What a device's config space (and vendor, device, class files) say. */
+struct fakesys_pci {
+	unsigned int vendor;
+	unsigned int device;
+	unsigned int class;	/* 24 bits */
+	int header_type;	/* 0 normal, 1 PCI-to-PCI bridge */
+	int multifunction;
+	int pcie_type;		/* PCIe port type, or FAKESYS_NO_PCIE */
+	int acs_ctrl;		/* ACS control bits, or FAKESYS_NO_ACS */
+	int short_config;	/* only 64 bytes readable, as for non-root */
+};
+
+void fakesys_pci(struct fakesys *fs, const char *bdf,
+		 const struct fakesys_pci *p);
+/* Shorthands: a conventional PCI bridge; a PCIe root port with ACS control. */
+void fakesys_pci_bridge(struct fakesys *fs, const char *bdf);
+void fakesys_root_port(struct fakesys *fs, const char *bdf, int acs_ctrl);
+
+/* Register PCI driver @name (sys/bus/pci/drivers/NAME with bind, unbind). */
+void fakesys_driver(struct fakesys *fs, const char *name);
+/* Bind @bdf to @drv (registering it) as the kernel would have at boot. */
+void fakesys_bind(struct fakesys *fs, const char *bdf, const char *drv);
+/* The driver that matches @bdf by ID, for drivers_probe and bind. */
+void fakesys_match(struct fakesys *fs, const char *bdf, const char *drv);
+/* Make @drv refuse to probe @bdf with @err (the bind write fails). */
+void fakesys_refuse(struct fakesys *fs, const char *bdf, const char *drv,
+		    int err);
+/* The driver @bdf is bound to now, "" if none (a static buffer). */
+const char *fakesys_driver_of(struct fakesys *fs, const char *bdf);
+/* driver_override of @bdf as the kernel shows it ("(null)" if none). */
+const char *fakesys_override_of(struct fakesys *fs, const char *bdf);
+
+/* Create file @rel (below the root) with @content, making directories. */
+void fakesys_file(struct fakesys *fs, const char *rel, const char *content);
+/* Create symlink @rel -> @target, making directories. */
+void fakesys_link(struct fakesys *fs, const char *rel, const char *target);
+/* A directory @sub below device @bdf, linked from sys/class/@cls/@name. */
+void fakesys_child(struct fakesys *fs, const char *bdf, const char *sub,
+		   const char *cls, const char *name);
+/* Read file @rel into a static buffer ("" if missing). */
+const char *fakesys_read(struct fakesys *fs, const char *rel);
+
+/* The module's /sys/class/vfio/GROUP: viable, blockers, members, holder. */
+void fakesys_vfio_group(struct fakesys *fs, int group, int viable,
+			const char *blockers, int holder);
+/* A process with command @comm; an fd of it that links to @target. */
+void fakesys_proc(struct fakesys *fs, int pid, const char *comm);
+void fakesys_proc_fd(struct fakesys *fs, int pid, int fd, const char *target);
+
+/* Start the fake kernel on @fs (see above). */
+void fakesys_kernel_start(struct fakesys *fs);
+/* The driver-model writes so far, one a line ("" if none). */
+const char *fakesys_log(struct fakesys *fs);
+/*
+ * Just before the library opens a path ending in @suffix (once), call
+ * @fn(@fs, @arg): hot removal in the middle of a walk.
+ */
+void fakesys_on_open(struct fakesys *fs, const char *suffix,
+		     void (*fn)(struct fakesys *, const char *),
+		     const char *arg);
 
 #endif

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * One test binary, several suites: Check prints one summary line with the
+ * totals, which is what tools/testing/run-checks.sh reads.
+ */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +14,12 @@ int main(void)
 	SRunner *sr = srunner_create(group_suite());
 	int failed;
 
+	srunner_add_suite(sr, device_suite());
+	srunner_add_suite(sr, bind_suite());
+	srunner_add_suite(sr, explain_suite());
+	srunner_add_suite(sr, uses_suite());
+	srunner_add_suite(sr, holders_suite());
+	srunner_add_suite(sr, cli_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -5,5 +5,12 @@
 #include <check.h>
 
 Suite *group_suite(void);
+Suite *device_suite(void);
+Suite *bind_suite(void);
+Suite *explain_suite(void);
+Suite *uses_suite(void);
+Suite *holders_suite(void);
+/* tools/vfio-group/tests/test_cli.c */
+Suite *cli_suite(void);
 
 #endif

@@ -37,6 +37,10 @@
 #define EDU_DMA_IRQ		0x4
 #define EDU_STATUS_IRQFACT	0x80
 
+#define EDU_ID			0x010000ed	/* version 1.0 */
+#define EDU_IRQ_FACT		0x1	/* IRQ status bit: factorial done */
+#define EDU_IRQ_DMA		0x100	/* IRQ status bit: DMA done */
+
 #define EDU_BUF_ADDR		0x40000
 #define EDU_BUF_MAX		2048
 #define EDU_DMA_BITS		28
@@ -85,6 +89,25 @@ static inline bool edu_dma(volatile void *bar, uint64_t iova, uint32_t len,
 		nanosleep(&ts, NULL);
 	}
 	return true;
+}
+
+/*
+ * Compute @n! and wait up to @ms milliseconds for it; @irq asks for an
+ * interrupt when done (status bit 7).  Returns the result, or 0 on timeout.
+ */
+static inline uint32_t edu_fact(volatile void *bar, uint32_t n, bool irq,
+				int ms)
+{
+	struct timespec ts = { 0, 1000000 };
+
+	edu_write32(bar, EDU_REG_STATUS, irq ? EDU_STATUS_IRQFACT : 0);
+	edu_write32(bar, EDU_REG_FACT, n);
+	while (edu_read32(bar, EDU_REG_STATUS) & 1) {
+		if (ms-- <= 0)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return edu_read32(bar, EDU_REG_FACT);
 }
 
 #endif

@@ -5,7 +5,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -476,4 +479,414 @@ int vfg_topo_find(struct vfg_topo *t)
 	if (vfg_find_pci(E1000E_VENDOR, E1000E_DEVICE, nic, 1) == 1)
 		memcpy(t->nic, nic[0], 13);
 	return t->lone[0] && nb == 2 ? 0 : -ENODEV;
+}
+
+/* ---- device fds --------------------------------------------------------- */
+
+bool vfg_kernel_vfio(void)
+{
+	const char *v = getenv("VFG_USE_KERNEL_VFIO");
+
+	return v && *v && strcmp(v, "0");
+}
+
+bool vfg_irq_remapping(void)
+{
+	return vfg_irq_lines("IR-") > 0;
+}
+
+int vfg_vfio_load(void)
+{
+	int ret = vfg_vfio_unload_all();
+
+	if (ret)
+		return ret;
+	if (!vfg_kernel_vfio())
+		return vfg_module_load(NULL);
+	ret = vfg_modprobe("vfio_iommu_type1");
+	if (ret)
+		return ret < 0 ? ret : -ENOENT;
+	if (!vfg_irq_remapping()) {
+		ret = vfg_sysfs_write("/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts",
+				      "1");
+		if (ret)
+			return ret;
+	}
+	ret = vfg_modprobe("vfio-pci");
+	if (ret)
+		return ret < 0 ? ret : -ENOENT;
+	return vfg_kmod_loaded("vfio_pci") ? 0 : -ENOENT;
+}
+
+int vfg_pci_group(const char *bdf)
+{
+	char path[PATH_MAX], link[PATH_MAX], *base;
+	ssize_t n;
+
+	pci_path(path, bdf, "iommu_group");
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	return atoi(base ? base + 1 : link);
+}
+
+static int pci_cfg_rw(const char *bdf, unsigned int off, void *buf,
+		      size_t len, bool write)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	pci_path(path, bdf, "config");
+	fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+int vfg_pci_cfg_read(const char *bdf, unsigned int off, void *buf, size_t len)
+{
+	return pci_cfg_rw(bdf, off, buf, len, false);
+}
+
+int vfg_pci_cfg_write(const char *bdf, unsigned int off, const void *buf,
+		      size_t len)
+{
+	return pci_cfg_rw(bdf, off, (void *)buf, len, true);
+}
+
+unsigned int vfg_pci_find_cap(const uint8_t *cfg, unsigned int id)
+{
+	unsigned int pos, guard = 48;
+
+	if (!(cfg[6] & 0x10))			/* PCI_STATUS_CAP_LIST */
+		return 0;
+	for (pos = cfg[0x34] & ~3u; pos >= 0x40 && pos < 0x100 && guard--;
+	     pos = cfg[pos + 1] & ~3u)
+		if (cfg[pos] == id)
+			return pos;
+	return 0;
+}
+
+int vfg_irq_lines(const char *s)
+{
+	FILE *f = fopen("/proc/interrupts", "r");
+	char line[1024];
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, s) != NULL;
+	fclose(f);
+	return n;
+}
+
+int vfg_topo_restore(const struct vfg_topo *t)
+{
+	const char *devs[] = { t->lone, t->bedu[0], t->bedu[1], t->pedu,
+			       t->nic };
+	unsigned int i;
+	char drv[64];
+	int bad = 0;
+
+	for (i = 0; i < ARRAY_SIZE(devs); i++) {
+		if (!devs[i][0] || !vfg_pci_exists(devs[i]))
+			continue;
+		if (vfg_pci_unbind(devs[i]))
+			bad++;
+		if (vfg_pci_set_override(devs[i], NULL))
+			bad++;
+	}
+	if (t->bridge[0]) {
+		if (vfg_pci_driver(t->bridge, drv, sizeof(drv))) {
+			bad++;
+		} else if (strcmp(drv, "shpchp")) {
+			if (drv[0] && vfg_pci_unbind(t->bridge))
+				bad++;
+			if (vfg_pci_set_override(t->bridge, NULL))
+				bad++;
+			if (vfg_sysfs_write("/sys/bus/pci/drivers/shpchp/bind",
+					    t->bridge))
+				bad++;
+		}
+	}
+	if (vfg_vfio_unload_all())
+		bad++;
+	return bad;
+}
+
+int vfg_dev_env_setup(struct vfg_topo *t)
+{
+	const char *devs[3];
+	unsigned int i;
+	int ret;
+
+	if (vfg_topo_find(t))
+		vfg_pci_rescan();
+	ret = vfg_topo_find(t);
+	if (ret)
+		return ret;
+	if (!t->pedu[0] || !t->nic[0])
+		return -ENODEV;
+	if (vfg_topo_restore(t))
+		return -EIO;
+	ret = vfg_vfio_load();
+	if (ret)
+		return ret;
+	devs[0] = t->lone;
+	devs[1] = t->pedu;
+	devs[2] = t->nic;
+	for (i = 0; i < ARRAY_SIZE(devs); i++) {
+		ret = vfg_pci_bind(devs[i], "vfio-pci");
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int vfg_dev_irq_lines(const struct vfg_topo *t)
+{
+	const char *devs[] = { t->lone, t->bedu[0], t->bedu[1], t->pedu,
+			       t->nic };
+	unsigned int i;
+	int n = vfg_irq_lines("vfio");
+
+	for (i = 0; i < ARRAY_SIZE(devs); i++)
+		if (devs[i][0])
+			n += vfg_irq_lines(devs[i]);
+	return n;
+}
+
+static unsigned long vmstat(const char *key)
+{
+	size_t n = strlen(key);
+	unsigned long v = 0;
+	char line[128];
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ' ')
+			v = strtoul(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+long vfg_pins_outstanding(void)
+{
+	vfg_sysfs_write("/proc/sys/vm/stat_refresh", "1");
+	return (long)(vmstat("nr_foll_pin_acquired") -
+		      vmstat("nr_foll_pin_released"));
+}
+
+long vfg_vmlck_kb(pid_t pid)
+{
+	char path[64], line[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmLck:", 6))
+			v = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+void vfg_dev_init(struct vfg_dev *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->group_id = -1;
+	d->group = d->container = d->fd = -1;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void vfg_dev_close(struct vfg_dev *d)
+{
+	close_fd(&d->fd);
+	close_fd(&d->group);
+	close_fd(&d->container);
+}
+
+int vfg_dev_attach(struct vfg_dev *d, const char *bdf)
+{
+	int ret;
+
+	vfg_dev_init(d);
+	snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
+	d->group_id = vfg_pci_group(bdf);
+	if (d->group_id < 0)
+		return d->group_id;
+	d->group = vfg_group_open(d->group_id);
+	if (d->group < 0)
+		goto err;
+	d->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (d->container < 0)
+		goto err;
+	if (ioctl(d->group, VFIO_GROUP_SET_CONTAINER, &d->container))
+		goto err;
+	if (ioctl(d->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		goto err;
+	return 0;
+err:
+	ret = -errno;
+	vfg_dev_close(d);
+	return ret;
+}
+
+int vfg_dev_open(struct vfg_dev *d, const char *bdf)
+{
+	int ret = vfg_dev_attach(d, bdf);
+
+	if (ret)
+		return ret;
+	d->fd = ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, d->bdf);
+	if (d->fd < 0) {
+		ret = -errno;
+		vfg_dev_close(d);
+		return ret;
+	}
+	return 0;
+}
+
+int vfg_region_info(int fd, uint32_t index, struct vfio_region_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	info->index = index;
+	return ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, info);
+}
+
+int vfg_irq_info(int fd, uint32_t index, struct vfio_irq_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	info->index = index;
+	return ioctl(fd, VFIO_DEVICE_GET_IRQ_INFO, info);
+}
+
+ssize_t vfg_region_read(int fd, uint32_t index, uint64_t off, void *buf,
+			size_t len)
+{
+	return pread(fd, buf, len, VFG_REGION_OFFSET(index) + off);
+}
+
+ssize_t vfg_region_write(int fd, uint32_t index, uint64_t off,
+			 const void *buf, size_t len)
+{
+	return pwrite(fd, buf, len, VFG_REGION_OFFSET(index) + off);
+}
+
+uint32_t vfg_cfg_read32(int fd, unsigned int off)
+{
+	uint32_t v;
+
+	if (vfg_region_read(fd, VFIO_PCI_CONFIG_REGION_INDEX, off, &v, 4) != 4)
+		return UINT32_MAX;
+	return v;
+}
+
+uint16_t vfg_cfg_read16(int fd, unsigned int off)
+{
+	uint16_t v;
+
+	if (vfg_region_read(fd, VFIO_PCI_CONFIG_REGION_INDEX, off, &v, 2) != 2)
+		return UINT16_MAX;
+	return v;
+}
+
+int vfg_cfg_write32(int fd, unsigned int off, uint32_t val)
+{
+	return vfg_region_write(fd, VFIO_PCI_CONFIG_REGION_INDEX, off, &val,
+				4) == 4 ? 0 : -1;
+}
+
+int vfg_cfg_write16(int fd, unsigned int off, uint16_t val)
+{
+	return vfg_region_write(fd, VFIO_PCI_CONFIG_REGION_INDEX, off, &val,
+				2) == 2 ? 0 : -1;
+}
+
+void *vfg_region_mmap(int fd, uint32_t index, uint64_t off, size_t len,
+		      int prot)
+{
+	void *p = mmap(NULL, len, prot, MAP_SHARED, fd,
+		       VFG_REGION_OFFSET(index) + off);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int vfg_set_irqs(int fd, uint32_t flags, uint32_t index, uint32_t start,
+		 uint32_t count, const void *data, size_t size)
+{
+	struct vfio_irq_set *set;
+	int ret, err;
+
+	set = calloc(1, sizeof(*set) + size);
+	if (!set)
+		return -1;
+	set->argsz = sizeof(*set) + size;
+	set->flags = flags;
+	set->index = index;
+	set->start = start;
+	set->count = count;
+	if (size)
+		memcpy(set->data, data, size);
+	ret = ioctl(fd, VFIO_DEVICE_SET_IRQS, set);
+	err = errno;
+	free(set);
+	errno = err;
+	return ret;
+}
+
+int vfg_irq_set_eventfds(int fd, uint32_t index, uint32_t start,
+			 uint32_t count, const int *efds)
+{
+	int32_t fds[64];
+	uint32_t i;
+
+	if (count > ARRAY_SIZE(fds)) {
+		errno = E2BIG;
+		return -1;
+	}
+	for (i = 0; i < count; i++)
+		fds[i] = efds[i];
+	return vfg_set_irqs(fd, VFIO_IRQ_SET_DATA_EVENTFD |
+			    VFIO_IRQ_SET_ACTION_TRIGGER, index, start, count,
+			    fds, count * sizeof(int32_t));
+}
+
+int vfg_irq_disable(int fd, uint32_t index)
+{
+	return vfg_set_irqs(fd, VFIO_IRQ_SET_DATA_NONE |
+			    VFIO_IRQ_SET_ACTION_TRIGGER, index, 0, 0, NULL, 0);
+}
+
+uint64_t vfg_eventfd_wait(int efd, int ms)
+{
+	struct pollfd p = { .fd = efd, .events = POLLIN };
+	uint64_t v;
+
+	if (poll(&p, 1, ms) != 1 || !(p.revents & POLLIN))
+		return 0;
+	if (read(efd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
 }

@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/vfio.h>
 
 #define EDU_VENDOR 0x1234
 #define EDU_DEVICE 0x11e8
@@ -119,5 +122,120 @@ struct vfg_topo {
 bool vfg_pci_is_pcie(const char *bdf);
 /* Fill @t; 0, or -ENODEV if the topology is not the expected one. */
 int vfg_topo_find(struct vfg_topo *t);
+
+/*
+ * ---- Device fds -----------------------------------------------------------
+ *
+ * The device tests run against our module by default.  With
+ * VFG_USE_KERNEL_VFIO=1 in the environment they load the kernel's own stack
+ * (vfio, vfio_iommu_type1, vfio-pci) instead: that validates the tests against
+ * the reference implementation.  Where our documented behaviour differs from
+ * the kernel's, a test asserts each side's own behaviour (see vfg_ours()).
+ */
+
+/* VFG_USE_KERNEL_VFIO=1: drive the kernel's vfio-pci, not our module. */
+bool vfg_kernel_vfio(void);
+/* The stack under test is ours. */
+static inline bool vfg_ours(void)
+{
+	return !vfg_kernel_vfio();
+}
+/*
+ * Unload any vfio, then load the stack under test.  The kernel's type1 gets
+ * allow_unsafe_interrupts when the IOMMU does not remap interrupts (AMD-Vi
+ * in QEMU), as it refuses to attach otherwise.  0 or -errno.
+ */
+int vfg_vfio_load(void);
+/* Does the host remap interrupts ("IR-" chips in /proc/interrupts)? */
+bool vfg_irq_remapping(void);
+
+/* The IOMMU group number of @bdf, from its iommu_group link; or -errno. */
+int vfg_pci_group(const char *bdf);
+/* @len bytes of @bdf's config space at @off through sysfs; 0 or -errno. */
+int vfg_pci_cfg_read(const char *bdf, unsigned int off, void *buf, size_t len);
+int vfg_pci_cfg_write(const char *bdf, unsigned int off, const void *buf,
+		      size_t len);
+/* Offset of capability @id in a 256-byte config image, 0 if absent. */
+unsigned int vfg_pci_find_cap(const uint8_t *cfg, unsigned int id);
+/* How many lines of /proc/interrupts contain @s. */
+int vfg_irq_lines(const char *s);
+
+/*
+ * Put the topology's devices back as the guest booted: every edu and the
+ * NIC unbound with no driver_override, the bridge on shpchp, no vfio
+ * module.  No assertion; returns the number of steps that failed.
+ */
+int vfg_topo_restore(const struct vfg_topo *t);
+
+/*
+ * The device tests' starting point: find the topology (rescanning once if a
+ * device is missing), put it back to boot state, load the stack under test
+ * and bind the lone edu, the root-port edu and the NIC to vfio-pci.
+ * 0 or -errno.
+ */
+int vfg_dev_env_setup(struct vfg_topo *t);
+/* Lines of /proc/interrupts that name vfio or one of @t's devices. */
+int vfg_dev_irq_lines(const struct vfg_topo *t);
+
+/* Pages pinned and not yet unpinned (nr_foll_pin_*), folded now. */
+long vfg_pins_outstanding(void);
+/* VmLck of @pid in kB, -1 if unreadable. */
+long vfg_vmlck_kb(pid_t pid);
+
+/* A device opened as QEMU opens one.  Unused fds are -1. */
+struct vfg_dev {
+	char bdf[13];
+	int group_id;
+	int group;	/* /dev/vfio/$GROUP */
+	int container;	/* /dev/vfio/vfio, attached, type1v2 set */
+	int fd;		/* the device fd */
+};
+
+/* Mark every fd of @d unused. */
+void vfg_dev_init(struct vfg_dev *d);
+/*
+ * Open @bdf's group and a container, attach the group and set a type1v2
+ * IOMMU; d->fd stays -1.  0, or -errno with nothing left open.
+ */
+int vfg_dev_attach(struct vfg_dev *d, const char *bdf);
+/* vfg_dev_attach(), then VFIO_GROUP_GET_DEVICE_FD; 0 or -errno. */
+int vfg_dev_open(struct vfg_dev *d, const char *bdf);
+/* Close whatever of @d is open, device fd first. */
+void vfg_dev_close(struct vfg_dev *d);
+
+/* File offset of a region: index << 40, as DPDK hard-codes it. */
+#define VFG_REGION_OFFSET(index)	((uint64_t)(index) << 40)
+
+/* VFIO_DEVICE_GET_REGION_INFO with argsz = sizeof(*info); ioctl result. */
+int vfg_region_info(int fd, uint32_t index, struct vfio_region_info *info);
+/* VFIO_DEVICE_GET_IRQ_INFO with argsz = sizeof(*info); ioctl result. */
+int vfg_irq_info(int fd, uint32_t index, struct vfio_irq_info *info);
+/* pread/pwrite of region @index at @off. */
+ssize_t vfg_region_read(int fd, uint32_t index, uint64_t off, void *buf,
+			size_t len);
+ssize_t vfg_region_write(int fd, uint32_t index, uint64_t off,
+			 const void *buf, size_t len);
+/* Config space through the device fd (all of @len or -1). */
+uint32_t vfg_cfg_read32(int fd, unsigned int off);
+uint16_t vfg_cfg_read16(int fd, unsigned int off);
+int vfg_cfg_write32(int fd, unsigned int off, uint32_t val);
+int vfg_cfg_write16(int fd, unsigned int off, uint16_t val);
+/* mmap(MAP_SHARED) of region @index at @off; NULL (errno set) on failure. */
+void *vfg_region_mmap(int fd, uint32_t index, uint64_t off, size_t len,
+		      int prot);
+
+/*
+ * VFIO_DEVICE_SET_IRQS with @size bytes of @data after the header (argsz
+ * covers them exactly); the ioctl's result.
+ */
+int vfg_set_irqs(int fd, uint32_t flags, uint32_t index, uint32_t start,
+		 uint32_t count, const void *data, size_t size);
+/* Set @count trigger eventfds from @start (-1 entries unset one). */
+int vfg_irq_set_eventfds(int fd, uint32_t index, uint32_t start,
+			 uint32_t count, const int *efds);
+/* DATA_NONE | ACTION_TRIGGER, count 0: disable index @index. */
+int vfg_irq_disable(int fd, uint32_t index);
+/* Wait up to @ms ms for @efd; returns the counter read, 0 on timeout. */
+uint64_t vfg_eventfd_wait(int efd, int ms);
 
 #endif

@@ -2,14 +2,21 @@
 /*
  * libvfiogroup: IOMMU groups made usable.
  *
- * Every call that takes a struct vfg_ctx reads sysfs below the context's root
- * ("/" normally; a fake tree in tests).  Functions return 0 (or a count) on
- * success, -1 on error with errno set, unless documented otherwise.
+ * Every call that takes a struct vfg_ctx reads sysfs (and /proc) below the
+ * context's root ("/" normally; a fake tree in tests).  Functions return 0 (or
+ * a count) on success, -1 on error with errno set, unless documented
+ * otherwise.  Arrays returned through a pointer argument are allocated by the
+ * library; free them as each function says.
+ *
+ * Names are object-action: vfg_<object>_<action>(), the object being the
+ * context, a device (by PCI address), a group (by number), a plan or a
+ * process.
  */
 #ifndef VFIOGROUP_H
 #define VFIOGROUP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -18,11 +25,22 @@ extern "C" {
 /** Returned by vfg_device_get_group() when the device has no IOMMU group. */
 #define VFG_NO_GROUP (-2)
 
+/** Size of the name buffers in this API (drivers, devices), with the NUL. */
+#define VFG_NAME_MAX 64
+
+/** Size of a canonical PCI address buffer, "DDDD:BB:DD.F" and the NUL. */
+#define VFG_BDF_MAX 13
+
 struct vfg_ctx;
+
+/* ------------------------------------------------------------------------
+ * Context
+ */
 
 /**
  * vfg_ctx_new() - open a library context
- * @sysfs_root: directory that holds "sys/", or NULL for "/"
+ * @sysfs_root: directory that holds "sys/" (and "proc/", "run/"), or NULL for
+ *              "/"
  *
  * Return: a context to free with vfg_ctx_free(), or NULL with errno set.
  */
@@ -33,6 +51,50 @@ struct vfg_ctx *vfg_ctx_new(const char *sysfs_root);
  * @ctx: context from vfg_ctx_new(), or NULL
  */
 void vfg_ctx_free(struct vfg_ctx *ctx);
+
+/**
+ * vfg_ctx_get_root() - the root prefix of a context
+ * @ctx: library context
+ *
+ * Return: the prefix put before every absolute path, "" for the real system.
+ */
+const char *vfg_ctx_get_root(struct vfg_ctx *ctx);
+
+/**
+ * vfg_ctx_get_driver_name() - the name of the vfio-groups PCI driver
+ * @ctx: library context
+ *
+ * Read from /sys/module/vfio/parameters/driver_name when the module is
+ * loaded with that parameter, "vfio-pci" otherwise.  Read once per context.
+ *
+ * Return: the name; never NULL.
+ */
+const char *vfg_ctx_get_driver_name(struct vfg_ctx *ctx);
+
+/**
+ * vfg_ctx_has_module() - whether the vfio-groups module is loaded
+ * @ctx: library context
+ *
+ * True when /sys/class/vfio exists: then each group's members, viable,
+ * blockers and holder attributes are the kernel's (authoritative) view.
+ *
+ * Return: 1 if loaded, 0 if not.
+ */
+int vfg_ctx_has_module(struct vfg_ctx *ctx);
+
+/**
+ * vfg_ctx_get_groups() - every IOMMU group of the system
+ * @ctx: library context
+ * @groups: set to an array of group numbers in increasing order; free()
+ *
+ * Return: the number of groups (0 when the IOMMU is off), or -1 with errno
+ * set.
+ */
+int vfg_ctx_get_groups(struct vfg_ctx *ctx, int **groups);
+
+/* ------------------------------------------------------------------------
+ * Devices and groups
+ */
 
 /**
  * vfg_device_get_group() - the IOMMU group number of a PCI device
@@ -60,6 +122,9 @@ typedef int (*vfg_device_fn)(const char *bdf, void *opaque);
  * @group: IOMMU group number
  * @fn: callback, called in address order
  * @opaque: passed to @fn
+ *
+ * A member that goes away during the walk (hot removal, or a callback that
+ * removes it) is skipped, not reported.
  *
  * Return: 0 when every member was visited, the callback's non-zero value if it
  * stopped the walk, -1 with errno set on error (ENOENT: no such group).
@@ -91,6 +156,537 @@ void vfg_strv_free(char **strv);
  * Return: 0, or -1 with errno EINVAL if @in is not a PCI address.
  */
 int vfg_bdf_normalize(const char *in, char out[13]);
+
+/**
+ * struct vfg_device_info - one device as sysfs shows it
+ * @name: PCI address, or the device name of a non-PCI group member
+ * @is_pci: 1 for a PCI device
+ * @vendor: PCI vendor ID
+ * @device: PCI device ID
+ * @class: 24-bit PCI class code (0x060400 for a PCI-to-PCI bridge)
+ * @is_bridge: 1 when the function is not a normal (type 0) function: a
+ *             bridge, which vfio-pci cannot take
+ * @group: IOMMU group number, or VFG_NO_GROUP
+ * @driver: bound driver, "" when unbound
+ * @override: driver_override, "" when not set
+ * @blocks: 1 when the device keeps its group from being viable
+ * @why: when @blocks, the reason (the kernel's words when it is loaded)
+ */
+struct vfg_device_info {
+	char name[VFG_NAME_MAX];
+	int is_pci;
+	unsigned int vendor;
+	unsigned int device;
+	unsigned int class;
+	int is_bridge;
+	int group;
+	char driver[VFG_NAME_MAX];
+	char override[VFG_NAME_MAX];
+	int blocks;
+	char why[160];
+};
+
+/**
+ * vfg_device_get_info() - identity, driver and viability of a PCI device
+ * @ctx: library context
+ * @bdf: PCI address
+ * @info: filled in
+ *
+ * @info->blocks comes from the group's "blockers" attribute when the
+ * vfio-groups module is loaded, from vfg_driver_is_dma_managed() otherwise.
+ *
+ * Return: 0 on success, -1 on error with errno set (ENOENT: no such device).
+ */
+int vfg_device_get_info(struct vfg_ctx *ctx, const char *bdf,
+			struct vfg_device_info *info);
+
+/**
+ * vfg_device_get_driver() - the driver bound to a PCI device
+ * @ctx: library context
+ * @bdf: PCI address
+ * @buf: set to the driver's name, "" when unbound
+ * @len: size of @buf
+ *
+ * Return: 0 on success, -1 on error with errno set (ENOENT: no such device).
+ */
+int vfg_device_get_driver(struct vfg_ctx *ctx, const char *bdf, char *buf,
+			  size_t len);
+
+/**
+ * vfg_driver_is_dma_managed() - whether a driver leaves a group viable
+ * @ctx: library context
+ * @driver: driver name, "" for none
+ *
+ * The library's own rule, used when the module is not loaded: no driver, our
+ * PCI driver (vfg_ctx_get_driver_name()), or a driver known to set
+ * driver_managed_dma (pci-stub, pcieport, vfio-pci).
+ *
+ * Return: 1 if a device bound to @driver does not block its group, else 0.
+ */
+int vfg_driver_is_dma_managed(struct vfg_ctx *ctx, const char *driver);
+
+/**
+ * struct vfg_blocker - one device that keeps a group from being viable
+ * @device: device name (PCI address for PCI devices)
+ * @driver: the driver it is bound to
+ * @why: the reason
+ */
+struct vfg_blocker {
+	char device[VFG_NAME_MAX];
+	char driver[VFG_NAME_MAX];
+	char why[160];
+};
+
+/**
+ * struct vfg_group_status - a group and its members
+ * @group: IOMMU group number
+ * @viable: 1 when userspace may use the group
+ * @from_kernel: 1 when @viable, @blockers and @holder come from
+ *               /sys/class/vfio/GROUP (the module is loaded); 0 when the
+ *               library computed them
+ * @holder: PID of the process that has /dev/vfio/GROUP open, 0 for none, -1
+ *          when unknown (module not loaded; see vfg_group_get_holders())
+ * @n_devices: number of entries in @devices
+ * @devices: the members in address order
+ * @n_blockers: number of entries in @blockers
+ * @blockers: the members that keep the group from being viable
+ */
+struct vfg_group_status {
+	int group;
+	int viable;
+	int from_kernel;
+	int holder;
+	size_t n_devices;
+	struct vfg_device_info *devices;
+	size_t n_blockers;
+	struct vfg_blocker *blockers;
+};
+
+/**
+ * vfg_group_get_status() - viability, members and holder of a group
+ * @ctx: library context
+ * @group: IOMMU group number
+ * @status: set to the status; free with vfg_group_status_free()
+ *
+ * Members that vanish while they are read are left out.
+ *
+ * Return: 0 on success, -1 on error with errno set (ENOENT: no such group).
+ */
+int vfg_group_get_status(struct vfg_ctx *ctx, int group,
+			 struct vfg_group_status **status);
+
+/**
+ * vfg_group_status_free() - free a status from vfg_group_get_status()
+ * @status: the status, or NULL
+ */
+void vfg_group_status_free(struct vfg_group_status *status);
+
+/**
+ * vfg_group_is_viable() - whether a group may be used from userspace
+ * @ctx: library context
+ * @group: IOMMU group number
+ *
+ * Return: 1 if viable, 0 if not, -1 on error with errno set.
+ */
+int vfg_group_is_viable(struct vfg_ctx *ctx, int group);
+
+/* ------------------------------------------------------------------------
+ * Why a group has the members it has
+ */
+
+/**
+ * enum vfg_why_kind - what joins devices into one group
+ * @VFG_WHY_ALIAS: the device is behind a PCIe-to-PCI or conventional PCI
+ *                 bridge; the IOMMU sees its DMA with the bridge's requester
+ *                 ID, so it cannot be told apart from its neighbours
+ * @VFG_WHY_NO_ACS: an upstream port lacks ACS (source validation, request and
+ *                  completion redirect, upstream forwarding), so devices below
+ *                  it can reach each other without the IOMMU
+ * @VFG_WHY_MULTIFUNCTION: a function of a multifunction device without ACS;
+ *                         the functions may talk to each other internally
+ * @VFG_WHY_UNKNOWN: the reason cannot be read (config space unreadable
+ *                   without root, or a kernel quirk)
+ */
+enum vfg_why_kind {
+	VFG_WHY_ALIAS,
+	VFG_WHY_NO_ACS,
+	VFG_WHY_MULTIFUNCTION,
+	VFG_WHY_UNKNOWN,
+};
+
+/**
+ * struct vfg_why - one reason why a member shares its group
+ * @kind: what kind of reason
+ * @device: the member it applies to
+ * @at: the bridge, port or function where isolation stops
+ * @text: one sentence for people
+ */
+struct vfg_why {
+	enum vfg_why_kind kind;
+	char device[VFG_BDF_MAX];
+	char at[VFG_BDF_MAX];
+	char text[256];
+};
+
+/**
+ * vfg_group_explain() - why a group holds more than one device
+ * @ctx: library context
+ * @group: IOMMU group number
+ * @why: set to the reasons (none for a group of one); free()
+ *
+ * Rebuilds the kernel's grouping rules (DMA aliases through PCI bridges, ACS
+ * on the path to the root, ACS on multifunction devices) from PCI config
+ * space.  Device-specific kernel quirks are not visible from userspace.
+ *
+ * Return: the number of reasons, or -1 on error with errno set.
+ */
+int vfg_group_explain(struct vfg_ctx *ctx, int group, struct vfg_why **why);
+
+/* ------------------------------------------------------------------------
+ * Binding a whole group: plans, applied all or nothing
+ */
+
+/**
+ * enum vfg_action - what a plan does to one member
+ * @VFG_ACTION_NONE: nothing (already in place, or left alone: see @note)
+ * @VFG_ACTION_BIND: set driver_override to our driver and bind it
+ * @VFG_ACTION_UNBIND: unbind from a driver that blocks (bridges)
+ * @VFG_ACTION_RESTORE: go back to the driver and override of a record
+ * @VFG_ACTION_RELEASE: unbind from our driver, clear the override, and let
+ *                      the kernel probe a driver
+ */
+enum vfg_action {
+	VFG_ACTION_NONE,
+	VFG_ACTION_BIND,
+	VFG_ACTION_UNBIND,
+	VFG_ACTION_RESTORE,
+	VFG_ACTION_RELEASE,
+};
+
+/**
+ * struct vfg_change - one member in a plan
+ * @device: PCI address
+ * @action: what to do
+ * @old_driver: driver before ("" for none)
+ * @old_override: driver_override before ("" for none)
+ * @new_driver: driver after ("" for none)
+ * @new_override: driver_override after ("" for none)
+ * @probe: after reaching the new state, ask the kernel to probe a driver
+ * @note: why this action, for people
+ * @done: set by vfg_plan_apply() once the change is made
+ * @undo_error: set by vfg_plan_apply() when the change could not be undone
+ *              during a rollback: the errno of that failure, else 0
+ */
+struct vfg_change {
+	char device[VFG_BDF_MAX];
+	enum vfg_action action;
+	char old_driver[VFG_NAME_MAX];
+	char old_override[VFG_NAME_MAX];
+	char new_driver[VFG_NAME_MAX];
+	char new_override[VFG_NAME_MAX];
+	int probe;
+	char note[160];
+	int done;
+	int undo_error;
+};
+
+/**
+ * struct vfg_plan - changes to a group's drivers, made all or nothing
+ * @group: IOMMU group number
+ * @n_changes: number of entries in @changes
+ * @changes: one per member, in address order
+ * @failed: index of the change that failed, -1 if none
+ * @error: errno of the failure
+ * @step: the sysfs write that failed, for people
+ * @rollback_failures: members that could not be put back after the failure
+ *                     (0: the system is as it was before)
+ */
+struct vfg_plan {
+	int group;
+	size_t n_changes;
+	struct vfg_change *changes;
+	int failed;
+	int error;
+	char step[256];
+	int rollback_failures;
+};
+
+/**
+ * vfg_group_plan_bind() - plan to hand a whole group to our PCI driver
+ * @ctx: library context
+ * @group: IOMMU group number
+ * @plan: set to the plan; free with vfg_plan_free()
+ *
+ * Normal functions are bound to vfg_ctx_get_driver_name() with
+ * driver_override.  Bridges are left alone unless their driver blocks the
+ * group (shpchp does), in which case they are unbound.
+ *
+ * Return: 0 on success, -1 on error with errno set.
+ */
+int vfg_group_plan_bind(struct vfg_ctx *ctx, int group, struct vfg_plan **plan);
+
+/**
+ * vfg_group_plan_unbind() - plan to give a group back to the host
+ * @ctx: library context
+ * @group: IOMMU group number
+ * @record: the plan that bound the group (vfg_plan_load()), or NULL
+ * @plan: set to the plan; free with vfg_plan_free()
+ *
+ * With @record, each member that is still as the record left it goes back to
+ * its previous driver and override; members changed since are left alone.
+ * Without, members bound to our driver are released: unbound, override
+ * cleared, and probed so that the kernel picks their usual driver.
+ *
+ * Return: 0 on success, -1 on error with errno set.
+ */
+int vfg_group_plan_unbind(struct vfg_ctx *ctx, int group,
+			  const struct vfg_plan *record, struct vfg_plan **plan);
+
+/**
+ * vfg_plan_apply() - make the changes of a plan, all or nothing
+ * @ctx: library context
+ * @plan: plan from vfg_group_plan_bind() or vfg_group_plan_unbind()
+ *
+ * On failure, every member already changed (and the one that failed) is put
+ * back to its previous driver and override, in reverse order; @plan->failed,
+ * @plan->error, @plan->step and @plan->rollback_failures say what happened.
+ *
+ * Return: 0 on success, -1 on error with errno set (that of the failed step).
+ */
+int vfg_plan_apply(struct vfg_ctx *ctx, struct vfg_plan *plan);
+
+/**
+ * vfg_plan_is_empty() - whether a plan changes nothing
+ * @plan: the plan
+ *
+ * Return: 1 when every change is VFG_ACTION_NONE, else 0.
+ */
+int vfg_plan_is_empty(const struct vfg_plan *plan);
+
+/**
+ * vfg_plan_save() - record a plan in a file
+ * @plan: the plan
+ * @path: file to write (replaced atomically)
+ *
+ * Return: 0 on success, -1 on error with errno set.
+ */
+int vfg_plan_save(const struct vfg_plan *plan, const char *path);
+
+/**
+ * vfg_plan_load() - read a plan recorded by vfg_plan_save()
+ * @path: the file
+ * @plan: set to the plan; free with vfg_plan_free()
+ *
+ * Return: 0 on success, -1 on error with errno set (EINVAL: not a record).
+ */
+int vfg_plan_load(const char *path, struct vfg_plan **plan);
+
+/**
+ * vfg_plan_free() - free a plan
+ * @plan: the plan, or NULL
+ */
+void vfg_plan_free(struct vfg_plan *plan);
+
+/**
+ * vfg_action_name() - a short name for an action
+ * @action: the action
+ *
+ * Return: "none", "bind", "unbind", "restore" or "release".
+ */
+const char *vfg_action_name(enum vfg_action action);
+
+/**
+ * vfg_group_bind() - bind a whole group to our PCI driver
+ * @ctx: library context
+ * @group: IOMMU group number
+ *
+ * vfg_group_plan_bind() then vfg_plan_apply(); no safety checks.
+ *
+ * Return: 0 on success, -1 on error with errno set (nothing changed).
+ */
+int vfg_group_bind(struct vfg_ctx *ctx, int group);
+
+/**
+ * vfg_group_unbind() - release a whole group from our PCI driver
+ * @ctx: library context
+ * @group: IOMMU group number
+ *
+ * vfg_group_plan_unbind() without a record, then vfg_plan_apply().
+ *
+ * Return: 0 on success, -1 on error with errno set (nothing changed).
+ */
+int vfg_group_unbind(struct vfg_ctx *ctx, int group);
+
+/* ------------------------------------------------------------------------
+ * What the host uses a device for (the safety check before a bind)
+ */
+
+/**
+ * enum vfg_use_kind - how the host depends on a device
+ * @VFG_USE_ROOT: it holds the root filesystem
+ * @VFG_USE_MOUNT: it holds a mounted filesystem
+ * @VFG_USE_SWAP: it holds active swap
+ * @VFG_USE_NET_ADDR: it has a network interface with an address (other than
+ *                    IPv6 link-local)
+ * @VFG_USE_NET_ROUTE: it has a network interface that routes go through
+ * @VFG_USE_CONSOLE: it drives an active console
+ */
+enum vfg_use_kind {
+	VFG_USE_ROOT,
+	VFG_USE_MOUNT,
+	VFG_USE_SWAP,
+	VFG_USE_NET_ADDR,
+	VFG_USE_NET_ROUTE,
+	VFG_USE_CONSOLE,
+};
+
+/**
+ * struct vfg_use - one way the host uses a device
+ * @device: the PCI device
+ * @kind: how
+ * @name: the block device, interface or console ("nvme0n1p2", "eth0")
+ * @detail: the mount point, address, route or console list
+ */
+struct vfg_use {
+	char device[VFG_BDF_MAX];
+	enum vfg_use_kind kind;
+	char name[VFG_NAME_MAX];
+	char detail[192];
+};
+
+/**
+ * vfg_device_get_uses() - how the host depends on a PCI device
+ * @ctx: library context
+ * @bdf: PCI address
+ * @uses: set to the uses found; free()
+ *
+ * Looks at the block devices (and what is stacked on them), network
+ * interfaces and consoles whose nearest PCI ancestor is @bdf, against
+ * /proc/self/mountinfo, /proc/swaps, /proc/net/{if_inet6,route,ipv6_route}
+ * (and IPv4 addresses with getifaddrs() on the real system) and
+ * /sys/class/tty/console/active.
+ *
+ * Return: the number of uses, or -1 on error with errno set.
+ */
+int vfg_device_get_uses(struct vfg_ctx *ctx, const char *bdf,
+			struct vfg_use **uses);
+
+/**
+ * vfg_group_get_uses() - how the host depends on the members of a group
+ * @ctx: library context
+ * @group: IOMMU group number
+ * @uses: set to the uses found; free()
+ *
+ * Return: the number of uses, or -1 on error with errno set.
+ */
+int vfg_group_get_uses(struct vfg_ctx *ctx, int group, struct vfg_use **uses);
+
+/**
+ * vfg_use_kind_name() - a short name for a kind of use
+ * @kind: the kind
+ *
+ * Return: "root", "mount", "swap", "address", "route" or "console".
+ */
+const char *vfg_use_kind_name(enum vfg_use_kind kind);
+
+/* ------------------------------------------------------------------------
+ * Holders
+ */
+
+/** Holder found through /sys/class/vfio/GROUP/holder. */
+#define VFG_HOLDER_SYSFS 0x1
+/** Holder found through a /proc/PID/fd link to /dev/vfio/GROUP. */
+#define VFG_HOLDER_FD 0x2
+
+/**
+ * struct vfg_holder - a process that has a group open
+ * @pid: process ID
+ * @comm: command name (/proc/PID/comm), "" if it could not be read
+ * @how: VFG_HOLDER_SYSFS and/or VFG_HOLDER_FD
+ */
+struct vfg_holder {
+	int pid;
+	char comm[32];
+	unsigned int how;
+};
+
+/**
+ * vfg_group_get_holders() - the processes that have a group open
+ * @ctx: library context
+ * @group: IOMMU group number
+ * @holders: set to the holders in PID order; free()
+ *
+ * Reads the group's "holder" attribute and scans /proc/PID/fd for links to
+ * /dev/vfio/GROUP (processes whose fds cannot be read are skipped).
+ *
+ * Return: the number of holders, or -1 on error with errno set.
+ */
+int vfg_group_get_holders(struct vfg_ctx *ctx, int group,
+			  struct vfg_holder **holders);
+
+/**
+ * vfg_process_get_comm() - the command name of a process
+ * @ctx: library context
+ * @pid: process ID
+ * @buf: set to /proc/PID/comm without the newline
+ * @len: size of @buf
+ *
+ * Return: 0 on success, -1 on error with errno set (ENOENT: no such process).
+ */
+int vfg_process_get_comm(struct vfg_ctx *ctx, int pid, char *buf, size_t len);
+
+/* ------------------------------------------------------------------------
+ * Locked memory
+ */
+
+/** An RLIMIT_MEMLOCK of "unlimited". */
+#define VFG_MEMLOCK_UNLIMITED UINT64_MAX
+
+/**
+ * struct vfg_memlock - a process's locked-memory limit and use
+ * @soft: soft RLIMIT_MEMLOCK in bytes (VFG_MEMLOCK_UNLIMITED)
+ * @hard: hard RLIMIT_MEMLOCK in bytes (VFG_MEMLOCK_UNLIMITED)
+ * @locked: bytes already charged (VmLck: mlock and VFIO pins)
+ * @cap_ipc_lock: 1 when the process has CAP_IPC_LOCK, which lifts the limit
+ */
+struct vfg_memlock {
+	uint64_t soft;
+	uint64_t hard;
+	uint64_t locked;
+	int cap_ipc_lock;
+};
+
+/**
+ * vfg_process_get_memlock() - read a process's locked-memory limit and use
+ * @ctx: library context
+ * @pid: process ID, 0 for the caller
+ * @ml: filled in from /proc/PID/limits and /proc/PID/status
+ *
+ * Return: 0 on success, -1 on error with errno set (ENOENT: no such process).
+ */
+int vfg_process_get_memlock(struct vfg_ctx *ctx, int pid,
+			    struct vfg_memlock *ml);
+
+/**
+ * vfg_memlock_needed() - RLIMIT_MEMLOCK a guest with assigned devices needs
+ * @guest_bytes: guest RAM in bytes
+ *
+ * Every page of guest RAM is pinned for device DMA; add 1 GiB for the ROMs,
+ * video memory and I/O buffers QEMU maps as well (libvirt's rule).
+ *
+ * Return: the number of bytes, saturating at VFG_MEMLOCK_UNLIMITED.
+ */
+uint64_t vfg_memlock_needed(uint64_t guest_bytes);
+
+/* ------------------------------------------------------------------------
+ * Events and state dump (generic netlink).
+ *
+ * TODO(netlink): reserved for the vfio generic netlink family, which the
+ * kernel module does not provide yet.  The lead adds here the subscription
+ * to group events (viability changed, holder changed, device added/removed,
+ * removal blocked) and the state dump, and the CLI's "watch" on top of them
+ * (tools/vfio-group/cmd_watch.c).
+ */
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * BAR and ROM access: pread/pwrite and mmap.
+ *
+ * pread/pwrite split an access into naturally aligned 4, 2 and 1 byte device
+ * accesses, so any length and alignment works.  The MSI-X table is the
+ * kernel's: reads of it return all ones and writes are dropped.
+ *
+ * mmap maps memory BARs uncached.  Every device fd of a device shares the
+ * device's own address_space, so vfg_pci_zap_mmaps() can take every
+ * userspace mapping away at once (reset, removal); a later access faults
+ * with SIGBUS, there being no fault handler to map it again.  The pages that
+ * hold the MSI-X table may be mapped only when the IOMMU remaps interrupts;
+ * otherwise a device could be made to send arbitrary MSIs.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vfio_pci_priv.h"
+
+static void __iomem *vfg_pci_bar_map(struct vfg_pci_device *vdev, int bar)
+{
+	lockdep_assert_held(&vdev->lock);
+	if (!vdev->barmap[bar])
+		vdev->barmap[bar] = pci_iomap(vdev->pdev, bar, 0);
+	return vdev->barmap[bar];
+}
+
+/**
+ * vfg_pci_unmap_bars() - drop the kernel mappings of the BARs
+ * @vdev: the device, with its lock held
+ */
+void vfg_pci_unmap_bars(struct vfg_pci_device *vdev)
+{
+	int i;
+
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		if (vdev->barmap[i])
+			pci_iounmap(vdev->pdev, vdev->barmap[i]);
+		vdev->barmap[i] = NULL;
+	}
+}
+
+/* Does [pos, pos + len) of @bar touch the MSI-X table? */
+static bool vfg_pci_in_msix(struct vfg_pci_device *vdev, int bar, loff_t pos,
+			    size_t len)
+{
+	return bar == vdev->msix_bar && pos < vdev->msix_offset + vdev->msix_size &&
+	       pos + len > vdev->msix_offset;
+}
+
+/**
+ * vfg_pci_bar_rw() - pread/pwrite of a BAR region
+ * @vdev: the device, open
+ * @bar: BAR index
+ * @buf: user buffer
+ * @count: bytes
+ * @pos: offset in the BAR
+ * @write: direction
+ *
+ * Return: bytes transferred, or a negative errno (-EINVAL outside the BAR).
+ */
+ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
+		       char __user *buf, size_t count, loff_t pos, bool write)
+{
+	resource_size_t size = vdev->bar_size[bar];
+	void __iomem *io;
+	size_t done = 0;
+	int len, ret = 0;
+	u32 v;
+
+	if (!size || pos < 0 || pos >= size)
+		return -EINVAL;
+	count = min_t(u64, count, size - pos);
+
+	mutex_lock(&vdev->lock);
+	io = vfg_pci_bar_map(vdev, bar);
+	if (!io) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (done < count) {
+		loff_t off = pos + done;
+
+		if (!(off & 3) && count - done >= 4)
+			len = 4;
+		else if (!(off & 1) && count - done >= 2)
+			len = 2;
+		else
+			len = 1;
+		if (write) {
+			v = 0;
+			if (copy_from_user(&v, buf + done, len)) {
+				ret = -EFAULT;
+				break;
+			}
+			if (vfg_pci_in_msix(vdev, bar, off, len))
+				;	/* the kernel's: dropped */
+			else if (len == 4)
+				iowrite32(v, io + off);
+			else if (len == 2)
+				iowrite16(v, io + off);
+			else
+				iowrite8(v, io + off);
+		} else {
+			if (vfg_pci_in_msix(vdev, bar, off, len))
+				v = ~0U;
+			else if (len == 4)
+				v = ioread32(io + off);
+			else if (len == 2)
+				v = ioread16(io + off);
+			else
+				v = ioread8(io + off);
+			if (copy_to_user(buf + done, &v, len)) {
+				ret = -EFAULT;
+				break;
+			}
+		}
+		done += len;
+	}
+out:
+	mutex_unlock(&vdev->lock);
+	return done ? done : ret;
+}
+
+/**
+ * vfg_pci_rom_read() - pread of the expansion ROM region
+ * @vdev: the device, open
+ * @buf: user buffer
+ * @count: bytes
+ * @pos: offset in the ROM
+ *
+ * Return: bytes read, or a negative errno (-EINVAL without a ROM).
+ */
+ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,
+			 size_t count, loff_t pos)
+{
+	void __iomem *rom;
+	size_t size;
+	void *tmp;
+	ssize_t ret;
+
+	if (!vdev->bar_size[PCI_ROM_RESOURCE] || pos < 0 ||
+	    pos >= vdev->bar_size[PCI_ROM_RESOURCE])
+		return -EINVAL;
+
+	mutex_lock(&vdev->lock);
+	rom = pci_map_rom(vdev->pdev, &size);
+	if (!rom) {
+		ret = -EIO;
+		goto out;
+	}
+	if (pos >= size) {
+		ret = 0;
+		goto out_unmap;
+	}
+	count = min_t(size_t, count, size - pos);
+	count = min_t(size_t, count, SZ_64K);
+	tmp = kmalloc(count, GFP_KERNEL);
+	if (!tmp) {
+		ret = -ENOMEM;
+		goto out_unmap;
+	}
+	memcpy_fromio(tmp, rom + pos, count);
+	ret = copy_to_user(buf, tmp, count) ? -EFAULT : count;
+	kfree(tmp);
+out_unmap:
+	pci_unmap_rom(vdev->pdev, rom);
+out:
+	mutex_unlock(&vdev->lock);
+	return ret;
+}
+
+/* May userspace map the pages of @bar that hold the MSI-X table? */
+static bool vfg_pci_msix_mappable(struct vfg_pci_device *vdev)
+{
+	return device_iommu_capable(&vdev->pdev->dev, IOMMU_CAP_INTR_REMAP);
+}
+
+/**
+ * vfg_pci_mmap() - mmap of a BAR region
+ * @vdev: the device, open
+ * @vma: the mapping; vm_pgoff encodes region index and offset
+ *
+ * Return: 0; -EINVAL for a region that cannot be mapped, a range outside the
+ * BAR, a private mapping, or the MSI-X table without interrupt remapping.
+ */
+int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma)
+{
+	unsigned long index = vma->vm_pgoff >> (VFG_PCI_OFFSET_SHIFT - PAGE_SHIFT);
+	unsigned long pgoff = vma->vm_pgoff &
+			      (VFG_PCI_OFFSET_MASK >> PAGE_SHIFT);
+	unsigned long len = vma->vm_end - vma->vm_start;
+	struct pci_dev *pdev = vdev->pdev;
+	resource_size_t size;
+	u64 off = (u64)pgoff << PAGE_SHIFT;
+
+	if (index >= PCI_STD_NUM_BARS)
+		return -EINVAL;
+	size = vdev->bar_size[index];
+	if (!(pci_resource_flags(pdev, index) & IORESOURCE_MEM) || !size ||
+	    size < PAGE_SIZE)
+		return -EINVAL;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (off >= size || len > PAGE_ALIGN(size) - off)
+		return -EINVAL;
+	if (index == vdev->msix_bar && !vfg_pci_msix_mappable(vdev) &&
+	    off < PAGE_ALIGN(vdev->msix_offset + vdev->msix_size) &&
+	    off + len > (vdev->msix_offset & PAGE_MASK))
+		return -EINVAL;
+
+	vma->vm_private_data = vdev;
+	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
+	return io_remap_pfn_range(vma, vma->vm_start,
+				  (pci_resource_start(pdev, index) >> PAGE_SHIFT) +
+				  pgoff, len, vma->vm_page_prot);
+}
+
+/**
+ * vfg_pci_zap_mmaps() - take away every userspace mapping of the BARs
+ * @vdev: the device
+ *
+ * Later accesses through those mappings get SIGBUS.
+ */
+void vfg_pci_zap_mmaps(struct vfg_pci_device *vdev)
+{
+	unmap_mapping_range(&vdev->mapping, 0, 0, true);
+}

@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Devices, drivers and viability on fake sysfs trees: the library's own rule
+ * without the module, the kernel's word with it, members that vanish while
+ * they are read.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vfiogroup/vfiogroup.h"
+#include "fakesys.h"
+#include "suites.h"
+
+static struct fakesys *fs;
+static struct vfg_ctx *ctx;
+
+#define LONE	"0000:00:04.0"
+#define BRIDGE	"0000:00:05.0"
+#define EDU1	"0000:01:01.0"
+#define EDU2	"0000:01:02.0"
+#define NOGRP	"0000:00:1f.0"
+
+/*
+ * The guest's topology: a lone edu (group 1); a conventional PCI bridge
+ * bound to shpchp with two unbound edus behind it (group 2); a device
+ * without a group.
+ */
+static void setup(void)
+{
+	fs = fakesys_new();
+	fakesys_device(fs, LONE, 1);
+	fakesys_device(fs, BRIDGE, 2);
+	fakesys_pci_bridge(fs, BRIDGE);
+	fakesys_bind(fs, BRIDGE, "shpchp");
+	fakesys_device_below(fs, EDU1, BRIDGE, 2);
+	fakesys_device_below(fs, EDU2, BRIDGE, 2);
+	fakesys_device(fs, NOGRP, FAKESYS_NO_GROUP);
+	ctx = vfg_ctx_new(fakesys_root(fs));
+	ck_assert_ptr_nonnull(ctx);
+}
+
+static void teardown(void)
+{
+	vfg_ctx_free(ctx);
+	fakesys_free(fs);
+}
+
+START_TEST(test_info_identity)
+{
+	struct vfg_device_info d;
+
+	ck_assert_int_eq(vfg_device_get_info(ctx, "1:1.0", &d), 0);
+	ck_assert_str_eq(d.name, EDU1);
+	ck_assert_int_eq(d.is_pci, 1);
+	ck_assert_uint_eq(d.vendor, 0x1234);
+	ck_assert_uint_eq(d.device, 0x11e8);
+	ck_assert_uint_eq(d.class, 0x00ff00);
+	ck_assert_int_eq(d.is_bridge, 0);
+	ck_assert_int_eq(d.group, 2);
+	ck_assert_str_eq(d.driver, "");
+	ck_assert_str_eq(d.override, "");	/* the kernel's "(null)" */
+	ck_assert_int_eq(d.blocks, 0);
+
+	ck_assert_int_eq(vfg_device_get_info(ctx, BRIDGE, &d), 0);
+	ck_assert_uint_eq(d.class, 0x060400);
+	ck_assert_int_eq(d.is_bridge, 1);
+	ck_assert_str_eq(d.driver, "shpchp");
+}
+END_TEST
+
+START_TEST(test_info_no_group)
+{
+	struct vfg_device_info d;
+
+	ck_assert_int_eq(vfg_device_get_info(ctx, NOGRP, &d), 0);
+	ck_assert_int_eq(d.group, VFG_NO_GROUP);
+	errno = 0;
+	ck_assert_int_eq(vfg_device_get_info(ctx, "0000:00:09.0", &d), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(vfg_device_get_info(ctx, "junk", &d), -1);
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+START_TEST(test_info_bridge_without_config)
+{
+	struct vfg_device_info d;
+	struct fakesys_pci id = {
+		.vendor = 0x8086, .device = 0x244e, .class = 0x060401,
+		.header_type = 1, .pcie_type = FAKESYS_NO_PCIE,
+		.acs_ctrl = FAKESYS_NO_ACS, .short_config = 1,
+	};
+
+	/* config readable: the header type decides */
+	fakesys_pci(fs, LONE, &id);
+	ck_assert_int_eq(vfg_device_get_info(ctx, LONE, &d), 0);
+	ck_assert_int_eq(d.is_bridge, 1);
+	/* config unreadable: the class decides */
+	fakesys_attr(fs, LONE, "config", "");
+	ck_assert_int_eq(vfg_device_get_info(ctx, LONE, &d), 0);
+	ck_assert_int_eq(d.is_bridge, 1);
+}
+END_TEST
+
+START_TEST(test_driver_bound_unbound)
+{
+	char drv[64] = "x";
+
+	ck_assert_int_eq(vfg_device_get_driver(ctx, EDU1, drv, sizeof(drv)), 0);
+	ck_assert_str_eq(drv, "");
+	fakesys_bind(fs, EDU1, "vfio-pci");
+	ck_assert_int_eq(vfg_device_get_driver(ctx, EDU1, drv, sizeof(drv)), 0);
+	ck_assert_str_eq(drv, "vfio-pci");
+	errno = 0;
+	ck_assert_int_eq(vfg_device_get_driver(ctx, "0000:07:00.0", drv,
+					       sizeof(drv)), -1);
+	ck_assert_int_eq(errno, ENOENT);
+}
+END_TEST
+
+START_TEST(test_dma_managed_rule)
+{
+	ck_assert_int_eq(vfg_driver_is_dma_managed(ctx, ""), 1);
+	ck_assert_int_eq(vfg_driver_is_dma_managed(ctx, "vfio-pci"), 1);
+	ck_assert_int_eq(vfg_driver_is_dma_managed(ctx, "pci-stub"), 1);
+	ck_assert_int_eq(vfg_driver_is_dma_managed(ctx, "pcieport"), 1);
+	ck_assert_int_eq(vfg_driver_is_dma_managed(ctx, "shpchp"), 0);
+	ck_assert_int_eq(vfg_driver_is_dma_managed(ctx, "e1000e"), 0);
+	ck_assert_int_eq(vfg_driver_is_dma_managed(ctx, "uio_pci_generic"), 0);
+}
+END_TEST
+
+START_TEST(test_driver_name_param)
+{
+	struct vfg_ctx *c2;
+
+	ck_assert_str_eq(vfg_ctx_get_driver_name(ctx), "vfio-pci");
+	fakesys_file(fs, "sys/module/vfio/parameters/driver_name", "vfg-pci\n");
+	c2 = vfg_ctx_new(fakesys_root(fs));
+	ck_assert_str_eq(vfg_ctx_get_driver_name(c2), "vfg-pci");
+	ck_assert_int_eq(vfg_driver_is_dma_managed(c2, "vfg-pci"), 1);
+	vfg_ctx_free(c2);
+}
+END_TEST
+
+START_TEST(test_groups_sorted_numerically)
+{
+	int *g, n;
+
+	fakesys_device(fs, "0000:00:0a.0", 10);
+	n = vfg_ctx_get_groups(ctx, &g);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(g[0], 1);
+	ck_assert_int_eq(g[1], 2);
+	ck_assert_int_eq(g[2], 10);
+	free(g);
+}
+END_TEST
+
+START_TEST(test_groups_without_iommu)
+{
+	struct fakesys *empty = fakesys_new();
+	struct vfg_ctx *c2;
+	int *g = (int *)1;
+	char p[4200];
+
+	snprintf(p, sizeof(p), "%s/nothing", fakesys_root(empty));
+	c2 = vfg_ctx_new(p);
+	ck_assert_int_eq(vfg_ctx_get_groups(c2, &g), 0);
+	ck_assert_ptr_null(g);
+	vfg_ctx_free(c2);
+	fakesys_free(empty);
+}
+END_TEST
+
+/* Without the module: the library's rule, shpchp on the bridge blocks. */
+START_TEST(test_status_by_rule)
+{
+	struct vfg_group_status *st;
+
+	ck_assert_int_eq(vfg_ctx_has_module(ctx), 0);
+	ck_assert_int_eq(vfg_group_get_status(ctx, 2, &st), 0);
+	ck_assert_int_eq(st->from_kernel, 0);
+	ck_assert_int_eq(st->viable, 0);
+	ck_assert_int_eq(st->holder, -1);
+	ck_assert_uint_eq(st->n_devices, 3);
+	ck_assert_str_eq(st->devices[0].name, BRIDGE);
+	ck_assert_int_eq(st->devices[0].blocks, 1);
+	ck_assert_ptr_nonnull(strstr(st->devices[0].why, "kernel DMA API"));
+	ck_assert_int_eq(st->devices[1].blocks, 0);
+	ck_assert_uint_eq(st->n_blockers, 1);
+	ck_assert_str_eq(st->blockers[0].device, BRIDGE);
+	ck_assert_str_eq(st->blockers[0].driver, "shpchp");
+	vfg_group_status_free(st);
+	ck_assert_int_eq(vfg_group_is_viable(ctx, 2), 0);
+	ck_assert_int_eq(vfg_group_is_viable(ctx, 1), 1);
+}
+END_TEST
+
+/* Bound members: pcieport on the bridge is fine, e1000e on an edu is not. */
+START_TEST(test_status_bound_members)
+{
+	struct vfg_group_status *st;
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/sys/devices/pci0000:00/%s/driver",
+		 fakesys_root(fs), BRIDGE);
+	ck_assert_int_eq(unlink(p), 0);
+	fakesys_bind(fs, BRIDGE, "pcieport");
+	fakesys_bind(fs, EDU1, "vfio-pci");
+	ck_assert_int_eq(vfg_group_is_viable(ctx, 2), 1);
+	fakesys_bind(fs, EDU2, "e1000e");
+	ck_assert_int_eq(vfg_group_get_status(ctx, 2, &st), 0);
+	ck_assert_int_eq(st->viable, 0);
+	ck_assert_uint_eq(st->n_blockers, 1);
+	ck_assert_str_eq(st->blockers[0].device, EDU2);
+	ck_assert_str_eq(st->devices[1].driver, "vfio-pci");
+	vfg_group_status_free(st);
+}
+END_TEST
+
+/* With the module, its blockers, viable and holder are authoritative. */
+START_TEST(test_status_from_kernel)
+{
+	struct vfg_group_status *st;
+	struct vfg_device_info d;
+
+	/* The kernel knows a driver the library's list does not. */
+	fakesys_bind(fs, EDU1, "some_dma_managed_driver");
+	fakesys_vfio_group(fs, 2, 0,
+			   BRIDGE " shpchp: bound to a driver that does DMA "
+			   "through the kernel DMA API\n", 4242);
+	ck_assert_int_eq(vfg_ctx_has_module(ctx), 1);
+	ck_assert_int_eq(vfg_group_get_status(ctx, 2, &st), 0);
+	ck_assert_int_eq(st->from_kernel, 1);
+	ck_assert_int_eq(st->viable, 0);
+	ck_assert_int_eq(st->holder, 4242);
+	ck_assert_uint_eq(st->n_blockers, 1);
+	ck_assert_str_eq(st->blockers[0].device, BRIDGE);
+	ck_assert_str_eq(st->blockers[0].driver, "shpchp");
+	ck_assert_str_eq(st->blockers[0].why,
+			 "bound to a driver that does DMA through the kernel DMA API");
+	ck_assert_int_eq(st->devices[1].blocks, 0);
+	vfg_group_status_free(st);
+
+	ck_assert_int_eq(vfg_device_get_info(ctx, EDU1, &d), 0);
+	ck_assert_int_eq(d.blocks, 0);
+
+	/* And the other way round: the kernel says it blocks. */
+	fakesys_vfio_group(fs, 1, 0,
+			   LONE " weird: a reason only the kernel knows\n", 0);
+	ck_assert_int_eq(vfg_device_get_info(ctx, LONE, &d), 0);
+	ck_assert_int_eq(d.blocks, 1);
+	ck_assert_str_eq(d.why, "a reason only the kernel knows");
+	ck_assert_int_eq(vfg_group_is_viable(ctx, 1), 0);
+	ck_assert_int_eq(vfg_group_get_status(ctx, 1, &st), 0);
+	ck_assert_int_eq(st->holder, 0);
+	vfg_group_status_free(st);
+}
+END_TEST
+
+START_TEST(test_status_missing_group)
+{
+	struct vfg_group_status *st = (void *)1;
+
+	errno = 0;
+	ck_assert_int_eq(vfg_group_get_status(ctx, 9, &st), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_ptr_null(st);
+}
+END_TEST
+
+static void vanish(struct fakesys *f, const char *bdf)
+{
+	fakesys_remove(f, bdf);
+}
+
+/* EDU2 is hot-removed while the library reads EDU1. */
+START_TEST(test_status_vanish_mid_walk)
+{
+	struct vfg_group_status *st;
+
+	fakesys_kernel_start(fs);
+	fakesys_on_open(fs, EDU1 "/vendor", vanish, EDU2);
+	ck_assert_int_eq(vfg_group_get_status(ctx, 2, &st), 0);
+	ck_assert_uint_eq(st->n_devices, 2);
+	ck_assert_str_eq(st->devices[0].name, BRIDGE);
+	ck_assert_str_eq(st->devices[1].name, EDU1);
+	vfg_group_status_free(st);
+}
+END_TEST
+
+/* The device being read is the one that goes. */
+START_TEST(test_status_vanish_while_read)
+{
+	struct vfg_group_status *st;
+
+	fakesys_kernel_start(fs);
+	fakesys_on_open(fs, EDU1 "/device", vanish, EDU1);
+	ck_assert_int_eq(vfg_group_get_status(ctx, 2, &st), 0);
+	ck_assert_uint_eq(st->n_devices, 2);
+	ck_assert_str_eq(st->devices[1].name, EDU2);
+	vfg_group_status_free(st);
+}
+END_TEST
+
+/* A broken attribute of a device still present is an error, not a vanish. */
+START_TEST(test_status_broken_attr)
+{
+	struct vfg_group_status *st;
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/sys/devices/pci0000:00/%s/%s/class",
+		 fakesys_root(fs), BRIDGE, EDU1);
+	ck_assert_int_eq(unlink(p), 0);
+	errno = 0;
+	ck_assert_int_eq(vfg_group_get_status(ctx, 2, &st), -1);
+	ck_assert_int_eq(errno, EIO);
+}
+END_TEST
+
+struct walk {
+	int calls;
+	char seen[4][16];
+};
+
+static int remove_next_cb(const char *bdf, void *opaque)
+{
+	struct walk *w = opaque;
+
+	strcpy(w->seen[w->calls++], bdf);
+	if (!strcmp(bdf, BRIDGE))
+		fakesys_remove(fs, EDU1);	/* takes nothing else with it */
+	return 0;
+}
+
+START_TEST(test_for_each_vanish_mid_walk)
+{
+	struct walk w = { 0 };
+
+	ck_assert_int_eq(vfg_group_for_each_device(ctx, 2, remove_next_cb, &w),
+			 0);
+	ck_assert_int_eq(w.calls, 2);
+	ck_assert_str_eq(w.seen[0], BRIDGE);
+	ck_assert_str_eq(w.seen[1], EDU2);
+}
+END_TEST
+
+Suite *device_suite(void)
+{
+	Suite *s = suite_create("device");
+	TCase *tc = tcase_create("device");
+	TCase *st = tcase_create("status");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_info_identity);
+	tcase_add_test(tc, test_info_no_group);
+	tcase_add_test(tc, test_info_bridge_without_config);
+	tcase_add_test(tc, test_driver_bound_unbound);
+	tcase_add_test(tc, test_dma_managed_rule);
+	tcase_add_test(tc, test_driver_name_param);
+	tcase_add_test(tc, test_groups_sorted_numerically);
+	tcase_add_test(tc, test_groups_without_iommu);
+	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(st, setup, teardown);
+	tcase_add_test(st, test_status_by_rule);
+	tcase_add_test(st, test_status_bound_members);
+	tcase_add_test(st, test_status_from_kernel);
+	tcase_add_test(st, test_status_missing_group);
+	tcase_add_test(st, test_status_vanish_mid_walk);
+	tcase_add_test(st, test_status_vanish_while_read);
+	tcase_add_test(st, test_status_broken_attr);
+	tcase_add_test(st, test_for_each_vanish_mid_walk);
+	suite_add_tcase(s, st);
+	return s;
+}

@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vfio-group command (/opt/vfg/bin/vfio-group) on the guest's real
+ * topology and the real driver: list and explain of the bridge group, a
+ * whole-group bind and unbind with the bridge unbound from shpchp and given
+ * back, a rollback when a previous driver has gone, the refusal to unbind a
+ * held group, the safety refusal for a NIC with an address, memlock-check
+ * and watch.
+ *
+ * Every test starts from, and teardown puts back, the boot state: edus
+ * unbound without driver_override, shpchp on the bridge, no vfio module, no
+ * bind records.  VFG_CLI overrides the path of the command.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "vfio_test_util.h"
+
+#define SHPCHP	"shpchp"
+#define UIO	"uio_pci_generic"
+#define RECORDS	"/run/vfio-group"
+
+struct run {
+	int status;		/* exit status, or -1 if it did not exit */
+	char out[32768];
+	char err[8192];
+};
+
+static const char *cli_path(void)
+{
+	const char *p = getenv("VFG_CLI");
+
+	return p ? p : "/opt/vfg/bin/vfio-group";
+}
+
+static void slurp(FILE *f, char *buf, size_t len)
+{
+	size_t n;
+
+	rewind(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/* Run vfio-group with the NULL-terminated arguments; 0, or -errno. */
+static int vg(struct run *r, ...)
+{
+	const char *argv[16];
+	FILE *fo = tmpfile(), *fe = tmpfile();
+	int argc = 0, st;
+	va_list ap;
+	pid_t pid;
+
+	if (!fo || !fe)
+		return -errno;
+	argv[argc++] = "vfio-group";
+	va_start(ap, r);
+	while (argc < 15 && (argv[argc] = va_arg(ap, const char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		dup2(fileno(fo), 1);
+		dup2(fileno(fe), 2);
+		execv(cli_path(), (char **)argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) < 0)
+		return -errno;
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	slurp(fo, r->out, sizeof(r->out));
+	slurp(fe, r->err, sizeof(r->err));
+	return 0;
+}
+
+#define VG(r, ...) ASSERT_EQ(0, vg(r, __VA_ARGS__, NULL))
+
+#define ASSERT_HAS(buf, s) \
+	ASSERT_NE(NULL, strstr(buf, s)) TH_LOG("\"%s\" not in:\n%s", s, buf)
+#define EXPECT_HAS(buf, s) \
+	EXPECT_NE(NULL, strstr(buf, s)) TH_LOG("\"%s\" not in:\n%s", s, buf)
+
+#define ASSERT_DRIVER(bdf, name) do {					\
+	char __drv[64];							\
+	ASSERT_EQ(0, vfg_pci_driver(bdf, __drv, sizeof(__drv)));	\
+	ASSERT_STREQ(name, __drv);					\
+} while (0)
+
+#define ASSERT_OVERRIDE(bdf, val) do {					\
+	char __p[PATH_MAX], __v[64];					\
+	snprintf(__p, sizeof(__p),					\
+		 "/sys/bus/pci/devices/%s/driver_override", bdf);	\
+	ASSERT_EQ(0, vfg_sysfs_read(__p, __v, sizeof(__v)));		\
+	ASSERT_STREQ(val, __v);						\
+} while (0)
+
+static int group_of(const char *bdf)
+{
+	char path[PATH_MAX], link[PATH_MAX], *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group",
+		 bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -1;
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	return atoi(base ? base + 1 : link);
+}
+
+FIXTURE(cli) {
+	struct vfg_topo t;
+	int bgrp;		/* the bridge's group */
+	int lgrp;		/* the lone edu's group */
+	char bgs[16], lgs[16];
+	char nic_drv[64];	/* the NIC's driver at start */
+	int fd;			/* an open group, closed in teardown */
+};
+
+static void rm_records(void)
+{
+	char path[PATH_MAX];
+	int g;
+
+	for (g = 0; g < 64; g++) {
+		snprintf(path, sizeof(path), RECORDS "/group-%d", g);
+		unlink(path);
+	}
+}
+
+/* Back to boot state; the number of steps that failed (no assertions). */
+static int restore(FIXTURE_DATA(cli) *self)
+{
+	const char *edus[3] = { self->t.lone, self->t.bedu[0], self->t.bedu[1] };
+	char drv[64];
+	int i, bad = 0;
+
+	if (self->fd >= 0)
+		close(self->fd);
+	self->fd = -1;
+	for (i = 0; i < 3; i++) {
+		if (!edus[i][0])
+			continue;
+		if (vfg_pci_unbind(edus[i]))
+			bad++;
+		if (vfg_pci_set_override(edus[i], NULL))
+			bad++;
+	}
+	if (self->t.bridge[0] && !vfg_pci_driver(self->t.bridge, drv, sizeof(drv)) &&
+	    strcmp(drv, SHPCHP)) {
+		if (drv[0] && vfg_pci_unbind(self->t.bridge))
+			bad++;
+		if (vfg_pci_set_override(self->t.bridge, NULL) ||
+		    vfg_sysfs_write("/sys/bus/pci/drivers/" SHPCHP "/bind",
+				    self->t.bridge))
+			bad++;
+	}
+	if (self->t.bridge[0] && vfg_pci_set_override(self->t.bridge, NULL))
+		bad++;
+	if (self->t.nic[0] && !vfg_pci_driver(self->t.nic, drv, sizeof(drv)) &&
+	    strcmp(drv, self->nic_drv)) {
+		if (drv[0])
+			vfg_pci_unbind(self->t.nic);
+		vfg_pci_set_override(self->t.nic, NULL);
+		if (self->nic_drv[0] &&
+		    vfg_pci_bind(self->t.nic, self->nic_drv))
+			bad++;
+		vfg_pci_set_override(self->t.nic, NULL);
+	}
+	rm_records();
+	if (vfg_vfio_unload_all())
+		bad++;
+	if (vfg_kmod_loaded(UIO) && vfg_modprobe_remove(UIO))
+		bad++;
+	return bad;
+}
+
+FIXTURE_SETUP(cli)
+{
+	self->fd = -1;
+	ASSERT_EQ(0, access(cli_path(), X_OK)) TH_LOG("no %s", cli_path());
+	ASSERT_EQ(0, vfg_topo_find(&self->t));
+	if (self->t.nic[0])
+		ASSERT_EQ(0, vfg_pci_driver(self->t.nic, self->nic_drv,
+					    sizeof(self->nic_drv)));
+	self->bgrp = group_of(self->t.bridge);
+	self->lgrp = group_of(self->t.lone);
+	ASSERT_LE(0, self->bgrp);
+	ASSERT_LE(0, self->lgrp);
+	snprintf(self->bgs, sizeof(self->bgs), "%d", self->bgrp);
+	snprintf(self->lgs, sizeof(self->lgs), "%d", self->lgrp);
+	restore(self);
+	ASSERT_FALSE(vfg_module_loaded());
+	ASSERT_DRIVER(self->t.bridge, SHPCHP);
+	ASSERT_DRIVER(self->t.bedu[0], "");
+	ASSERT_DRIVER(self->t.bedu[1], "");
+}
+
+FIXTURE_TEARDOWN(cli)
+{
+	EXPECT_EQ(0, restore(self));
+}
+
+/* Without the module: the tool's own rule sees shpchp blocking. */
+TEST_F(cli, list_without_module)
+{
+	char line[128];
+	struct run r;
+
+	VG(&r, "list");
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	snprintf(line, sizeof(line), "group %d: not viable\n", self->bgrp);
+	ASSERT_HAS(r.out, line);
+	snprintf(line, sizeof(line), "group %d: viable\n", self->lgrp);
+	ASSERT_HAS(r.out, line);
+	snprintf(line, sizeof(line), "    %s  ", self->t.bridge);
+	ASSERT_HAS(r.out, line);
+	ASSERT_HAS(r.out, "PCI bridge [0604]");
+	ASSERT_HAS(r.out, "shpchp            blocks: ");
+	ASSERT_HAS(r.out, "note: the vfio module is not loaded");
+}
+
+/* With the module: the kernel's view, as JSON. */
+TEST_F(cli, list_json_with_module)
+{
+	char s[256];
+	struct run r;
+
+	ASSERT_EQ(0, vfg_module_load(NULL));
+	VG(&r, "--json", "list", self->t.bedu[0]);
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	ASSERT_HAS(r.out, "{\"module_loaded\":true,\"driver\":\"vfio-pci\",\"groups\":[{");
+	snprintf(s, sizeof(s), "{\"group\":%d,\"viable\":false,\"source\":\"kernel\"",
+		 self->bgrp);
+	ASSERT_HAS(r.out, s);
+	snprintf(s, sizeof(s), "\"blockers\":[{\"device\":\"%s\",\"driver\":\"shpchp\"",
+		 self->t.bridge);
+	ASSERT_HAS(r.out, s);
+	snprintf(s, sizeof(s), "{\"address\":\"%s\",\"pci\":true,\"vendor\":\"1234\",\"device\":\"11e8\"",
+		 self->t.bedu[1]);
+	ASSERT_HAS(r.out, s);
+	ASSERT_HAS(r.out, "\"holder\":null,\"holders\":[]");
+	/* One group only. */
+	snprintf(s, sizeof(s), "{\"group\":%d,", self->lgrp);
+	ASSERT_EQ(NULL, strstr(r.out, s));
+}
+
+TEST_F(cli, explain_bridge_group)
+{
+	char s[256];
+	struct run r;
+
+	ASSERT_EQ(0, vfg_module_load(NULL));
+	VG(&r, "explain", self->t.bedu[1]);
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	snprintf(s, sizeof(s), "group %d: 3 devices\n", self->bgrp);
+	ASSERT_HAS(r.out, s);
+	snprintf(s, sizeof(s), "  - %s is behind ", self->t.bedu[0]);
+	ASSERT_HAS(r.out, s);
+	snprintf(s, sizeof(s), "PCI bridge %s: the IOMMU sees its DMA with the bridge's requester ID",
+		 self->t.bridge);
+	ASSERT_HAS(r.out, s);
+	ASSERT_HAS(r.out, "Viable: no.\n");
+	snprintf(s, sizeof(s), "  - unbind bridge %s from shpchp", self->t.bridge);
+	ASSERT_HAS(r.out, s);
+	snprintf(s, sizeof(s), "'vfio-group bind %d' does all of it", self->bgrp);
+	ASSERT_HAS(r.out, s);
+
+	VG(&r, "--json", "explain", self->bgs);
+	ASSERT_EQ(0, r.status);
+	snprintf(s, sizeof(s), "{\"kind\":\"alias\",\"device\":\"%s\",\"at\":\"%s\"",
+		 self->t.bedu[0], self->t.bridge);
+	ASSERT_HAS(r.out, s);
+}
+
+TEST_F(cli, bind_dry_run_changes_nothing)
+{
+	char s[256];
+	struct run r;
+
+	ASSERT_EQ(0, vfg_module_load(NULL));
+	VG(&r, "bind", "--dry-run", self->bgs);
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	snprintf(s, sizeof(s), "    %s  unbind   shpchp -> (none)", self->t.bridge);
+	ASSERT_HAS(r.out, s);
+	snprintf(s, sizeof(s), "    %s  bind     (none) -> vfio-pci", self->t.bedu[0]);
+	ASSERT_HAS(r.out, s);
+	ASSERT_DRIVER(self->t.bridge, SHPCHP);
+	ASSERT_DRIVER(self->t.bedu[0], "");
+	ASSERT_OVERRIDE(self->t.bedu[0], "(null)");
+	ASSERT_NE(0, access(RECORDS "/group-0", F_OK));
+}
+
+/* The whole bridge group in one command, and back. */
+TEST_F(cli, bind_unbind_bridge_group)
+{
+	char s[256], path[PATH_MAX], v[8];
+	struct run r;
+
+	ASSERT_EQ(0, vfg_module_load(NULL));
+	VG(&r, "bind", self->t.bedu[0]);
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	snprintf(s, sizeof(s), "group %d: bound 2 devices to vfio-pci, unbound 1 bridge\n",
+		 self->bgrp);
+	ASSERT_HAS(r.out, s);
+	snprintf(s, sizeof(s), "group %d is viable: /dev/vfio/%d\n", self->bgrp,
+		 self->bgrp);
+	ASSERT_HAS(r.out, s);
+	ASSERT_DRIVER(self->t.bridge, "");
+	ASSERT_DRIVER(self->t.bedu[0], "vfio-pci");
+	ASSERT_DRIVER(self->t.bedu[1], "vfio-pci");
+	ASSERT_OVERRIDE(self->t.bedu[1], "vfio-pci");
+	ASSERT_EQ(0, vfg_group_attr(self->bgrp, "viable", v, sizeof(v)));
+	ASSERT_STREQ("1", v);
+	snprintf(path, sizeof(path), RECORDS "/group-%d", self->bgrp);
+	ASSERT_EQ(0, access(path, F_OK));
+
+	VG(&r, "list", self->bgs);
+	snprintf(s, sizeof(s), "group %d: viable\n", self->bgrp);
+	ASSERT_HAS(r.out, s);
+
+	VG(&r, "unbind", self->bgs);
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	ASSERT_HAS(r.out, "previous drivers restored");
+	ASSERT_DRIVER(self->t.bridge, SHPCHP);
+	ASSERT_DRIVER(self->t.bedu[0], "");
+	ASSERT_DRIVER(self->t.bedu[1], "");
+	ASSERT_OVERRIDE(self->t.bedu[0], "(null)");
+	ASSERT_OVERRIDE(self->t.bridge, "(null)");
+	ASSERT_NE(0, access(path, F_OK));
+	ASSERT_EQ(0, vfg_group_attr(self->bgrp, "viable", v, sizeof(v)));
+	ASSERT_STREQ("0", v);
+}
+
+TEST_F(cli, bind_without_driver_fails_cleanly)
+{
+	struct run r;
+
+	VG(&r, "bind", self->bgs);
+	ASSERT_EQ(1, r.status);
+	ASSERT_HAS(r.err, "the vfio-pci driver is not loaded");
+	ASSERT_DRIVER(self->t.bridge, SHPCHP);
+	ASSERT_DRIVER(self->t.bedu[0], "");
+}
+
+/*
+ * A real rollback: the record says a member came from uio_pci_generic,
+ * which is unloaded before the unbind.  The restore of that member fails,
+ * and every member goes back on vfio-pci.
+ */
+TEST_F(cli, unbind_rolls_back_when_old_driver_is_gone)
+{
+	struct run r;
+
+	ASSERT_EQ(0, vfg_module_load(NULL));
+	ASSERT_EQ(0, vfg_modprobe(UIO));
+	ASSERT_EQ(0, vfg_pci_bind(self->t.bedu[1], UIO));
+	ASSERT_EQ(0, vfg_pci_set_override(self->t.bedu[1], NULL));
+	VG(&r, "bind", self->bgs);
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	ASSERT_DRIVER(self->t.bedu[1], "vfio-pci");
+	ASSERT_EQ(0, vfg_modprobe_remove(UIO));
+
+	VG(&r, "unbind", self->bgs);
+	ASSERT_EQ(1, r.status) TH_LOG("%s%s", r.out, r.err);
+	ASSERT_HAS(r.err, "driver uio_pci_generic is not loaded");
+	ASSERT_HAS(r.err, "rolled back");
+	ASSERT_DRIVER(self->t.bridge, "");
+	ASSERT_DRIVER(self->t.bedu[0], "vfio-pci");
+	ASSERT_DRIVER(self->t.bedu[1], "vfio-pci");
+	ASSERT_OVERRIDE(self->t.bedu[1], "vfio-pci");
+
+	ASSERT_EQ(0, vfg_modprobe(UIO));
+	VG(&r, "unbind", self->bgs);
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	ASSERT_DRIVER(self->t.bridge, SHPCHP);
+	ASSERT_DRIVER(self->t.bedu[1], UIO);
+	ASSERT_OVERRIDE(self->t.bedu[1], "(null)");
+}
+
+/* A held group: holders names us, unbind refuses until we let go. */
+TEST_F(cli, holders_and_held_unbind)
+{
+	char s[256];
+	struct run r;
+
+	ASSERT_EQ(0, vfg_module_load(NULL));
+	VG(&r, "bind", self->lgs);
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	self->fd = vfg_group_open(self->lgrp);
+	ASSERT_LE(0, self->fd);
+
+	VG(&r, "holders", self->lgs);
+	ASSERT_EQ(0, r.status);
+	snprintf(s, sizeof(s), "group %d: %d cli_test (opened the group)\n",
+		 self->lgrp, getpid());
+	ASSERT_HAS(r.out, s);
+	VG(&r, "list", self->t.lone);
+	snprintf(s, sizeof(s), "held by %d (cli_test)", getpid());
+	ASSERT_HAS(r.out, s);
+
+	VG(&r, "unbind", self->lgs);
+	ASSERT_EQ(3, r.status);
+	snprintf(s, sizeof(s), "group %d is held by %d (cli_test)", self->lgrp,
+		 getpid());
+	ASSERT_HAS(r.err, s);
+	ASSERT_DRIVER(self->t.lone, "vfio-pci");
+
+	close(self->fd);
+	self->fd = -1;
+	VG(&r, "unbind", self->lgs);
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	ASSERT_DRIVER(self->t.lone, "");
+}
+
+/* Give the NIC an IPv4 address; 0 or -errno. */
+static int set_addr(const char *ifname, const char *addr)
+{
+	struct sockaddr_in *sin;
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM, 0), ret = 0;
+
+	if (s < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, addr, &sin->sin_addr);
+	if (ioctl(s, SIOCSIFADDR, &ifr))
+		ret = -errno;
+	close(s);
+	return ret;
+}
+
+static int nic_ifname(const char *bdf, char *name, size_t len)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/net", bdf);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	name[0] = '\0';
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			snprintf(name, len, "%s", de->d_name);
+	closedir(d);
+	return name[0] ? 0 : -ENOENT;
+}
+
+/* The host uses the NIC (it has an address): bind refuses, --force not. */
+TEST_F(cli, refuses_nic_with_address)
+{
+	char ifname[IFNAMSIZ], s[256];
+	struct run r;
+	int i;
+
+	if (!self->t.nic[0])
+		SKIP(return, "no e1000e in this topology");
+	if (strcmp(self->nic_drv, "e1000e")) {
+		if (!vfg_kmod_loaded("e1000e"))
+			ASSERT_EQ(0, vfg_modprobe("e1000e"));
+		if (self->nic_drv[0])
+			ASSERT_EQ(0, vfg_pci_unbind(self->t.nic));
+		ASSERT_EQ(0, vfg_pci_bind(self->t.nic, "e1000e"));
+		ASSERT_EQ(0, vfg_pci_set_override(self->t.nic, NULL));
+	}
+	for (i = 0; i < 50 && nic_ifname(self->t.nic, ifname, sizeof(ifname)); i++)
+		usleep(20000);
+	ASSERT_EQ(0, nic_ifname(self->t.nic, ifname, sizeof(ifname)));
+	ASSERT_EQ(0, set_addr(ifname, "192.0.2.7"));
+
+	VG(&r, "bind", self->t.nic);
+	ASSERT_EQ(3, r.status) TH_LOG("%s%s", r.out, r.err);
+	snprintf(s, sizeof(s), "%s has interface %s with address 192.0.2.7",
+		 self->t.nic, ifname);
+	ASSERT_HAS(r.err, s);
+	ASSERT_HAS(r.err, "add --force");
+	ASSERT_DRIVER(self->t.nic, "e1000e");
+
+	VG(&r, "bind", "--dry-run", self->t.nic);
+	ASSERT_EQ(3, r.status);
+	ASSERT_HAS(r.out, "would refuse without --force");
+
+	ASSERT_EQ(0, vfg_module_load(NULL));
+	VG(&r, "bind", "--force", self->t.nic);
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	ASSERT_DRIVER(self->t.nic, "vfio-pci");
+	VG(&r, "unbind", self->t.nic);
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	ASSERT_DRIVER(self->t.nic, "e1000e");
+}
+
+/* The AMD IOMMU is a PCI function without a group of its own. */
+TEST_F(cli, device_without_group)
+{
+	char amd[4][13];
+	struct run r;
+	int n;
+
+	n = vfg_find_pci(0x1022, 0x0020, amd, 4);
+	if (n <= 0)
+		SKIP(return, "no AMD-Vi PCI function (Intel VT-d)");
+	if (group_of(amd[0]) >= 0)
+		SKIP(return, "%s has a group", amd[0]);
+	VG(&r, "explain", amd[0]);
+	ASSERT_EQ(4, r.status);
+	ASSERT_HAS(r.err, "has no IOMMU group: the IOMMU is on, but does not translate this device");
+}
+
+TEST_F(cli, memlock_check)
+{
+	struct run r;
+
+	VG(&r, "memlock-check", "1G");
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	ASSERT_HAS(r.out, "needed:          2 GiB");
+	ASSERT_HAS(r.out, "CAP_IPC_LOCK:    yes");
+	VG(&r, "--json", "memlock-check", "--pid", "1", "512M");
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	ASSERT_HAS(r.out, "\"pid\":1,\"guest_bytes\":536870912,\"needed_bytes\":1610612736,");
+	ASSERT_HAS(r.out, "\"enough\":true}");
+}
+
+TEST_F(cli, usage_and_watch)
+{
+	struct run r;
+
+	VG(&r, "watch");
+	ASSERT_EQ(7, r.status);
+	ASSERT_HAS(r.err, "watch is not available yet");
+	VG(&r, "list", "9999");
+	ASSERT_EQ(4, r.status);
+	VG(&r, "bind");
+	ASSERT_EQ(2, r.status);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bind, unbind: a whole group at once, all or nothing.
+ *
+ * bind refuses (unless --force) when a member the plan would take from its
+ * driver backs a mounted filesystem, the root disk, swap, an interface with
+ * an address or route, or the console.  It records what it changed in the
+ * state directory (/run/vfio-group/group-N), and unbind puts exactly that
+ * back.  unbind refuses (unless --force) while a process holds the group,
+ * because the kernel would make the unbind wait for it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "vfio-group.h"
+
+static const char *or_none(const char *s)
+{
+	return s[0] ? s : "(none)";
+}
+
+static void print_plan(const struct vfg_plan *p, const char *title)
+{
+	const struct vfg_change *c;
+	char from[160], to[160];
+	size_t i;
+
+	printf("group %d: %s\n", p->group, title);
+	for (i = 0; i < p->n_changes; i++) {
+		c = &p->changes[i];
+		if (c->action == VFG_ACTION_NONE) {
+			printf("    %-12s  %-7s  %s\n", c->device, "keep", c->note);
+			continue;
+		}
+		snprintf(from, sizeof(from), "%s", or_none(c->old_driver));
+		snprintf(to, sizeof(to), "%s%s", c->probe ? "kernel's choice" :
+			 or_none(c->new_driver), "");
+		printf("    %-12s  %-7s  %s -> %s  (%s)\n", c->device,
+		       vfg_action_name(c->action), from, to, c->note);
+	}
+}
+
+static void json_plan(struct json *j, const struct vfg_plan *p)
+{
+	const struct vfg_change *c;
+	size_t i;
+
+	json_arr_begin(j, "changes");
+	for (i = 0; i < p->n_changes; i++) {
+		c = &p->changes[i];
+		json_obj_begin(j, NULL);
+		json_str(j, "device", c->device);
+		json_str(j, "action", vfg_action_name(c->action));
+		json_str_or_null(j, "old_driver", c->old_driver);
+		json_str_or_null(j, "old_override", c->old_override);
+		if (c->probe)
+			json_str(j, "new_driver", "*");
+		else
+			json_str_or_null(j, "new_driver", c->new_driver);
+		json_str_or_null(j, "new_override", c->new_override);
+		json_str(j, "note", c->note);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+static const char *use_text(const struct vfg_use *u, char *buf, size_t len)
+{
+	switch (u->kind) {
+	case VFG_USE_ROOT:
+		snprintf(buf, len, "holds the root filesystem (%s %s)",
+			 u->name, u->detail);
+		break;
+	case VFG_USE_MOUNT:
+		snprintf(buf, len, "holds a mounted filesystem (%s %s)",
+			 u->name, u->detail);
+		break;
+	case VFG_USE_SWAP:
+		snprintf(buf, len, "holds active swap (%s)", u->name);
+		break;
+	case VFG_USE_NET_ADDR:
+		snprintf(buf, len, "has interface %s with address %s",
+			 u->name, u->detail);
+		break;
+	case VFG_USE_NET_ROUTE:
+		snprintf(buf, len, "has interface %s with route %s", u->name,
+			 u->detail);
+		break;
+	case VFG_USE_CONSOLE:
+		snprintf(buf, len, "drives the console (%s: %s)", u->name,
+			 u->detail);
+		break;
+	}
+	return buf;
+}
+
+/* The uses of the members that @p would take from their driver. */
+static int risky_uses(struct vfg_ctx *ctx, const struct vfg_plan *p,
+		      struct vfg_use **out)
+{
+	struct vfg_use *u;
+	size_t i;
+	int n, k, m = 0;
+
+	*out = NULL;
+	n = vfg_group_get_uses(ctx, p->group, &u);
+	if (n < 0)
+		return -1;
+	for (k = 0; k < n; k++) {
+		for (i = 0; i < p->n_changes; i++)
+			if (!strcmp(p->changes[i].device, u[k].device) &&
+			    p->changes[i].action != VFG_ACTION_NONE)
+				break;
+		if (i < p->n_changes)
+			u[m++] = u[k];
+	}
+	*out = u;
+	return m;
+}
+
+static bool driver_loaded(struct vfg_ctx *ctx, const char *drv)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/sys/bus/pci/drivers/%s",
+		 vfg_ctx_get_root(ctx), drv);
+	return access(path, F_OK) == 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char buf[4096], *p;
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Report a failed apply; the exit code. */
+static int report_failure(const struct vfg_plan *p, const char *what)
+{
+	const struct vfg_change *c = &p->changes[p->failed];
+
+	err("%s group %d failed at %s: %s", what, p->group, c->device,
+	    strerror(p->error));
+	err("the failing step was %s", p->step);
+	if (p->rollback_failures) {
+		err("rollback incomplete: %d member%s could not be put back; the group is in a mixed state",
+		    p->rollback_failures, p->rollback_failures == 1 ? "" : "s");
+		for (size_t i = 0; i < p->n_changes; i++)
+			if (p->changes[i].undo_error)
+				err("%s could not go back to %s: %s",
+				    p->changes[i].device,
+				    p->changes[i].old_driver[0] ?
+				    p->changes[i].old_driver : "no driver",
+				    strerror(p->changes[i].undo_error));
+		hint("'%s list %d' shows each member's driver now; fix them by hand", prog,
+		     p->group);
+		return EXIT_PARTIAL;
+	}
+	err("rolled back: every member is on the driver it had before");
+	if (p->error == EACCES || p->error == EPERM)
+		hint("run as root");
+	else if (p->error == EBUSY)
+		hint("another driver took the device meanwhile; '%s list %d' shows which",
+		     prog, p->group);
+	else
+		hint("the kernel log (dmesg) says why the driver refused %s",
+		     c->device);
+	return EXIT_FAIL;
+}
+
+static int print_dry_run(const struct opts *o, const struct vfg_plan *p,
+			 const struct vfg_use *u, int nu, bool refused)
+{
+	char buf[512];
+	struct json j;
+	int i;
+
+	if (o->json) {
+		json_init(&j, stdout);
+		json_obj_begin(&j, NULL);
+		json_int(&j, "group", p->group);
+		json_bool(&j, "dry_run", true);
+		json_plan(&j, p);
+		json_arr_begin(&j, "uses");
+		for (i = 0; i < nu; i++) {
+			json_obj_begin(&j, NULL);
+			json_str(&j, "device", u[i].device);
+			json_str(&j, "kind", vfg_use_kind_name(u[i].kind));
+			json_str(&j, "name", u[i].name);
+			json_str(&j, "detail", u[i].detail);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_bool(&j, "refused", refused);
+		json_obj_end(&j);
+		json_end(&j);
+	} else {
+		print_plan(p, vfg_plan_is_empty(p) ? "nothing to do (dry run)" :
+			   "would do (dry run)");
+		for (i = 0; i < nu; i++)
+			printf("    warning: %s %s\n", u[i].device,
+			       use_text(&u[i], buf, sizeof(buf)));
+		if (refused)
+			printf("    would refuse without --force\n");
+	}
+	return refused ? EXIT_REFUSED : EXIT_OK;
+}
+
+/* Keep the oldest "before" of members an earlier bind already moved. */
+static void merge_record(const struct opts *o, struct vfg_plan *p)
+{
+	struct vfg_plan *old;
+	char path[4096];
+	size_t i, k;
+
+	record_path(o, p->group, path, sizeof(path));
+	if (vfg_plan_load(path, &old))
+		return;
+	for (i = 0; i < p->n_changes; i++) {
+		if (p->changes[i].action != VFG_ACTION_NONE)
+			continue;
+		for (k = 0; k < old->n_changes; k++)
+			if (!strcmp(old->changes[k].device, p->changes[i].device) &&
+			    old->changes[k].action != VFG_ACTION_NONE)
+				p->changes[i] = old->changes[k];
+	}
+	vfg_plan_free(old);
+}
+
+int cmd_bind(struct vfg_ctx *ctx, const struct opts *o)
+{
+	const char *ours = vfg_ctx_get_driver_name(ctx);
+	char path[4096], dir[4096], buf[512], *slash;
+	struct vfg_plan *p;
+	struct vfg_use *u;
+	int group, ret, nu, i, viable;
+	size_t k, bound = 0, unbound = 0;
+
+	if (o->nargs != 1) {
+		err("bind wants one GROUP or BDF");
+		return EXIT_USAGE;
+	}
+	ret = resolve_group(ctx, o->args[0], &group);
+	if (ret)
+		return ret;
+	if (vfg_group_plan_bind(ctx, group, &p)) {
+		err("group %d: %s", group, strerror(errno));
+		return EXIT_FAIL;
+	}
+	nu = risky_uses(ctx, p, &u);
+	if (nu < 0) {
+		err("group %d: cannot check what the host uses it for: %s",
+		    group, strerror(errno));
+		vfg_plan_free(p);
+		return EXIT_FAIL;
+	}
+	if (o->dry_run) {
+		ret = print_dry_run(o, p, u, nu, nu && !o->force);
+		goto out;
+	}
+	if (vfg_plan_is_empty(p)) {
+		printf("group %d: nothing to do: its members are bound to %s already (bridges are left alone)\n",
+		       group, ours);
+		ret = EXIT_OK;
+		goto check;
+	}
+	if (nu && !o->force) {
+		for (i = 0; i < nu; i++)
+			err("%s %s", u[i].device, use_text(&u[i], buf, sizeof(buf)));
+		err("refusing to bind group %d: the host uses %s, and binding takes %s away from the host",
+		    group, nu == 1 ? "this device" : "these devices",
+		    nu == 1 ? "it" : "them");
+		hint("stop using %s first; if you are sure, add --force",
+		     nu == 1 ? "it" : "them");
+		ret = EXIT_REFUSED;
+		goto out;
+	}
+	for (k = 0; k < p->n_changes; k++)
+		if (p->changes[k].action == VFG_ACTION_BIND)
+			break;
+	if (k < p->n_changes && !driver_loaded(ctx, ours)) {
+		err("the %s driver is not loaded", ours);
+		hint("load the vfio-groups module first: modprobe vfio (or insmod vfio.ko)");
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	if (vfg_plan_apply(ctx, p)) {
+		ret = report_failure(p, "binding");
+		goto out;
+	}
+
+	for (k = 0; k < p->n_changes; k++) {
+		if (p->changes[k].action == VFG_ACTION_BIND)
+			bound++;
+		else if (p->changes[k].action == VFG_ACTION_UNBIND)
+			unbound++;
+	}
+	printf("group %d: bound %zu device%s to %s", group, bound,
+	       bound == 1 ? "" : "s", ours);
+	if (unbound)
+		printf(", unbound %zu bridge%s", unbound, unbound == 1 ? "" : "s");
+	printf("\n");
+	for (k = 0; k < p->n_changes; k++)
+		if (p->changes[k].action != VFG_ACTION_NONE)
+			printf("    %-12s  %s -> %s\n", p->changes[k].device,
+			       or_none(p->changes[k].old_driver),
+			       or_none(p->changes[k].new_driver));
+	merge_record(o, p);
+	record_path(o, group, path, sizeof(path));
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (mkdir_p(dir) || vfg_plan_save(p, path)) {
+		err("warning: could not record the previous drivers in %s: %s",
+		    path, strerror(errno));
+		hint("'%s unbind %d' will then hand the members to the kernel's choice of driver",
+		     prog, group);
+	}
+	printf("'%s unbind %d' puts the previous drivers back\n", prog, group);
+	ret = EXIT_OK;
+check:
+	viable = vfg_group_is_viable(ctx, group);
+	if (viable == 1) {
+		printf("group %d is viable: /dev/vfio/%d\n", group, group);
+	} else if (viable == 0) {
+		err("group %d is still not viable", group);
+		hint("'%s explain %d' says which member blocks it", prog, group);
+		ret = EXIT_CHECK;
+	}
+out:
+	free(u);
+	vfg_plan_free(p);
+	return ret;
+}
+
+int cmd_unbind(struct vfg_ctx *ctx, const struct opts *o)
+{
+	struct vfg_plan *rec = NULL, *p;
+	struct vfg_holder *h = NULL;
+	char path[4096];
+	int group, ret, nh, i;
+	size_t k;
+
+	if (o->nargs != 1) {
+		err("unbind wants one GROUP or BDF");
+		return EXIT_USAGE;
+	}
+	ret = resolve_group(ctx, o->args[0], &group);
+	if (ret)
+		return ret;
+	record_path(o, group, path, sizeof(path));
+	if (vfg_plan_load(path, &rec) && errno != ENOENT) {
+		err("cannot read the record of group %d's bind, %s: %s", group,
+		    path, strerror(errno));
+		hint("move it away to hand the members to the kernel's choice of driver");
+		return EXIT_FAIL;
+	}
+	if (rec && rec->group != group) {
+		err("%s records group %d, not %d", path, rec->group, group);
+		vfg_plan_free(rec);
+		return EXIT_FAIL;
+	}
+	if (vfg_group_plan_unbind(ctx, group, rec, &p)) {
+		err("group %d: %s", group, strerror(errno));
+		vfg_plan_free(rec);
+		return EXIT_FAIL;
+	}
+	if (o->dry_run) {
+		ret = print_dry_run(o, p, NULL, 0, false);
+		goto out;
+	}
+	if (vfg_plan_is_empty(p)) {
+		printf("group %d: nothing to do: no member is bound to %s%s\n",
+		       group, vfg_ctx_get_driver_name(ctx),
+		       rec ? " as the record left it" : "");
+		if (rec && unlink(path) == 0)
+			printf("removed the stale record %s\n", path);
+		ret = EXIT_OK;
+		goto out;
+	}
+	nh = vfg_group_get_holders(ctx, group, &h);
+	if (nh > 0 && !o->force) {
+		for (i = 0; i < nh; i++)
+			err("group %d is held by %d (%s)", group, h[i].pid,
+			    h[i].comm[0] ? h[i].comm : "?");
+		err("refusing to unbind: the kernel would wait until %s lets go of the group and its devices",
+		    nh == 1 ? "it" : "they");
+		hint("stop %s first (or add --force to wait for it)",
+		     nh == 1 ? "that process" : "those processes");
+		ret = EXIT_REFUSED;
+		goto out;
+	}
+	if (vfg_plan_apply(ctx, p)) {
+		ret = report_failure(p, "unbinding");
+		goto out;
+	}
+	if (rec && unlink(path))
+		err("warning: could not remove the record %s: %s", path,
+		    strerror(errno));
+	printf("group %d: %s\n", group,
+	       rec ? "previous drivers restored" : "released to the kernel's choice of driver");
+	for (k = 0; k < p->n_changes; k++) {
+		const struct vfg_change *c = &p->changes[k];
+		char now[64];
+
+		if (c->action == VFG_ACTION_NONE) {
+			printf("    %-12s  kept: %s\n", c->device, c->note);
+			continue;
+		}
+		if (vfg_device_get_driver(ctx, c->device, now, sizeof(now)))
+			snprintf(now, sizeof(now), "?");
+		printf("    %-12s  %s -> %s\n", c->device,
+		       or_none(c->old_driver), or_none(now));
+	}
+	ret = EXIT_OK;
+out:
+	free(h);
+	vfg_plan_free(p);
+	vfg_plan_free(rec);
+	return ret;
+}

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What the commands share: messages, group resolution, records, PCI class
+ * names, device lines.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "vfio-group.h"
+
+void err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void hint(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: hint: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Does directory @path have no entries (or not exist)? */
+static bool dir_empty(const char *path)
+{
+	struct dirent *de;
+	bool empty = true;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return true;
+	while (empty && (de = readdir(d)))
+		empty = de->d_name[0] == '.';
+	closedir(d);
+	return empty;
+}
+
+int resolve_group(struct vfg_ctx *ctx, const char *arg, int *group)
+{
+	char path[4096], **m;
+	const char *p;
+	long id;
+	int g, n;
+
+	for (p = arg; *p && isdigit((unsigned char)*p); p++)
+		;
+	if (*arg && !*p && strlen(arg) < 10) {
+		id = strtol(arg, NULL, 10);
+		n = vfg_group_get_members(ctx, (int)id, &m);
+		if (n < 0) {
+			err("there is no IOMMU group %ld", id);
+			hint("'%s list' shows the groups", prog);
+			return EXIT_NOTFOUND;
+		}
+		vfg_strv_free(m);
+		*group = (int)id;
+		return EXIT_OK;
+	}
+	g = vfg_device_get_group(ctx, arg);
+	if (g >= 0) {
+		*group = g;
+		return EXIT_OK;
+	}
+	if (g == VFG_NO_GROUP) {
+		snprintf(path, sizeof(path), "%s/sys/class/iommu",
+			 vfg_ctx_get_root(ctx));
+		if (dir_empty(path)) {
+			err("%s has no IOMMU group: the IOMMU is off", arg);
+			hint("enable VT-d or AMD-Vi in the firmware and boot with intel_iommu=on or amd_iommu=on");
+		} else {
+			err("%s has no IOMMU group: the IOMMU is on, but does not translate this device",
+			    arg);
+			hint("check the kernel log (dmesg | grep -i -e DMAR -e AMD-Vi) for this device");
+		}
+		return EXIT_NOTFOUND;
+	}
+	if (errno == EINVAL) {
+		err("\"%s\" is neither a group number nor a PCI address", arg);
+		hint("give a group (2) or a device (0000:01:00.0 or 01:00.0)");
+		return EXIT_USAGE;
+	}
+	if (errno == ENOENT) {
+		err("there is no PCI device %s", arg);
+		hint("'%s list' shows the devices of every group", prog);
+		return EXIT_NOTFOUND;
+	}
+	err("%s: %s", arg, strerror(errno));
+	return EXIT_FAIL;
+}
+
+/* The groups named on the command line (deduplicated), or all of them. */
+int resolve_groups(struct vfg_ctx *ctx, const struct opts *o, int **out,
+		       int *n)
+{
+	int *v, g, i, j, ret;
+
+	*out = NULL;
+	*n = 0;
+	if (!o->nargs) {
+		*n = vfg_ctx_get_groups(ctx, out);
+		if (*n < 0) {
+			err("cannot list the IOMMU groups: %s", strerror(errno));
+			return EXIT_FAIL;
+		}
+		return EXIT_OK;
+	}
+	v = calloc(o->nargs, sizeof(*v));
+	if (!v) {
+		err("out of memory");
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < o->nargs; i++) {
+		ret = resolve_group(ctx, o->args[i], &g);
+		if (ret) {
+			free(v);
+			return ret;
+		}
+		for (j = 0; j < *n && v[j] != g; j++)
+			;
+		if (j == *n)
+			v[(*n)++] = g;
+	}
+	*out = v;
+	return EXIT_OK;
+}
+
+void record_path(const struct opts *o, int group, char *buf, size_t len)
+{
+	if (o->state_dir)
+		snprintf(buf, len, "%s/group-%d", o->state_dir, group);
+	else
+		snprintf(buf, len, "%s/run/vfio-group/group-%d",
+			 o->root ? o->root : "", group);
+}
+
+struct class_name {
+	unsigned int code;	/* base << 8 | sub; sub 0xff: any */
+	const char *name;
+};
+
+static const struct class_name classes[] = {
+	{ 0x0001, "VGA compatible unclassified device" },
+	{ 0x00ff, "Unclassified device" },
+	{ 0x0100, "SCSI storage controller" },
+	{ 0x0101, "IDE interface" },
+	{ 0x0104, "RAID bus controller" },
+	{ 0x0106, "SATA controller" },
+	{ 0x0107, "Serial Attached SCSI controller" },
+	{ 0x0108, "Non-Volatile memory controller" },
+	{ 0x01ff, "Mass storage controller" },
+	{ 0x0200, "Ethernet controller" },
+	{ 0x02ff, "Network controller" },
+	{ 0x0300, "VGA compatible controller" },
+	{ 0x0302, "3D controller" },
+	{ 0x03ff, "Display controller" },
+	{ 0x0401, "Multimedia audio controller" },
+	{ 0x0403, "Audio device" },
+	{ 0x04ff, "Multimedia controller" },
+	{ 0x05ff, "Memory controller" },
+	{ 0x0600, "Host bridge" },
+	{ 0x0601, "ISA bridge" },
+	{ 0x0604, "PCI bridge" },
+	{ 0x0607, "CardBus bridge" },
+	{ 0x06ff, "Bridge" },
+	{ 0x0700, "Serial controller" },
+	{ 0x07ff, "Communication controller" },
+	{ 0x0806, "IOMMU" },
+	{ 0x08ff, "Generic system peripheral" },
+	{ 0x09ff, "Input device controller" },
+	{ 0x0b40, "Co-processor" },
+	{ 0x0bff, "Processor" },
+	{ 0x0c03, "USB controller" },
+	{ 0x0c05, "SMBus" },
+	{ 0x0cff, "Serial bus controller" },
+	{ 0x0dff, "Wireless controller" },
+	{ 0x10ff, "Encryption controller" },
+	{ 0x11ff, "Signal processing controller" },
+	{ 0x12ff, "Processing accelerators" },
+	{ 0xffff, "Unassigned class" },
+};
+
+const char *pci_class_name(unsigned int class)
+{
+	unsigned int code = class >> 8, base = code >> 8;
+	size_t i;
+
+	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		if (classes[i].code == code)
+			return classes[i].name;
+	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		if (classes[i].code == (base << 8 | 0xff))
+			return classes[i].name;
+	return "Unknown class";
+}
+
+void fmt_bytes(uint64_t v, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
+					     "PiB", "EiB" };
+	double d = (double)v;
+	int u = 0;
+
+	if (v == VFG_MEMLOCK_UNLIMITED) {
+		snprintf(buf, len, "unlimited");
+		return;
+	}
+	while (d >= 1024 && u < 6) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 " B", v);
+	else if (d == (uint64_t)d)
+		snprintf(buf, len, "%.0f %s", d, units[u]);
+	else
+		snprintf(buf, len, "%.1f %s", d, units[u]);
+}
+
+void print_device(const struct vfg_device_info *d, const char *indent)
+{
+	char id[16], cls[64], line[512];
+	int n;
+
+	if (!d->is_pci) {
+		n = snprintf(line, sizeof(line), "%s%-12s  %-9s  %-34s  %-16s",
+			     indent, d->name, "-", "(not PCI)",
+			     d->driver[0] ? d->driver : "-");
+	} else {
+		snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->device);
+		snprintf(cls, sizeof(cls), "%s [%04x]",
+			 pci_class_name(d->class), d->class >> 8);
+		n = snprintf(line, sizeof(line), "%s%-12s  %-9s  %-34s  %-16s",
+			     indent, d->name, id, cls,
+			     d->driver[0] ? d->driver : "-");
+	}
+	if (d->blocks)
+		snprintf(line + n, sizeof(line) - n, "  blocks: %s", d->why);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == ' ')
+		line[--n] = '\0';
+	puts(line);
+}
+
+void json_device(struct json *j, const struct vfg_device_info *d)
+{
+	char buf[16];
+
+	json_obj_begin(j, NULL);
+	json_str(j, "address", d->name);
+	json_bool(j, "pci", d->is_pci);
+	if (d->is_pci) {
+		snprintf(buf, sizeof(buf), "%04x", d->vendor);
+		json_str(j, "vendor", buf);
+		snprintf(buf, sizeof(buf), "%04x", d->device);
+		json_str(j, "device", buf);
+		snprintf(buf, sizeof(buf), "%06x", d->class);
+		json_str(j, "class", buf);
+		json_str(j, "class_name", pci_class_name(d->class));
+		json_bool(j, "bridge", d->is_bridge);
+	}
+	json_str_or_null(j, "driver", d->driver);
+	json_str_or_null(j, "driver_override", d->override);
+	json_bool(j, "blocks", d->blocks);
+	json_str_or_null(j, "reason", d->blocks ? d->why : NULL);
+	json_obj_end(j);
+}
+
+void json_holders(struct json *j, const struct vfg_holder *h, int n)
+{
+	int i;
+
+	json_arr_begin(j, "holders");
+	for (i = 0; i < n; i++) {
+		json_obj_begin(j, NULL);
+		json_int(j, "pid", h[i].pid);
+		json_str_or_null(j, "comm", h[i].comm);
+		json_bool(j, "via_sysfs", h[i].how & VFG_HOLDER_SYSFS);
+		json_bool(j, "via_fd", h[i].how & VFG_HOLDER_FD);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}

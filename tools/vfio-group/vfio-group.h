@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vfio-group: IOMMU groups from the command line, on libvfiogroup.
+ */
+#ifndef VFIO_GROUP_H
+#define VFIO_GROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vfiogroup/vfiogroup.h"
+
+#ifndef VFG_VERSION
+#define VFG_VERSION "0.1.0"
+#endif
+
+/* Exit codes: each says what to do next (see vfio-group(8)). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,		/* failed; nothing was changed (rolled back) */
+	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_REFUSED = 3,	/* refused for safety; --force overrides */
+	EXIT_NOTFOUND = 4,	/* no such group or device, or no IOMMU group */
+	EXIT_CHECK = 5,		/* a check failed: not viable, memlock low */
+	EXIT_PARTIAL = 6,	/* rollback incomplete: the group is mixed */
+	EXIT_UNAVAILABLE = 7,	/* not available yet (watch) */
+};
+
+struct opts {
+	bool json;
+	bool dry_run;
+	bool force;
+	const char *root;	/* sysfs root prefix, NULL for "/" */
+	const char *state_dir;	/* records of binds */
+	long pid;		/* memlock-check --pid, 0 for ourselves */
+	char **args;		/* positional arguments after the command */
+	int nargs;
+};
+
+struct cmd {
+	const char *name;
+	int (*fn)(struct vfg_ctx *ctx, const struct opts *o);
+	bool reads;		/* a read command: takes --json */
+	const char *usage;
+	const char *help;
+};
+
+extern const char *prog;
+
+/* The whole program; main() calls it, and so do the unit tests. */
+int vfio_group_main(int argc, char **argv);
+
+void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Turn "GROUP" or "BDF" into a group number; on failure print why and what
+ * to do, and return the exit code (else EXIT_OK).
+ */
+int resolve_group(struct vfg_ctx *ctx, const char *arg, int *group);
+/*
+ * The groups named by the positional arguments (deduplicated), or every
+ * group when there are none; *@groups to free().  Returns an exit code.
+ */
+int resolve_groups(struct vfg_ctx *ctx, const struct opts *o, int **groups,
+		   int *n);
+/* The record of group @group's bind: "<state dir>/group-N". */
+void record_path(const struct opts *o, int group, char *buf, size_t len);
+/* "PCI bridge", "Ethernet controller", ... for a 24-bit class code. */
+const char *pci_class_name(unsigned int class);
+/* "1.5 GiB" */
+void fmt_bytes(uint64_t v, char *buf, size_t len);
+
+/* Commands (cmd_*.c). */
+int cmd_list(struct vfg_ctx *ctx, const struct opts *o);
+int cmd_explain(struct vfg_ctx *ctx, const struct opts *o);
+int cmd_bind(struct vfg_ctx *ctx, const struct opts *o);
+int cmd_unbind(struct vfg_ctx *ctx, const struct opts *o);
+int cmd_holders(struct vfg_ctx *ctx, const struct opts *o);
+int cmd_memlock_check(struct vfg_ctx *ctx, const struct opts *o);
+int cmd_watch(struct vfg_ctx *ctx, const struct opts *o);
+
+/* Shared by list and explain: one device line, one JSON device object. */
+struct json;
+void print_device(const struct vfg_device_info *d, const char *indent);
+void json_device(struct json *j, const struct vfg_device_info *d);
+void json_holders(struct json *j, const struct vfg_holder *h, int n);
+
+#endif
