@@ -24,7 +24,9 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <net/genetlink.h>
 #include <uapi/linux/vfio.h>
+#include <uapi/linux/vfio_groups.h>
 
 #include "vfio.h"
 
@@ -96,11 +98,17 @@ static void vfg_group_update_locked(struct vfg_group *group)
 {
 	bool viable = vfg_group_viable_locked(group, false);
 
+	struct vfg_nl_event ev = VFG_NL_EVENT(VFIO_GROUPS_EVENT_VIABILITY_CHANGED,
+					      group->id);
+
 	if (viable == group->viable)
 		return;
 	group->viable = viable;
-	if (group->registered)
-		sysfs_notify(&group->dev.kobj, NULL, "viable");
+	if (!group->registered)
+		return;
+	sysfs_notify(&group->dev.kobj, NULL, "viable");
+	ev.viable = viable;
+	vfg_nl_event(&ev);
 }
 
 /* Under vfg.lock: the group holding @pdev, and its member entry. */
@@ -200,6 +208,8 @@ static int vfg_group_create(struct iommu_group *iommu_group,
 		goto err_put;
 	}
 	list_add_tail(&group->node, &vfg.groups);
+	vfg_nl_event(&(struct vfg_nl_event)
+		     VFG_NL_EVENT(VFIO_GROUPS_EVENT_GROUP_CREATED, group->id));
 	return 0;
 
 err_put:
@@ -241,6 +251,8 @@ int vfg_group_add_device(struct pci_dev *pdev)
 		goto out;
 	}
 	m->pdev = pci_dev_get(pdev);
+	if (pdev->dev.driver)
+		strscpy(m->driver, pdev->dev.driver->name, sizeof(m->driver));
 
 	group = vfg_group_find(iommu_group);
 	if (!group) {
@@ -267,6 +279,8 @@ static void vfg_group_unregister(struct vfg_group *group)
 	lockdep_assert_held(&vfg.lock);
 	list_del(&group->node);
 	cdev_device_del(&group->cdev, &group->dev);
+	vfg_nl_event(&(struct vfg_nl_event)
+		     VFG_NL_EVENT(VFIO_GROUPS_EVENT_GROUP_DESTROYED, group->id));
 	put_device(&group->dev);
 }
 
@@ -307,19 +321,99 @@ void vfg_group_del_device(struct pci_dev *pdev)
 /**
  * vfg_group_driver_changed() - a member was bound or unbound
  * @pdev: the device
+ * @bound: bound (true) or unbound
  */
-void vfg_group_driver_changed(struct pci_dev *pdev)
+void vfg_group_driver_changed(struct pci_dev *pdev, bool bound)
 {
+	struct vfg_nl_event ev = VFG_NL_EVENT(bound ?
+					      VFIO_GROUPS_EVENT_DEVICE_BOUND :
+					      VFIO_GROUPS_EVENT_DEVICE_UNBOUND, 0);
+	struct device_driver *drv;
 	struct vfg_group *group;
+	struct vfg_member *m;
 
 	mutex_lock(&vfg.lock);
-	group = vfg_group_find_member(pdev, NULL);
+	group = vfg_group_find_member(pdev, &m);
 	if (group) {
 		mutex_lock(&group->lock);
+		drv = READ_ONCE(pdev->dev.driver);
+		if (bound && drv)
+			strscpy(m->driver, drv->name, sizeof(m->driver));
+		ev.group_id = group->id;
+		ev.device = pci_name(pdev);
+		ev.driver = m->driver;
+		vfg_nl_event(&ev);
+		if (!bound)
+			m->driver[0] = '\0';
 		vfg_group_update_locked(group);
 		mutex_unlock(&group->lock);
 	}
 	mutex_unlock(&vfg.lock);
+}
+
+/**
+ * vfg_group_next_id() - walk the registered groups by ID
+ * @after: the last ID seen, or -1 to start
+ *
+ * Return: the smallest registered group ID above @after, or -1.
+ */
+int vfg_group_next_id(int after)
+{
+	struct vfg_group *group;
+	int next = -1;
+
+	mutex_lock(&vfg.lock);
+	list_for_each_entry(group, &vfg.groups, node)
+		if (group->id > after && (next < 0 || group->id < next))
+			next = group->id;
+	mutex_unlock(&vfg.lock);
+	return next;
+}
+
+/**
+ * vfg_group_fill_state() - a group's state as netlink attributes
+ * @msg: the message, with its header in place
+ * @id: the group ID
+ * @extack: where to say what went wrong, or NULL
+ *
+ * Return: 0; -ENODEV for no such group; -EMSGSIZE when @msg is full.
+ */
+int vfg_group_fill_state(struct sk_buff *msg, int id,
+			 struct netlink_ext_ack *extack)
+{
+	struct vfg_group *group;
+	struct vfg_member *m;
+	const char *why, *drv;
+	int ret = -ENODEV;
+
+	mutex_lock(&vfg.lock);
+	list_for_each_entry(group, &vfg.groups, node)
+		if (group->id == id)
+			break;
+	if (list_entry_is_head(group, &vfg.groups, node)) {
+		NL_SET_ERR_MSG(extack, "no such group");
+		goto out;
+	}
+	mutex_lock(&group->lock);
+	ret = -EMSGSIZE;
+	if (nla_put_u32(msg, VFIO_GROUPS_A_GROUP_ID, group->id) ||
+	    nla_put_u8(msg, VFIO_GROUPS_A_VIABLE,
+		       vfg_group_viable_locked(group, false)) ||
+	    (group->holder && nla_put_u32(msg, VFIO_GROUPS_A_HOLDER_PID,
+					  pid_vnr(group->holder))))
+		goto out_group;
+	list_for_each_entry(m, &group->members, node) {
+		why = vfg_dev_blocks(&m->pdev->dev, &drv);
+		if (vfg_nl_put_member(msg, pci_name(m->pdev),
+				      strcmp(drv, "-") ? drv : "", why))
+			goto out_group;
+	}
+	ret = 0;
+out_group:
+	mutex_unlock(&group->lock);
+out:
+	mutex_unlock(&vfg.lock);
+	return ret;
 }
 
 /**

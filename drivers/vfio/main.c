@@ -48,8 +48,10 @@ static int vfg_bus_notify(struct notifier_block *nb, unsigned long action,
 		vfg_group_del_device(pdev);
 		break;
 	case BUS_NOTIFY_BOUND_DRIVER:
+		vfg_group_driver_changed(pdev, true);
+		break;
 	case BUS_NOTIFY_UNBOUND_DRIVER:
-		vfg_group_driver_changed(pdev);
+		vfg_group_driver_changed(pdev, false);
 		break;
 	}
 	return NOTIFY_DONE;
@@ -101,9 +103,12 @@ static int __init vfg_init(void)
 	ret = alloc_chrdev_region(&vfg.devt, 0, MINORMASK + 1, "vfio");
 	if (ret)
 		goto err_class;
-	ret = vfg_container_init();
+	ret = vfg_nl_init();
 	if (ret)
 		goto err_chrdev;
+	ret = vfg_container_init();
+	if (ret)
+		goto err_nl;
 	ret = bus_register_notifier(&pci_bus_type, &vfg_bus_nb);
 	if (ret)
 		goto err_container;
@@ -121,6 +126,8 @@ err_groups:
 	vfg_group_remove_all();
 err_container:
 	vfg_container_exit();
+err_nl:
+	vfg_nl_exit();
 err_chrdev:
 	unregister_chrdev_region(vfg.devt, MINORMASK + 1);
 err_class:
@@ -134,6 +141,7 @@ static void __exit vfg_exit(void)
 	bus_unregister_notifier(&pci_bus_type, &vfg_bus_nb);
 	vfg_group_remove_all();
 	vfg_container_exit();
+	vfg_nl_exit();
 	unregister_chrdev_region(vfg.devt, MINORMASK + 1);
 	class_destroy(vfg.class);
 	ida_destroy(&vfg.minors);

@@ -41,10 +41,12 @@ struct vfg_container;
  * struct vfg_member - one PCI device of a group, as we track it
  * @node: in vfg_group.members
  * @pdev: the device; a reference is held while it is a member
+ * @driver: the driver it was last bound to, for the unbound event
  */
 struct vfg_member {
 	struct list_head node;
 	struct pci_dev *pdev;
+	char driver[32];
 };
 
 /**
@@ -119,10 +121,48 @@ void *vfg_caps_add(struct vfg_caps *caps, size_t size, u16 id, u16 version);
 int vfg_caps_copy_out(struct vfg_caps *caps, size_t base, void __user *uptr);
 void vfg_caps_free(struct vfg_caps *caps);
 
+/**
+ * struct vfg_nl_event - one netlink event (include/uapi/linux/vfio_groups.h)
+ * @event: enum vfio_groups_event
+ * @group_id: the group
+ * @device: device name, or NULL
+ * @driver: driver name, or NULL
+ * @viable: 0 or 1, or -1 to leave out
+ * @holder: holder, or NULL
+ * @attempt: release attempt, or 0 to leave out
+ * @deadline_ms: milliseconds before revocation, or -1 to leave out
+ */
+struct vfg_nl_event {
+	u32 event;
+	int group_id;
+	const char *device;
+	const char *driver;
+	int viable;
+	struct pid *holder;
+	u32 attempt;
+	s64 deadline_ms;
+};
+
+#define VFG_NL_EVENT(ev, id) \
+	{ .event = (ev), .group_id = (id), .viable = -1, .deadline_ms = -1 }
+
+struct sk_buff;
+struct netlink_ext_ack;
+
+/* netlink.c */
+void vfg_nl_event(const struct vfg_nl_event *ev);
+int vfg_nl_put_member(struct sk_buff *msg, const char *dev, const char *driver,
+		      const char *reason);
+int vfg_nl_init(void);
+void vfg_nl_exit(void);
+
 /* group.c */
+int vfg_group_fill_state(struct sk_buff *msg, int id,
+			 struct netlink_ext_ack *extack);
+int vfg_group_next_id(int after);
 int vfg_group_add_device(struct pci_dev *pdev);
 void vfg_group_del_device(struct pci_dev *pdev);
-void vfg_group_driver_changed(struct pci_dev *pdev);
+void vfg_group_driver_changed(struct pci_dev *pdev, bool bound);
 void vfg_group_remove_all(void);
 bool vfg_group_viable_locked(struct vfg_group *group, bool explain);
 void vfg_group_device_closed(struct vfg_group *group);

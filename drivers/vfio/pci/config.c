@@ -319,6 +319,10 @@ ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
 	count = min_t(size_t, count, vdev->cfg_size - pos);
 
 	mutex_lock(&vdev->lock);
+	if (vdev->revoked) {
+		mutex_unlock(&vdev->lock);
+		return -ENODEV;
+	}
 	while (done < count) {
 		len = min_t(size_t, 4 - ((pos + done) & 3), count - done);
 		if (write) {

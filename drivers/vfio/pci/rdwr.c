@@ -79,9 +79,9 @@ ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
 	count = min_t(u64, count, size - pos);
 
 	mutex_lock(&vdev->lock);
-	io = vfg_pci_bar_map(vdev, bar);
+	io = vdev->revoked ? NULL : vfg_pci_bar_map(vdev, bar);
 	if (!io) {
-		ret = -ENOMEM;
+		ret = vdev->revoked ? -ENODEV : -ENOMEM;
 		goto out;
 	}
 	while (done < count) {
@@ -150,6 +150,10 @@ ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,
 		return -EINVAL;
 
 	mutex_lock(&vdev->lock);
+	if (vdev->revoked) {
+		ret = -ENODEV;
+		goto out;
+	}
 	rom = pci_map_rom(vdev->pdev, &size);
 	if (!rom) {
 		ret = -EIO;
@@ -199,7 +203,10 @@ int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma)
 	struct pci_dev *pdev = vdev->pdev;
 	resource_size_t size;
 	u64 off = (u64)pgoff << PAGE_SHIFT;
+	int ret;
 
+	if (READ_ONCE(vdev->revoked))
+		return -ENODEV;
 	if (index >= PCI_STD_NUM_BARS)
 		return -EINVAL;
 	size = vdev->bar_size[index];
@@ -218,9 +225,14 @@ int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma)
 	vma->vm_private_data = vdev;
 	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
 	vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
-	return io_remap_pfn_range(vma, vma->vm_start,
-				  (pci_resource_start(pdev, index) >> PAGE_SHIFT) +
-				  pgoff, len, vma->vm_page_prot);
+	/* Under the lock, so that a revoke cannot slip in between. */
+	mutex_lock(&vdev->lock);
+	ret = vdev->revoked ? -ENODEV :
+	      io_remap_pfn_range(vma, vma->vm_start,
+				 (pci_resource_start(pdev, index) >> PAGE_SHIFT) +
+				 pgoff, len, vma->vm_page_prot);
+	mutex_unlock(&vdev->lock);
+	return ret;
 }
 
 /**

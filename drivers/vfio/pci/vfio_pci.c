@@ -12,6 +12,21 @@
  * enables the device with bus mastering off, resets it where a reset method
  * exists and builds its virtual config space; the last close disables its
  * interrupts, resets it and restores the config state it was bound with.
+ *
+ * Removal
+ * -------
+ * remove() (unbind, "remove" in sysfs, hot-unplug) cannot fail, and must not
+ * tear a device out from under its user.  It waits until every device fd is
+ * closed, and while it waits it asks for the device back: it signals the REQ
+ * eventfd (QEMU unplugs the device from its guest on it), sends a
+ * RELEASE_REQUESTED netlink event naming the holder, and logs it, again every
+ * release_retry_ms.  The wait is interruptible until a signal arrives; then,
+ * since remove() cannot be abandoned, it goes on waiting uninterruptibly.
+ * With release_timeout_ms set, when the time is up the device is revoked:
+ * every userspace mapping of its BARs is zapped (later accesses get SIGBUS),
+ * its interrupts and bus mastering are turned off, every operation on its fds
+ * fails with -ENODEV, a REVOKED event goes out, and remove() completes.  The
+ * stale fds stay safe to use and to close: they keep the structure alive.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -20,22 +35,48 @@
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <uapi/linux/vfio_groups.h>
 
 #include "vfio_pci_priv.h"
 
-/* Devices bound to us; vfg_pci_lock protects the list and vdev->removing. */
+static unsigned int release_timeout_ms;
+module_param(release_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(release_timeout_ms,
+		 "Revoke a device its holder does not release within this many ms of removal (0: wait forever, default)");
+
+static unsigned int release_retry_ms = 1000;
+module_param(release_retry_ms, uint, 0644);
+MODULE_PARM_DESC(release_retry_ms,
+		 "Interval between release requests while removal waits (default 1000 ms)");
+
+/*
+ * Devices bound to us.  vfg_pci_lock protects the list and vdev->removing,
+ * and is held across the opening of a device fd, so that remove() sees
+ * either no fd or an fully opened one.  Lock order: vfg_pci_lock ->
+ * group->lock is never taken; vfg_pci_lock -> vdev->lock.
+ */
 static LIST_HEAD(vfg_pci_devices);
 static DEFINE_MUTEX(vfg_pci_lock);
 
 static struct pci_driver vfg_pci_driver;
 static const struct file_operations vfg_pci_fops;
 
+static void vfg_pci_free(struct kref *kref)
+{
+	struct vfg_pci_device *vdev = container_of(kref, struct vfg_pci_device,
+						   kref);
+
+	pci_dev_put(vdev->pdev);
+	mutex_destroy(&vdev->lock);
+	kfree(vdev);
+}
+
 static void vfg_pci_put(struct vfg_pci_device *vdev)
 {
-	if (refcount_dec_and_test(&vdev->users))
-		complete(&vdev->released);
+	kref_put(&vdev->kref, vfg_pci_free);
 }
 
 /* ---- open and close ---------------------------------------------------- */
@@ -134,28 +175,23 @@ int vfg_pci_open_device(struct vfg_group *group, struct pci_dev *pdev)
 	struct file *file;
 	int fd, ret;
 
-	mutex_lock(&vfg_pci_lock);
-	list_for_each_entry(v, &vfg_pci_devices, node) {
-		if (v->pdev == pdev && !v->removing) {
-			vdev = v;
-			refcount_inc(&vdev->users);
-			break;
-		}
-	}
-	mutex_unlock(&vfg_pci_lock);
-	if (!vdev)
-		return -ENODEV;
-
 	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		ret = fd;
-		goto err_put;
+	if (fd < 0)
+		return fd;
+
+	mutex_lock(&vfg_pci_lock);
+	list_for_each_entry(v, &vfg_pci_devices, node)
+		if (v->pdev == pdev && !v->removing)
+			vdev = v;
+	if (!vdev) {
+		ret = -ENODEV;
+		goto err_unlock;
 	}
 	file = anon_inode_getfile("[vfio-device]", &vfg_pci_fops, vdev,
 				  O_RDWR);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
-		goto err_fd;
+		goto err_unlock;
 	}
 	/*
 	 * One address space per device: see vfg_pci_zap_mmaps().  Its host is
@@ -170,24 +206,25 @@ int vfg_pci_open_device(struct vfg_group *group, struct pci_dev *pdev)
 		ret = vfg_pci_enable(vdev);
 		if (ret) {
 			mutex_unlock(&vdev->lock);
-			goto err_file;
+			/* Its release must not undo an open that failed. */
+			file->private_data = NULL;
+			fput(file);
+			goto err_unlock;
 		}
 		get_device(&group->dev);
 		vdev->group = group;
+		vdev->holder = get_pid(task_tgid(current));
 	}
 	vdev->open_count++;
+	kref_get(&vdev->kref);
 	mutex_unlock(&vdev->lock);
+	mutex_unlock(&vfg_pci_lock);
 	fd_install(fd, file);
 	return fd;
 
-err_file:
-	/* The file's release would undo an open that did not happen. */
-	file->private_data = NULL;
-	fput(file);
-err_fd:
+err_unlock:
+	mutex_unlock(&vfg_pci_lock);
 	put_unused_fd(fd);
-err_put:
-	vfg_pci_put(vdev);
 	return ret;
 }
 
@@ -195,6 +232,7 @@ static int vfg_pci_release(struct inode *inode, struct file *file)
 {
 	struct vfg_pci_device *vdev = file->private_data;
 	struct vfg_group *group;
+	struct pid *holder = NULL;
 	bool last;
 
 	if (!vdev)
@@ -203,13 +241,19 @@ static int vfg_pci_release(struct inode *inode, struct file *file)
 	group = vdev->group;
 	last = !--vdev->open_count;
 	if (last) {
-		vfg_pci_disable(vdev);
+		if (!vdev->revoked)
+			vfg_pci_disable(vdev);
 		vdev->group = NULL;
+		holder = vdev->holder;
+		vdev->holder = NULL;
 	}
 	mutex_unlock(&vdev->lock);
+	wake_up_all(&vdev->wq);
 	vfg_group_device_closed(group);
-	if (last)
+	if (last) {
 		put_device(&group->dev);
+		put_pid(holder);
+	}
 	vfg_pci_put(vdev);
 	return 0;
 }
@@ -338,7 +382,7 @@ static long vfg_pci_reset(struct vfg_pci_device *vdev)
 	if (!vdev->reset_works)
 		return -EINVAL;
 	mutex_lock(&vdev->lock);
-	ret = pci_try_reset_function(vdev->pdev);
+	ret = vdev->revoked ? -ENODEV : pci_try_reset_function(vdev->pdev);
 	mutex_unlock(&vdev->lock);
 	return ret;
 }
@@ -479,7 +523,9 @@ static long vfg_pci_hot_reset(struct vfg_pci_device *vdev, void __user *arg)
 			goto out;
 		}
 	}
-	ret = pci_reset_bus(vdev->pdev);
+	mutex_lock(&vdev->lock);
+	ret = vdev->revoked ? -ENODEV : pci_reset_bus(vdev->pdev);
+	mutex_unlock(&vdev->lock);
 out:
 	while (nr--)
 		put_device(&groups[nr]->dev);
@@ -493,6 +539,8 @@ static long vfg_pci_ioctl(struct file *file, unsigned int cmd,
 	struct vfg_pci_device *vdev = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
+	if (READ_ONCE(vdev->revoked))
+		return -ENODEV;
 	switch (cmd) {
 	case VFIO_DEVICE_GET_INFO:
 		return vfg_pci_get_info(vdev, uarg);
@@ -521,6 +569,8 @@ static ssize_t vfg_pci_rw(struct file *file, char __user *buf, size_t count,
 	loff_t pos = *ppos & VFG_PCI_OFFSET_MASK;
 	ssize_t ret;
 
+	if (READ_ONCE(vdev->revoked))
+		return -ENODEV;
 	if (*ppos < 0 || !count)
 		return *ppos < 0 ? -EINVAL : 0;
 	switch (index) {
@@ -590,9 +640,9 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	vdev = kzalloc(sizeof(*vdev), GFP_KERNEL);
 	if (!vdev)
 		return -ENOMEM;
-	vdev->pdev = pdev;
-	refcount_set(&vdev->users, 1);
-	init_completion(&vdev->released);
+	vdev->pdev = pci_dev_get(pdev);
+	kref_init(&vdev->kref);
+	init_waitqueue_head(&vdev->wq);
 	mutex_init(&vdev->lock);
 	spin_lock_init(&vdev->irqlock);
 	address_space_init_once(&vdev->mapping);
@@ -608,6 +658,116 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	return 0;
 }
 
+/* An event about @vdev's release; the caller holds vdev->lock. */
+static void vfg_pci_release_event(struct vfg_pci_device *vdev, u32 event,
+				  u32 attempt, s64 deadline_ms)
+{
+	struct vfg_nl_event ev = VFG_NL_EVENT(event, -1);
+	struct iommu_group *iommu_group = iommu_group_get(&vdev->pdev->dev);
+
+	lockdep_assert_held(&vdev->lock);
+	if (vdev->group)
+		ev.group_id = vdev->group->id;
+	else if (iommu_group)
+		ev.group_id = iommu_group_id(iommu_group);
+	iommu_group_put(iommu_group);
+	ev.device = pci_name(vdev->pdev);
+	ev.holder = vdev->holder;
+	ev.attempt = attempt;
+	ev.deadline_ms = deadline_ms;
+	vfg_nl_event(&ev);
+}
+
+/* Ask for the device back: REQ eventfd, netlink, log.  Under vdev->lock. */
+static void vfg_pci_request_release(struct vfg_pci_device *vdev, u32 attempt,
+				    s64 left_ms)
+{
+	struct task_struct *task;
+	char comm[TASK_COMM_LEN] = "?";
+
+	lockdep_assert_held(&vdev->lock);
+	vfg_pci_signal_req(vdev);
+	vfg_pci_release_event(vdev, VFIO_GROUPS_EVENT_RELEASE_REQUESTED,
+			      attempt, left_ms);
+	rcu_read_lock();
+	task = pid_task(vdev->holder, PIDTYPE_PID);
+	if (task)
+		get_task_comm(comm, task);
+	rcu_read_unlock();
+	if (left_ms >= 0)
+		pci_notice_ratelimited(vdev->pdev, "removal waits for %s[%d] to release the device (request %u; revoked in %lld ms)\n",
+				       comm, pid_nr(vdev->holder), attempt,
+				       left_ms);
+	else
+		pci_notice_ratelimited(vdev->pdev, "removal waits for %s[%d] to release the device (request %u)\n",
+				       comm, pid_nr(vdev->holder), attempt);
+}
+
+/* Take the device away from its fds, which stay open but dead. */
+static void vfg_pci_revoke(struct vfg_pci_device *vdev)
+{
+	mutex_lock(&vdev->lock);
+	if (vdev->open_count && !vdev->revoked) {
+		pci_warn(vdev->pdev, "release timeout: revoking the device from pid %d\n",
+			 pid_nr(vdev->holder));
+		vdev->revoked = true;
+		vfg_pci_zap_mmaps(vdev);
+		vfg_pci_disable(vdev);
+		vfg_pci_release_event(vdev, VFIO_GROUPS_EVENT_REVOKED, 0, -1);
+	}
+	mutex_unlock(&vdev->lock);
+}
+
+/*
+ * Wait until every device fd is closed, asking for them at intervals.
+ * Return: true if they were, false if the release timeout expired first.
+ */
+static bool vfg_pci_wait_release(struct vfg_pci_device *vdev)
+{
+	unsigned long timeout_ms = READ_ONCE(release_timeout_ms);
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	bool interruptible = true;
+	u32 attempt = 0;
+	long wait, ret;
+	s64 left_ms;
+
+	for (;;) {
+		mutex_lock(&vdev->lock);
+		if (!vdev->open_count) {
+			if (attempt)
+				vfg_pci_release_event(vdev,
+						      VFIO_GROUPS_EVENT_RELEASED,
+						      0, -1);
+			mutex_unlock(&vdev->lock);
+			return true;
+		}
+		if (timeout_ms && time_after_eq(jiffies, deadline)) {
+			mutex_unlock(&vdev->lock);
+			return false;
+		}
+		left_ms = timeout_ms ? jiffies_to_msecs(deadline - jiffies) : -1;
+		vfg_pci_request_release(vdev, ++attempt, left_ms);
+		mutex_unlock(&vdev->lock);
+
+		wait = msecs_to_jiffies(max(READ_ONCE(release_retry_ms), 10U));
+		if (timeout_ms)
+			wait = min_t(long, wait, max_t(long, deadline - jiffies, 1));
+		if (interruptible) {
+			ret = wait_event_interruptible_timeout(vdev->wq,
+							       !READ_ONCE(vdev->open_count),
+							       wait);
+			if (ret == -ERESTARTSYS) {
+				/* remove() cannot be abandoned: keep waiting. */
+				pci_info(vdev->pdev, "signal ignored: removal must wait for the device to be released\n");
+				interruptible = false;
+			}
+		} else {
+			wait_event_timeout(vdev->wq, !READ_ONCE(vdev->open_count),
+					   wait);
+		}
+	}
+}
+
 static void vfg_pci_remove(struct pci_dev *pdev)
 {
 	struct vfg_pci_device *vdev = dev_get_drvdata(&pdev->dev);
@@ -617,13 +777,9 @@ static void vfg_pci_remove(struct pci_dev *pdev)
 	list_del(&vdev->node);
 	mutex_unlock(&vfg_pci_lock);
 
-	/* Wait for every device fd to be closed. */
-	vfg_pci_signal_req(vdev);
+	if (!vfg_pci_wait_release(vdev))
+		vfg_pci_revoke(vdev);
 	vfg_pci_put(vdev);
-	wait_for_completion(&vdev->released);
-
-	mutex_destroy(&vdev->lock);
-	kfree(vdev);
 }
 
 static pci_ers_result_t vfg_pci_error_detected(struct pci_dev *pdev,

@@ -7,10 +7,11 @@
  * VFIO_GROUP_GET_DEVICE_FD; the first open enables the device, the last close
  * resets it and returns it to the state it was bound in.
  *
- * Lifetime: @users is one for the driver's binding plus one per open device
- * fd (and per lookup in progress); remove() drops the binding's and waits on
- * @released until the count reaches zero, so the structure outlives every
- * fd (vfio_pci.c).
+ * Lifetime: @kref counts the driver's binding and each open device fd; the
+ * structure is freed with the last.  remove() waits on @wq for @open_count
+ * to reach zero (asking the holder to release the device meanwhile), or,
+ * after the release timeout, revokes the fds: they stay open and safe but
+ * fail with -ENODEV, and remove() goes on without them (vfio_pci.c).
  *
  * Locks, outermost first:
  *   vdev->lock       open/close, config space, BAR maps, interrupt setup
@@ -77,10 +78,12 @@ struct vfg_pci_irq_ctx {
 /**
  * struct vfg_pci_device - a PCI device bound to our driver
  * @pdev: the device
- * @users: open device fds
- * @released: completed when @users drops to zero
+ * @kref: the binding's reference and one per open device fd
+ * @wq: woken when @open_count drops
  * @lock: protects everything below but the IRQ fields noted
  * @open_count: number of open device fds (under @lock)
+ * @revoked: access was taken away at removal: fds fail with -ENODEV
+ * @holder: the process that opened the device first
  * @reset_works: a function reset method exists
  * @saved_state: config state as the device was bound, restored at last close
  * @vconfig: virtual config space image (see config.c)
@@ -106,16 +109,19 @@ struct vfg_pci_irq_ctx {
  * @mapping: address space of every device fd of this device, so that all
  *           userspace mappings of its BARs can be zapped at once
  * @node: in the driver's device list
- * @removing: remove() has begun; no new device fd may be opened
+ * @removing: remove() has begun; no new device fd may be opened (under
+ *            the driver's device list lock)
  * @group: the group, set while a device fd is open (a reference is held)
  */
 struct vfg_pci_device {
 	struct pci_dev *pdev;
-	refcount_t users;
-	struct completion released;
+	struct kref kref;
+	wait_queue_head_t wq;
 
 	struct mutex lock;		/* see above */
 	unsigned int open_count;
+	bool revoked;
+	struct pid *holder;
 	bool reset_works;
 	struct pci_saved_state *saved_state;
 

@@ -180,6 +180,19 @@ START_TEST(test_list_json_and_holder)
 }
 END_TEST
 
+/* Without the module, a node of the kernel's own vfio: /proc tells. */
+START_TEST(test_list_holder_without_module)
+{
+	fakesys_file(fs, "dev/vfio/1", "");
+	fakesys_proc(fs, 42, "qemu-kvm");
+	fakesys_proc_fd(fs, 42, 12, "/dev/vfio/1");
+	ck_assert_int_eq(run("list", "1", NULL), EXIT_OK);
+	ASSERT_HAS(out, "held by 42 (qemu-kvm)\n");
+	ck_assert_int_eq(run("list", "2", NULL), EXIT_OK);
+	ck_assert_ptr_null(strstr(out, "held by"));
+}
+END_TEST
+
 START_TEST(test_explain)
 {
 	ck_assert_int_eq(run("explain", EDU1, NULL), EXIT_OK);
@@ -411,6 +424,7 @@ Suite *cli_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_list_json_and_holder);
+	tcase_add_test(tc, test_list_holder_without_module);
 	tcase_add_test(tc, test_explain);
 	tcase_add_test(tc, test_bind_dry_run);
 	tcase_add_test(tc, test_bind_unbind_roundtrip);

@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include "vfiogroup/vfiogroup.h"
 
+/* Nothing declared here is part of the shared library's ABI. */
+#pragma GCC visibility push(hidden)
+
 struct vfg_ctx {
 	char root[PATH_MAX];	/* prefix of every sysfs path; "" for "/" */
 	char driver_name[VFG_NAME_MAX];	/* our PCI driver; "" until read */
@@ -67,5 +70,7 @@ static inline bool vfg_ctx_is_real(struct vfg_ctx *ctx)
 {
 	return !ctx->root[0];
 }
+
+#pragma GCC visibility pop
 
 #endif

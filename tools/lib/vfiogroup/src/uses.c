@@ -80,7 +80,7 @@ static bool owned_by(const char *path, const char *bdf)
 	return false;
 }
 
-/* Call @fn for each entry of the directory @fmt (below the root). */
+/* Call @fn for each entry of the directory @rel (below the root). */
 static int for_each_entry(struct vfg_ctx *ctx, const char *rel,
 			  int (*fn)(struct vfg_ctx *, const char *dir,
 				    const char *name, void *),

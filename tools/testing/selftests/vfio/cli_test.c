@@ -465,7 +465,7 @@ static int nic_ifname(const char *bdf, char *name, size_t len)
 	name[0] = '\0';
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.')
-			snprintf(name, len, "%s", de->d_name);
+			snprintf(name, len, "%.*s", IFNAMSIZ - 1, de->d_name);
 	closedir(d);
 	return name[0] ? 0 : -ENOENT;
 }
@@ -473,16 +473,17 @@ static int nic_ifname(const char *bdf, char *name, size_t len)
 /* The host uses the NIC (it has an address): bind refuses, --force not. */
 TEST_F(cli, refuses_nic_with_address)
 {
-	char ifname[IFNAMSIZ], s[256];
+	char ifname[IFNAMSIZ], s[256], drv[64];
 	struct run r;
 	int i;
 
 	if (!self->t.nic[0])
 		SKIP(return, "no e1000e in this topology");
-	if (strcmp(self->nic_drv, "e1000e")) {
-		if (!vfg_kmod_loaded("e1000e"))
-			ASSERT_EQ(0, vfg_modprobe("e1000e"));
-		if (self->nic_drv[0])
+	if (!vfg_kmod_loaded("e1000e"))
+		ASSERT_EQ(0, vfg_modprobe("e1000e"));	/* may bind it */
+	ASSERT_EQ(0, vfg_pci_driver(self->t.nic, drv, sizeof(drv)));
+	if (strcmp(drv, "e1000e")) {
+		if (drv[0])
 			ASSERT_EQ(0, vfg_pci_unbind(self->t.nic));
 		ASSERT_EQ(0, vfg_pci_bind(self->t.nic, "e1000e"));
 		ASSERT_EQ(0, vfg_pci_set_override(self->t.nic, NULL));
@@ -513,21 +514,33 @@ TEST_F(cli, refuses_nic_with_address)
 	ASSERT_DRIVER(self->t.nic, "e1000e");
 }
 
-/* The AMD IOMMU is a PCI function without a group of its own. */
+/* The AMD IOMMU is a PCI function (class 0806) without a group of its own. */
 TEST_F(cli, device_without_group)
 {
-	char amd[4][13];
+	char path[PATH_MAX], iommu[13] = "";
+	unsigned long cls;
+	struct dirent *de;
 	struct run r;
-	int n;
+	DIR *d = opendir("/sys/bus/pci/devices");
 
-	n = vfg_find_pci(0x1022, 0x0020, amd, 4);
-	if (n <= 0)
-		SKIP(return, "no AMD-Vi PCI function (Intel VT-d)");
-	if (group_of(amd[0]) >= 0)
-		SKIP(return, "%s has a group", amd[0]);
-	VG(&r, "explain", amd[0]);
+	ASSERT_NE(NULL, d);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class",
+			 de->d_name);
+		if (!vfg_sysfs_read_hex(path, &cls) && (cls >> 8) == 0x0806 &&
+		    group_of(de->d_name) < 0)
+			snprintf(iommu, sizeof(iommu), "%.12s", de->d_name);
+	}
+	closedir(d);
+	if (!iommu[0])
+		SKIP(return, "no IOMMU PCI function without a group (VT-d)");
+	VG(&r, "explain", iommu);
 	ASSERT_EQ(4, r.status);
 	ASSERT_HAS(r.err, "has no IOMMU group: the IOMMU is on, but does not translate this device");
+	VG(&r, "bind", iommu);
+	ASSERT_EQ(4, r.status);
 }
 
 TEST_F(cli, memlock_check)

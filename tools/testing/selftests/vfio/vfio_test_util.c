@@ -502,7 +502,8 @@ int vfg_vfio_load(void)
 	if (ret)
 		return ret;
 	if (!vfg_kernel_vfio())
-		return vfg_module_load(NULL);
+		return vfg_module_load(vfg_irq_remapping() ? NULL :
+				       "allow_unsafe_interrupts=1");
 	ret = vfg_modprobe("vfio_iommu_type1");
 	if (ret)
 		return ret < 0 ? ret : -ENOENT;

@@ -141,9 +141,10 @@ static inline bool vfg_ours(void)
 	return !vfg_kernel_vfio();
 }
 /*
- * Unload any vfio, then load the stack under test.  The kernel's type1 gets
- * allow_unsafe_interrupts when the IOMMU does not remap interrupts (AMD-Vi
- * in QEMU), as it refuses to attach otherwise.  0 or -errno.
+ * Unload any vfio, then load the stack under test.  Both get
+ * allow_unsafe_interrupts when interrupts are not remapped (a guest booted
+ * with intremap=off), as they refuse to attach groups otherwise.  0 or
+ * -errno.
  */
 int vfg_vfio_load(void);
 /* Does the host remap interrupts ("IR-" chips in /proc/interrupts)? */
