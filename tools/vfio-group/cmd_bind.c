@@ -7,7 +7,7 @@
  * an address or route, or the console.  It records what it changed in the
  * state directory (/run/vfio-group/group-N), and unbind puts exactly that
  * back.  unbind refuses (unless --force) while a process holds the group,
- * because the kernel would make the unbind wait for it.
+ * because the kernel makes an unbind wait while device fds are open.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -400,8 +400,8 @@ int cmd_unbind(struct vfg_ctx *ctx, const struct opts *o)
 		for (i = 0; i < nh; i++)
 			err("group %d is held by %d (%s)", group, h[i].pid,
 			    h[i].comm[0] ? h[i].comm : "?");
-		err("refusing to unbind: the kernel would wait until %s lets go of the group and its devices",
-		    nh == 1 ? "it" : "they");
+		err("refusing to unbind: the group is in use, and the kernel makes an unbind wait until %s device fds are closed (or revokes them after the vfio module's release_timeout_ms)",
+		    nh == 1 ? "its" : "their");
 		hint("stop %s first (or add --force to wait for it)",
 		     nh == 1 ? "that process" : "those processes");
 		ret = EXIT_REFUSED;

@@ -741,7 +741,8 @@ int vfg_pci_irq_count(struct vfg_pci_device *vdev, unsigned int index)
  * @arg: struct vfio_irq_info in userspace
  *
  * Every index signals through an eventfd.  INTx is also maskable and
- * automasked; MSI and MSI-X cannot be resized while enabled (NORESIZE).
+ * automasked; every other index is NORESIZE, as upstream reports it (for
+ * MSI and MSI-X: not resizable while enabled; ERR and REQ have one).
  * As upstream, the ERR index of a device that is not PCI Express does not
  * exist (-EINVAL) rather than having a count of 0.
  *
@@ -762,15 +763,10 @@ long vfg_pci_get_irq_info(struct vfg_pci_device *vdev, void __user *arg)
 		return -EINVAL;
 
 	info.flags = VFIO_IRQ_INFO_EVENTFD;
-	switch (info.index) {
-	case VFIO_PCI_INTX_IRQ_INDEX:
+	if (info.index == VFIO_PCI_INTX_IRQ_INDEX)
 		info.flags |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED;
-		break;
-	case VFIO_PCI_MSI_IRQ_INDEX:
-	case VFIO_PCI_MSIX_IRQ_INDEX:
+	else
 		info.flags |= VFIO_IRQ_INFO_NORESIZE;
-		break;
-	}
 	info.count = vfg_pci_irq_count(vdev, info.index);
 
 	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
@@ -794,7 +790,8 @@ long vfg_pci_get_irq_info(struct vfg_pci_device *vdev, void __user *arg)
  * QEMU relies to retry); or -errno: -EINVAL for a malformed request or one
  * that conflicts with the enabled index, -ENOTTY for masking MSI, MSI-X,
  * ERR or REQ, -EBADF for an fd that is not open (-EINVAL if not an eventfd),
- * -EFAULT, -ENOMEM, or the error of request_irq() or of vector allocation.
+ * -ENODEV once the device has been revoked, -EFAULT, -ENOMEM, or the error
+ * of request_irq() or of vector allocation.
  */
 long vfg_pci_set_irqs(struct vfg_pci_device *vdev, void __user *arg)
 {
@@ -851,7 +848,14 @@ long vfg_pci_set_irqs(struct vfg_pci_device *vdev, void __user *arg)
 	}
 
 	mutex_lock(&vdev->lock);
-	ret = vfg_set_irqs_locked(vdev, &hdr, data);
+	/*
+	 * The ioctl's unlocked check of revoked can race with revocation,
+	 * which disables everything under this lock: enable nothing after.
+	 */
+	if (vdev->revoked)
+		ret = -ENODEV;
+	else
+		ret = vfg_set_irqs_locked(vdev, &hdr, data);
 	mutex_unlock(&vdev->lock);
 
 	kfree(data);

@@ -745,7 +745,9 @@ static bool vfg_pci_wait_release(struct vfg_pci_device *vdev)
 			mutex_unlock(&vdev->lock);
 			return false;
 		}
-		left_ms = timeout_ms ? jiffies_to_msecs(deadline - jiffies) : -1;
+		left_ms = -1;
+		if (timeout_ms)
+			left_ms = jiffies_to_msecs(deadline - jiffies);
 		vfg_pci_request_release(vdev, ++attempt, left_ms);
 		mutex_unlock(&vdev->lock);
 

@@ -19,7 +19,9 @@ int main(void)
 	srunner_add_suite(sr, explain_suite());
 	srunner_add_suite(sr, uses_suite());
 	srunner_add_suite(sr, holders_suite());
+#ifndef VFG_NO_CLI_TESTS
 	srunner_add_suite(sr, cli_suite());
+#endif
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

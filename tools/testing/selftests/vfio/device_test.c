@@ -636,6 +636,87 @@ TEST_F(dev, hot_reset_bridge)
 	close(fd2);
 }
 
+/* ---- size rules, every device ioctl in one table ----------------------- */
+
+struct argsz_case {
+	const char *name;
+	unsigned long cmd;
+	size_t minsz;		/* argsz up to the last mandatory field */
+	/* Fill the fields the call needs; the rest stays garbage. */
+	void (*prepare)(uint32_t *buf, int group);
+};
+
+static void prep_none(uint32_t *buf, int group)
+{
+}
+
+static void prep_index0(uint32_t *buf, int group)
+{
+	buf[2] = 0;				/* index */
+}
+
+static void prep_set_irqs(uint32_t *buf, int group)
+{
+	buf[1] = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	buf[2] = VFIO_PCI_REQ_IRQ_INDEX;
+	buf[3] = 0;				/* start */
+	buf[4] = 1;				/* count */
+	buf[5] = (uint32_t)-1;			/* data[0]: no eventfd */
+}
+
+static void prep_hot_reset(uint32_t *buf, int group)
+{
+	buf[1] = 0;				/* flags */
+	buf[2] = 1;				/* count */
+	buf[3] = group;				/* group_fds[0] */
+}
+
+#define ARGSZ_CASE(cmd, type, last, prep) \
+	{ #cmd, cmd, offsetof(type, last) + sizeof(((type *)0)->last), prep }
+
+static const struct argsz_case argsz_cases[] = {
+	ARGSZ_CASE(VFIO_DEVICE_GET_INFO, struct vfio_device_info, num_irqs,
+		   prep_none),
+	ARGSZ_CASE(VFIO_DEVICE_GET_REGION_INFO, struct vfio_region_info,
+		   offset, prep_index0),
+	ARGSZ_CASE(VFIO_DEVICE_GET_IRQ_INFO, struct vfio_irq_info, count,
+		   prep_index0),
+	ARGSZ_CASE(VFIO_DEVICE_SET_IRQS, struct vfio_irq_set, count,
+		   prep_set_irqs),
+	ARGSZ_CASE(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO,
+		   struct vfio_pci_hot_reset_info, count, prep_none),
+	ARGSZ_CASE(VFIO_DEVICE_PCI_HOT_RESET, struct vfio_pci_hot_reset, count,
+		   prep_hot_reset),
+};
+
+/*
+ * For each device ioctl: argsz one short of the mandatory fields, or 0, is
+ * EINVAL; a larger argsz with garbage after what the call uses works.
+ */
+TEST_F(dev, argsz_rules)
+{
+	uint32_t buf[128];
+	unsigned int i;
+
+	ASSERT_EQ(0, vfg_dev_open(&self->d, self->t.pedu));
+	for (i = 0; i < ARRAY_SIZE(argsz_cases); i++) {
+		const struct argsz_case *c = &argsz_cases[i];
+
+		memset(buf, 0xa5, sizeof(buf));
+		c->prepare(buf, self->d.group);
+		buf[0] = c->minsz - 1;
+		EXPECT_ERRNO(EINVAL, ioctl(self->d.fd, c->cmd, buf));
+		buf[0] = 0;
+		EXPECT_ERRNO(EINVAL, ioctl(self->d.fd, c->cmd, buf));
+
+		memset(buf, 0xa5, sizeof(buf));
+		c->prepare(buf, self->d.group);
+		buf[0] = sizeof(buf);
+		EXPECT_EQ(0, ioctl(self->d.fd, c->cmd, buf))
+			TH_LOG("%s with argsz %zu: %m", c->name, sizeof(buf));
+	}
+}
+
 /* ---- the last close --------------------------------------------------------- */
 
 /*

@@ -483,6 +483,8 @@ int vfg_topo_find(struct vfg_topo *t)
 
 /* ---- device fds --------------------------------------------------------- */
 
+#define TYPE1_PARAMS "/sys/module/vfio_iommu_type1/parameters/"
+
 bool vfg_kernel_vfio(void)
 {
 	const char *v = getenv("VFG_USE_KERNEL_VFIO");
@@ -508,7 +510,7 @@ int vfg_vfio_load(void)
 	if (ret)
 		return ret < 0 ? ret : -ENOENT;
 	if (!vfg_irq_remapping()) {
-		ret = vfg_sysfs_write("/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts",
+		ret = vfg_sysfs_write(TYPE1_PARAMS "allow_unsafe_interrupts",
 				      "1");
 		if (ret)
 			return ret;

@@ -34,8 +34,8 @@ def run(vm):
     buses = vm.qmp.command("query-pci")
     edus = sorted((bus, d["slot"]) for bus, d in _devices(buses)
                   if (d["id"]["vendor"], d["id"]["device"]) == EDU)
-    if edus == [(0, 4), (1, 1), (1, 2)]:
-        vm.ok("qmp: edu devices at 00:04.0, 01:01.0, 01:02.0")
+    if edus == [(0, 4), (1, 1), (1, 2), (2, 0)]:
+        vm.ok("qmp: edu devices at 00:04.0, 01:01.0, 01:02.0, 02:00.0")
     else:
         vm.fail("qmp: edu devices", "found %r" % edus)
 

@@ -681,10 +681,11 @@ uint64_t vfg_memlock_needed(uint64_t guest_bytes);
 /* ------------------------------------------------------------------------
  * Events and state dump (generic netlink).
  *
- * TODO(netlink): reserved for the vfio generic netlink family, which the
- * kernel module does not provide yet.  The lead adds here the subscription
- * to group events (viability changed, holder changed, device added/removed,
- * removal blocked) and the state dump, and the CLI's "watch" on top of them
+ * TODO(netlink): reserved for the "vfio_groups" generic netlink family
+ * (include/uapi/linux/vfio_groups.h).  The lead adds here the subscription
+ * to group events (group created/destroyed, device bound/unbound, viability,
+ * release requested/released/revoked) and the state dump
+ * (VFIO_GROUPS_CMD_GET_GROUP), and the CLI's "watch" on top of them
  * (tools/vfio-group/cmd_watch.c).
  */
 
