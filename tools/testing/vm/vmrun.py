@@ -302,12 +302,14 @@ class VM:
         self.test_conn.sendall(line.encode() + b"\n")
 
     def ok(self, name):
-        self.host_results.append((name, True, ""))
+        with self.log_lock:
+            self.host_results.append((name, True, ""))
         self._write_log("ok - host: %s" % name)
         print("ok - host: %s" % name, flush=True)
 
     def fail(self, name, why):
-        self.host_results.append((name, False, why))
+        with self.log_lock:
+            self.host_results.append((name, False, why))
         self._write_log("not ok - host: %s: %s" % (name, why))
         print("not ok - host: %s: %s" % (name, why), flush=True)
 
@@ -331,12 +333,20 @@ class VM:
             mod.vmrun_name = name
             self.host_modules.append(mod)
 
+    def _host_test(self, mod):
+        try:
+            mod.run(self)
+        except Exception as e:  # a broken host test is a failed test
+            self.fail(mod.vmrun_name, "%s: %s" % (type(e).__name__, e))
+
     def _host_tests(self):
-        for mod in self.host_modules:
-            try:
-                mod.run(self)
-            except Exception as e:  # a broken host test is a failed test
-                self.fail(mod.vmrun_name, "%s: %s" % (type(e).__name__, e))
+        """Each host test in its own thread: they wait on different things."""
+        threads = [threading.Thread(target=self._host_test, args=(m,),
+                                    daemon=True) for m in self.host_modules]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
 
     def run(self):
         a = self.args

@@ -71,6 +71,28 @@ static inline bool vfg_ctx_is_real(struct vfg_ctx *ctx)
 	return !ctx->root[0];
 }
 
+/*
+ * netlink.c: the "vfio_groups" generic netlink family.  The parsers take one
+ * message (header and payload, nlmsg_len bytes) of the family whose ID is
+ * @family, and are separate from the sockets so that the unit tests can feed
+ * them crafted messages.
+ *
+ * Return: 1 when @nlh was parsed into @ev (or @st); 0 when it is not a
+ * message of that kind (another family or command: skip it); -1 with errno
+ * EBADMSG when it is malformed (a required attribute missing, a wrong size,
+ * a string without its NUL, bytes left after the attributes), or ENOMEM.
+ * On -1, @st holds nothing to free.
+ */
+struct nlmsghdr;
+int vfg_nl_parse_event(struct nlmsghdr *nlh, int family, struct vfg_event *ev);
+int vfg_nl_parse_state(struct nlmsghdr *nlh, int family,
+		       struct vfg_group_state *st);
+/*
+ * A monitor that reads datagrams of netlink messages from @fd (a socketpair
+ * in the tests) for family @family; the caller keeps @fd.  NULL on ENOMEM.
+ */
+struct vfg_monitor *vfg_monitor_new_fd(int fd, int family);
+
 #pragma GCC visibility pop
 
 #endif

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -679,15 +680,215 @@ int vfg_process_get_memlock(struct vfg_ctx *ctx, int pid,
 uint64_t vfg_memlock_needed(uint64_t guest_bytes);
 
 /* ------------------------------------------------------------------------
- * Events and state dump (generic netlink).
+ * Events and state from the kernel (the "vfio_groups" generic netlink family)
  *
- * TODO(netlink): reserved for the "vfio_groups" generic netlink family
- * (include/uapi/linux/vfio_groups.h).  The lead adds here the subscription
- * to group events (group created/destroyed, device bound/unbound, viability,
- * release requested/released/revoked) and the state dump
- * (VFIO_GROUPS_CMD_GET_GROUP), and the CLI's "watch" on top of them
- * (tools/vfio-group/cmd_watch.c).
+ * The vfio-groups module reports what happens to groups and devices as
+ * events, and answers questions about the state of groups; the kernel's side
+ * of it is include/uapi/linux/vfio_groups.h in the vfio-groups sources.  This
+ * header does not need that one: the event numbers are copied here as
+ * enum vfg_event_type (the library checks at build time that they are the
+ * same), so programs can compare vfg_event.type with either name.
+ *
+ * These calls talk to the running kernel, whatever the context's root: with
+ * a root prefix (a fake tree) they fail with ENOENT when the tree has no
+ * vfio module and EOPNOTSUPP when it has one.  ENOENT always means "the vfio
+ * module is not loaded" (its netlink family is missing).
  */
+
+/**
+ * enum vfg_event_type - what an event reports (enum vfio_groups_event)
+ * @VFG_EVENT_GROUP_CREATED: a group appeared (its first device arrived, or
+ *                           the module loaded)
+ * @VFG_EVENT_GROUP_DESTROYED: a group went away with its last device
+ * @VFG_EVENT_DEVICE_BOUND: a member was bound to a driver; device, driver
+ * @VFG_EVENT_DEVICE_UNBOUND: a member was unbound; device, driver (the one it
+ *                            left)
+ * @VFG_EVENT_VIABILITY_CHANGED: the group became viable or stopped being
+ *                               viable; viable
+ * @VFG_EVENT_RELEASE_REQUESTED: the kernel wants a device back (unbind,
+ *                               removal, hot-unplug) while a process holds
+ *                               it; sent again at each retry.  device,
+ *                               holder_pid, attempt, and deadline_ms when a
+ *                               release timeout is set
+ * @VFG_EVENT_RELEASED: the holder gave the device back; device
+ * @VFG_EVENT_REVOKED: the release timeout expired and the device was taken
+ *                     from its holder; device, holder_pid
+ */
+enum vfg_event_type {
+	VFG_EVENT_GROUP_CREATED = 1,
+	VFG_EVENT_GROUP_DESTROYED = 2,
+	VFG_EVENT_DEVICE_BOUND = 3,
+	VFG_EVENT_DEVICE_UNBOUND = 4,
+	VFG_EVENT_VIABILITY_CHANGED = 5,
+	VFG_EVENT_RELEASE_REQUESTED = 6,
+	VFG_EVENT_RELEASED = 7,
+	VFG_EVENT_REVOKED = 8,
+};
+
+/**
+ * struct vfg_event - one event, as received
+ * @type: enum vfg_event_type; a newer kernel may send numbers this library
+ *        does not know (vfg_event_type_name() says "unknown")
+ * @group: IOMMU group number, -1 when the kernel did not know it
+ * @device: the device's name (PCI address), "" when the event has none
+ * @driver: a driver name, "" when the event has none
+ * @viable: 1 or 0, -1 when the event does not say
+ * @holder_pid: the process that holds the device, in the receiver's PID
+ *              namespace; 0 when the event does not say
+ * @attempt: how many times the release was requested (1, 2, ...); 0 when
+ *           the event does not say
+ * @deadline_ms: milliseconds left before the device is revoked; -1 when the
+ *               event does not say (no release timeout)
+ * @time: when the library received it (CLOCK_REALTIME)
+ */
+struct vfg_event {
+	int type;
+	int group;
+	char device[VFG_NAME_MAX];
+	char driver[VFG_NAME_MAX];
+	int viable;
+	int holder_pid;
+	unsigned int attempt;
+	int64_t deadline_ms;
+	struct timespec time;
+};
+
+struct vfg_monitor;
+
+/**
+ * vfg_monitor_new() - subscribe to the module's events
+ * @ctx: library context
+ *
+ * Opens a generic netlink socket, resolves the "vfio_groups" family and joins
+ * its "events" multicast group.  Events that happen from then on are queued
+ * in the socket until vfg_monitor_next() reads them.  Subscribing needs no
+ * privilege.
+ *
+ * Return: a monitor to free with vfg_monitor_free(), or NULL with errno set
+ * (ENOENT: the vfio module is not loaded).
+ */
+struct vfg_monitor *vfg_monitor_new(struct vfg_ctx *ctx);
+
+/**
+ * vfg_monitor_free() - unsubscribe and free a monitor
+ * @mon: monitor from vfg_monitor_new(), or NULL
+ */
+void vfg_monitor_free(struct vfg_monitor *mon);
+
+/**
+ * vfg_monitor_get_fd() - the file descriptor to poll for events
+ * @mon: the monitor
+ *
+ * It becomes readable when an event arrives.  Once it is, call
+ * vfg_monitor_next() with a timeout of 0 until it returns 0.  Do not read
+ * from it or close it.
+ *
+ * Return: the descriptor.
+ */
+int vfg_monitor_get_fd(struct vfg_monitor *mon);
+
+/**
+ * vfg_monitor_next() - the next event
+ * @mon: the monitor
+ * @ev: filled in with the event
+ * @timeout_ms: how long to wait: 0 not at all, -1 for ever
+ *
+ * Messages that are not events of the family are skipped.  After a failure
+ * the monitor can still be used: ENOBUFS means that the socket overflowed
+ * and events were lost (re-read the state with vfg_ctx_get_group_states());
+ * EBADMSG that a malformed message was dropped.
+ *
+ * Return: 1 with @ev filled in; 0 when @timeout_ms passed without an event;
+ * -1 on error with errno set (EINTR: a signal came first; ENOBUFS; EBADMSG).
+ */
+int vfg_monitor_next(struct vfg_monitor *mon, struct vfg_event *ev,
+		     int timeout_ms);
+
+/**
+ * vfg_event_type_name() - a short name for an event type
+ * @type: enum vfg_event_type
+ *
+ * Return: "group-created", "group-destroyed", "device-bound",
+ * "device-unbound", "viability-changed", "release-requested", "released",
+ * "revoked", or "unknown".
+ */
+const char *vfg_event_type_name(int type);
+
+/**
+ * struct vfg_member_state - one member of a group, as the kernel sees it
+ * @device: the device's name (PCI address)
+ * @driver: its driver, "" when unbound
+ * @blocks: 1 when it keeps the group from being viable
+ * @reason: when @blocks, why (the kernel's words); else ""
+ */
+struct vfg_member_state {
+	char device[VFG_NAME_MAX];
+	char driver[VFG_NAME_MAX];
+	int blocks;
+	char reason[160];
+};
+
+/**
+ * struct vfg_group_state - a group, as the kernel sees it
+ * @group: IOMMU group number
+ * @viable: 1 when the group is viable
+ * @holder_pid: the process that has the group open, in the caller's PID
+ *              namespace; 0 when none
+ * @n_members: number of entries in @members
+ * @members: the members, in the kernel's order
+ *
+ * Unlike struct vfg_group_status (read from sysfs, or computed by the library
+ * when the module is not loaded), this is the module's own answer, taken
+ * under its locks: one consistent snapshot of the group.
+ */
+struct vfg_group_state {
+	int group;
+	int viable;
+	int holder_pid;
+	size_t n_members;
+	struct vfg_member_state *members;
+};
+
+/**
+ * vfg_group_get_state() - the kernel's state of one group
+ * @ctx: library context
+ * @group: IOMMU group number
+ * @state: set to the state; free with vfg_group_state_free()
+ *
+ * Return: 0 on success, -1 on error with errno set (ENOENT: the vfio module
+ * is not loaded; ENODEV: the module has no such group).
+ */
+int vfg_group_get_state(struct vfg_ctx *ctx, int group,
+			struct vfg_group_state **state);
+
+/**
+ * vfg_group_state_free() - free a state from vfg_group_get_state()
+ * @state: the state, or NULL
+ */
+void vfg_group_state_free(struct vfg_group_state *state);
+
+/**
+ * vfg_ctx_get_group_states() - the kernel's state of every group
+ * @ctx: library context
+ * @states: set to an array of states in the kernel's order; free with
+ *          vfg_group_states_free()
+ *
+ * A dump: the groups are read one at a time, so the array is not one
+ * snapshot of the whole system.  Subscribe with vfg_monitor_new() first to
+ * learn what changes after.
+ *
+ * Return: the number of groups, or -1 on error with errno set (ENOENT: the
+ * vfio module is not loaded).
+ */
+int vfg_ctx_get_group_states(struct vfg_ctx *ctx,
+			     struct vfg_group_state **states);
+
+/**
+ * vfg_group_states_free() - free the array from vfg_ctx_get_group_states()
+ * @states: the array, or NULL
+ * @n: its number of entries
+ */
+void vfg_group_states_free(struct vfg_group_state *states, int n);
 
 #ifdef __cplusplus
 }
