@@ -1,20 +1,30 @@
 # SPDX-License-Identifier: GPL-2.0
-# "make run": load the driver in the guest and show the IOMMU groups.
-# Runs as part of the guest's /run.sh (output on the test channel).
+# "make run": the main job in the guest.  Load the driver, look at the IOMMU
+# groups, hand the lone edu's group to userspace with the vfio-group CLI, run
+# the userspace edu driver (DMA both ways, a factorial, its MSI), give the
+# group back.  Runs as part of the guest's /run.sh.
+set -e
 echo "== vfio-groups demo: kernel $(uname -r), IOMMU ${VFG_IOMMU}"
-insmod "$VFG_MODULE" || exit 1
-echo "== module loaded: /sys/module/vfio ($(cat /sys/module/vfio/version))"
-echo "== IOMMU groups"
-for g in $(ls /sys/kernel/iommu_groups | sort -n); do
-	echo "group $g:"
-	for d in /sys/kernel/iommu_groups/$g/devices/*; do
-		bdf=${d##*/}
-		ven=$(cat "$d/vendor"); dev=$(cat "$d/device")
-		cls=$(cat "$d/class")
-		drv=-
-		[ -e "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
-		printf '  %s  %s:%s  class %s  driver %s\n' "$bdf" \
-			"${ven#0x}" "${dev#0x}" "${cls#0x}" "$drv"
-	done
+insmod "$VFG_MODULE"
+echo "== driver loaded: /sys/module/vfio ($(cat /sys/module/vfio/version))"
+echo
+echo "== \$ vfio-group list"
+vfio-group list
+edu=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x1234:0x11e8 ] || continue
+	case "$(readlink -f "$d")" in
+	*/pci0000:00/0000:00:??.?) edu=${d##*/}; break ;;
+	esac
 done
-rmmod vfio && echo "== module unloaded"
+echo
+echo "== \$ vfio-group bind $edu"
+vfio-group bind "$edu"
+echo
+echo "== \$ vfio-edu-sample $edu"
+vfio-edu-sample "$edu"
+echo
+echo "== \$ vfio-group unbind $edu"
+vfio-group unbind "$edu"
+rmmod vfio
+echo "== driver unloaded"
