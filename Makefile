@@ -44,6 +44,8 @@ tools: deps
 	$(MAKE) -C tools/testing/selftests/vfio KSRC=$(KSRC) O=$(BUILD)/tests \
 		LIBVFG_O=$(BUILD)/tools/lib/vfiogroup
 	$(MAKE) -C samples/vfio-groups O=$(BUILD)/guest-bin
+	$(MAKE) -C tools/testing/bench KSRC=$(KSRC) O=$(BUILD)/guest-bin \
+		LIBVFG_O=$(BUILD)/tools/lib/vfiogroup
 
 initramfs: modules tools
 	@mkdir -p $(BUILD)/vm
@@ -61,8 +63,13 @@ checkpatch: deps
 run: all
 	$(VMRUN) --script tools/testing/vm/demo.sh --timeout 300
 
+# Figures, not pass/fail: ours and the kernel's own VFIO on the same guest.
 bench: all
-	@echo "bench: no benchmarks yet; they arrive with the DMA and removal work"
+	@for iommu in intel amd; do \
+		echo "== bench: $$iommu IOMMU"; \
+		$(VMRUN) -q --timeout 600 --iommu $$iommu --cmd vfio-bench \
+			--cmd 'VFG_USE_KERNEL_VFIO=1 vfio-bench' | grep '^bench:'; \
+	done
 
 modules_install: modules
 	$(MAKE) -C $(KDIR) M=$(TOP)/drivers/vfio INSTALL_MOD_DIR=extra modules_install
