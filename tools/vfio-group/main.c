@@ -31,8 +31,8 @@ static const struct cmd cmds[] = {
 	{ "memlock-check", cmd_memlock_check, true,
 	  "memlock-check [--pid PID] GUEST_SIZE",
 	  "whether RLIMIT_MEMLOCK allows a guest of that size" },
-	{ "watch", cmd_watch, true, "watch [GROUP|BDF...]",
-	  "follow group events (not available yet)" },
+	{ "watch", cmd_watch, true, "watch [WATCH-OPTIONS] [GROUP|BDF...]",
+	  "follow group events as they happen, one line each" },
 };
 
 #define NR_CMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -49,7 +49,9 @@ static void usage(FILE *f)
 	fprintf(f, "\n"
 		"GROUP is an IOMMU group number; BDF a PCI address (0000:01:00.0 or 01:00.0)\n"
 		"standing for its group.  --json applies to list, explain, holders,\n"
-		"memlock-check and bind/unbind --dry-run.  See vfio-group(8).\n");
+		"memlock-check, watch and bind/unbind --dry-run.\n"
+		"WATCH-OPTIONS: --group N (repeatable), --count N, --timeout SEC, --state.\n"
+		"See vfio-group(8).\n");
 }
 
 enum {
@@ -57,6 +59,10 @@ enum {
 	OPT_STATE_DIR,
 	OPT_VERSION,
 	OPT_PID,
+	OPT_GROUP,
+	OPT_COUNT,
+	OPT_TIMEOUT,
+	OPT_STATE,
 };
 
 static const struct option longopts[] = {
@@ -66,6 +72,10 @@ static const struct option longopts[] = {
 	{ "root", required_argument, NULL, OPT_ROOT },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "pid", required_argument, NULL, OPT_PID },
+	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "state", no_argument, NULL, OPT_STATE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -75,9 +85,11 @@ int vfio_group_main(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	const struct cmd *cmd = NULL;
+	bool watch_opt = false;
 	struct vfg_ctx *ctx;
 	char *end;
 	size_t i;
+	long v;
 	int c, ret;
 
 	optind = 0;	/* callable more than once (the unit tests do) */
@@ -107,6 +119,47 @@ int vfio_group_main(int argc, char **argv)
 				err("--pid wants a process ID, not \"%s\"", optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		case OPT_GROUP:
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || v < 0 ||
+			    v > INT32_MAX) {
+				err("--group wants an IOMMU group number, not \"%s\"",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			if (o.n_groups == MAX_WATCH_GROUPS) {
+				err("at most %d --group options", MAX_WATCH_GROUPS);
+				return EXIT_USAGE;
+			}
+			o.groups[o.n_groups++] = (int)v;
+			watch_opt = true;
+			break;
+		case OPT_COUNT:
+			errno = 0;
+			o.count = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || o.count <= 0) {
+				err("--count wants a number of events, not \"%s\"",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			watch_opt = true;
+			break;
+		case OPT_TIMEOUT:
+			errno = 0;
+			o.timeout = strtod(optarg, &end);
+			if (errno || *end || end == optarg || !(o.timeout > 0) ||
+			    o.timeout > 1e9) {
+				err("--timeout wants seconds (> 0), not \"%s\"",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			watch_opt = true;
+			break;
+		case OPT_STATE:
+			o.state = true;
+			watch_opt = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -151,6 +204,10 @@ int vfio_group_main(int argc, char **argv)
 	}
 	if (o.pid && strcmp(cmd->name, "memlock-check")) {
 		err("--pid is for memlock-check only");
+		return EXIT_USAGE;
+	}
+	if (watch_opt && strcmp(cmd->name, "watch")) {
+		err("--group, --count, --timeout and --state are for watch only");
 		return EXIT_USAGE;
 	}
 

@@ -24,8 +24,12 @@ enum {
 	EXIT_NOTFOUND = 4,	/* no such group or device, or no IOMMU group */
 	EXIT_CHECK = 5,		/* a check failed: not viable, memlock low */
 	EXIT_PARTIAL = 6,	/* rollback incomplete: the group is mixed */
-	EXIT_UNAVAILABLE = 7,	/* not available yet (watch) */
+	EXIT_UNAVAILABLE = 7,	/* watch: the vfio module is not loaded */
+	EXIT_TIMEOUT = 8,	/* watch: --timeout before --count events */
 };
+
+/* How many --group options watch takes. */
+#define MAX_WATCH_GROUPS 64
 
 struct opts {
 	bool json;
@@ -34,6 +38,11 @@ struct opts {
 	const char *root;	/* sysfs root prefix, NULL for "/" */
 	const char *state_dir;	/* records of binds */
 	long pid;		/* memlock-check --pid, 0 for ourselves */
+	int groups[MAX_WATCH_GROUPS];	/* watch --group */
+	int n_groups;
+	long count;		/* watch --count, 0 for no limit */
+	double timeout;		/* watch --timeout in seconds, 0 for none */
+	bool state;		/* watch --state */
 	char **args;		/* positional arguments after the command */
 	int nargs;
 };

@@ -266,6 +266,7 @@ static int cfg_write_hw(struct vfg_pci_device *vdev, int pos, int len,
 				      (user & CMD_PASSTHRU & 0xff00);
 			ret = pci_user_write_config_word(pdev, PCI_COMMAND,
 							 cmd);
+			vfg_pci_intx_command_written(vdev);
 			break;
 		}
 		if (ret)

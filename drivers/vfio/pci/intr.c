@@ -125,6 +125,29 @@ static void vfg_intx_unmask(struct vfg_pci_device *vdev)
 	spin_unlock_irqrestore(&vdev->irqlock, flags);
 }
 
+/**
+ * vfg_pci_intx_command_written() - re-apply the INTx mask after userspace
+ *	wrote the command register
+ * @vdev: the device, with vdev->lock held
+ *
+ * The config code writes the command register by read-modify-write and keeps
+ * DisINTx as it read it; the INTx handler may have set it in between.  A
+ * masked line must stay masked, so set it again.
+ */
+void vfg_pci_intx_command_written(struct vfg_pci_device *vdev)
+{
+	unsigned long flags;
+
+	lockdep_assert_held(&vdev->lock);
+	if (vdev->irq_type != VFIO_PCI_INTX_IRQ_INDEX ||
+	    !pci_intx_mask_supported(vdev->pdev))
+		return;
+	spin_lock_irqsave(&vdev->irqlock, flags);
+	if (vdev->intx_masked)
+		pci_intx(vdev->pdev, 0);
+	spin_unlock_irqrestore(&vdev->irqlock, flags);
+}
+
 static void vfg_intx_unmask_virqfd(void *data)
 {
 	vfg_intx_unmask(data);

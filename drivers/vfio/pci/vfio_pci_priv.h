@@ -174,6 +174,7 @@ int vfg_pci_irq_count(struct vfg_pci_device *vdev, unsigned int index);
 void vfg_pci_irq_disable_all(struct vfg_pci_device *vdev);
 void vfg_pci_signal_req(struct vfg_pci_device *vdev);
 void vfg_pci_signal_err(struct vfg_pci_device *vdev);
+void vfg_pci_intx_command_written(struct vfg_pci_device *vdev);
 
 /* virqfd.c */
 int vfg_virqfd_enable(struct vfg_virqfd **slot, spinlock_t *lock, int fd,

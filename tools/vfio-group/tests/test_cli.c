@@ -167,6 +167,9 @@ START_TEST(test_list_json_and_holder)
 	ASSERT_HAS(out, "\"driver\":null");
 	ASSERT_HAS(out, "\"holder\":300,\"holders\":[{\"pid\":300,\"comm\":\"qemu-system-x86\",\"via_sysfs\":true,\"via_fd\":false}]");
 	ck_assert_int_eq(out[strlen(out) - 1], '\n');
+	/* A fake tree with the module: its events cannot be faked. */
+	ck_assert_int_eq(run("watch", "--group", "2", NULL), EXIT_USAGE);
+	ASSERT_HAS(errout, "cannot watch a --root tree");
 
 	ck_assert_int_eq(run("list", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "held by 300 (qemu-system-x86)");
@@ -380,7 +383,13 @@ START_TEST(test_usage_and_lookup_errors)
 	ck_assert_int_eq(run("bind", NOGRP, NULL), EXIT_NOTFOUND);
 	ASSERT_HAS(errout, NOGRP " has no IOMMU group: the IOMMU is off");
 	ck_assert_int_eq(run("watch", NULL), EXIT_UNAVAILABLE);
-	ASSERT_HAS(errout, "watch is not available yet");
+	ASSERT_HAS(errout, "the vfio module is not loaded: there are no events to watch");
+	ck_assert_int_eq(run("watch", "--count", "0", NULL), EXIT_USAGE);
+	ck_assert_int_eq(run("watch", "--group", "x", NULL), EXIT_USAGE);
+	ck_assert_int_eq(run("watch", "--timeout", "-1", NULL), EXIT_USAGE);
+	ck_assert_int_eq(run("list", "--state", NULL), EXIT_USAGE);
+	ASSERT_HAS(errout, "are for watch only");
+	ck_assert_int_eq(run("watch", "99", NULL), EXIT_NOTFOUND);
 	ck_assert_int_eq(run("--help", NULL), EXIT_OK);
 	ASSERT_HAS(out, "memlock-check");
 	ck_assert_int_eq(run("--version", NULL), EXIT_OK);

@@ -19,6 +19,7 @@ int main(void)
 	srunner_add_suite(sr, explain_suite());
 	srunner_add_suite(sr, uses_suite());
 	srunner_add_suite(sr, holders_suite());
+	srunner_add_suite(sr, netlink_suite());
 #ifndef VFG_NO_CLI_TESTS
 	srunner_add_suite(sr, cli_suite());
 #endif

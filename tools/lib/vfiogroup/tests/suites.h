@@ -10,6 +10,7 @@ Suite *bind_suite(void);
 Suite *explain_suite(void);
 Suite *uses_suite(void);
 Suite *holders_suite(void);
+Suite *netlink_suite(void);
 /* tools/vfio-group/tests/test_cli.c */
 Suite *cli_suite(void);
 
