@@ -46,17 +46,11 @@ void *vfg_caps_add(struct vfg_caps *caps, size_t size, u16 id, u16 version)
 	return hdr;
 }
 
-/**
- * vfg_caps_copy_out() - place the chain after an info structure
- * @caps: the chain
- * @base: offset of the chain from the start of the user's info structure
- * @uptr: user address of the chain (info structure + @base)
- *
- * Shifts every "next" offset by @base and copies the chain out.
- *
- * Return: 0 or -EFAULT.
+/*
+ * Shift every "next" offset by @base, the chain's offset from the start of
+ * the user's info structure, and copy the chain out to @uptr.
  */
-int vfg_caps_copy_out(struct vfg_caps *caps, size_t base, void __user *uptr)
+static int vfg_caps_copy_out(struct vfg_caps *caps, size_t base, void __user *uptr)
 {
 	struct vfio_info_cap_header *hdr;
 	size_t off = 0;
@@ -69,6 +63,35 @@ int vfg_caps_copy_out(struct vfg_caps *caps, size_t base, void __user *uptr)
 		hdr->next += base;
 	}
 	return copy_to_user(uptr, caps->buf, caps->size) ? -EFAULT : 0;
+}
+
+/**
+ * vfg_caps_place() - put a chain after the user's info structure, if it fits
+ * @caps: the chain, not empty
+ * @argsz: the user's argsz; raised to what is needed when it is too small
+ * @info_size: size of the info structure the chain follows
+ * @cap_offset: set to @info_size when the chain was copied out, else 0
+ * @uinfo: user address of the info structure
+ *
+ * The VFIO rule: a caller whose buffer is too small gets the size it needs in
+ * argsz and no chain (cap_offset 0), and asks again.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int vfg_caps_place(struct vfg_caps *caps, u32 *argsz, size_t info_size,
+		   u32 *cap_offset, void __user *uinfo)
+{
+	int ret;
+
+	*cap_offset = 0;
+	if (*argsz < info_size + caps->size) {
+		*argsz = info_size + caps->size;
+		return 0;
+	}
+	ret = vfg_caps_copy_out(caps, info_size, uinfo + info_size);
+	if (!ret)
+		*cap_offset = info_size;
+	return ret;
 }
 
 /**

@@ -686,16 +686,10 @@ static long vfg_type1_get_info(struct vfg_iommu *iommu, void __user *arg)
 			   dma_entry_limit - iommu->dma_count : 0;
 
 	info.flags |= VFIO_IOMMU_INFO_CAPS;
-	info.cap_offset = 0;
-	if (info.argsz < sizeof(info) + caps.size) {
-		info.argsz = sizeof(info) + caps.size;	/* ask for more room */
-	} else {
-		ret = vfg_caps_copy_out(&caps, sizeof(info),
-					arg + sizeof(info));
-		if (ret)
-			goto out;
-		info.cap_offset = sizeof(info);
-	}
+	ret = vfg_caps_place(&caps, &info.argsz, sizeof(info), &info.cap_offset,
+			     arg);
+	if (ret)
+		goto out;
 	if (copy_to_user(arg, &info, sizeof(info)))
 		ret = -EFAULT;
 out:

@@ -118,7 +118,8 @@ struct vfg_caps {
 };
 
 void *vfg_caps_add(struct vfg_caps *caps, size_t size, u16 id, u16 version);
-int vfg_caps_copy_out(struct vfg_caps *caps, size_t base, void __user *uptr);
+int vfg_caps_place(struct vfg_caps *caps, u32 *argsz, size_t info_size,
+		   u32 *cap_offset, void __user *uinfo);
 void vfg_caps_free(struct vfg_caps *caps);
 
 /**

@@ -359,15 +359,10 @@ static long vfg_pci_get_region_info(struct vfg_pci_device *vdev,
 
 	if (caps.size) {
 		info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
-		if (info.argsz < sizeof(info) + caps.size) {
-			info.argsz = sizeof(info) + caps.size;
-		} else {
-			ret = vfg_caps_copy_out(&caps, sizeof(info),
-						arg + sizeof(info));
-			if (ret)
-				goto out;
-			info.cap_offset = sizeof(info);
-		}
+		ret = vfg_caps_place(&caps, &info.argsz, sizeof(info),
+				     &info.cap_offset, arg);
+		if (ret)
+			goto out;
 	}
 	ret = copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
 out:

@@ -39,51 +39,6 @@ enum backing { ANON, HUGETLB };
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static unsigned long vmstat(const char *key)
-{
-	char line[128];
-	unsigned long v = 0;
-	size_t n = strlen(key);
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ' ')
-			v = strtoul(line + n + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
-/*
- * nr_foll_pin_acquired - nr_foll_pin_released: pins outstanding.  The
- * counters are per-CPU until folded; stat_refresh folds them now.
- */
-static long pins_outstanding(void)
-{
-	vfg_sysfs_write("/proc/sys/vm/stat_refresh", "1");
-	return (long)(vmstat("nr_foll_pin_acquired") -
-		      vmstat("nr_foll_pin_released"));
-}
-
-/* VmLck of a process, in kB (-1 if unreadable). */
-static long vmlck_kb(pid_t pid)
-{
-	char path[64], line[128];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmLck:", 6))
-			v = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 static void *alloc_buf(enum backing b, size_t size)
 {
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -207,7 +162,7 @@ FIXTURE_VARIANT_ADD(dma, v1_anon) {
 FIXTURE_SETUP(dma)
 {
 	self->group = self->container = -1;
-	self->pins_before = pins_outstanding();
+	self->pins_before = vfg_pins_outstanding();
 	if (variant->backing == HUGETLB)
 		ASSERT_EQ(0, vfg_sysfs_write("/proc/sys/vm/nr_hugepages", "16"));
 	ASSERT_EQ(0, vfg_vfio_unload_all());
@@ -240,8 +195,8 @@ FIXTURE_TEARDOWN(dma)
 	if (self->group >= 0)
 		close(self->group);
 	/* Everything pinned is unpinned once the fds are gone. */
-	EXPECT_EQ(self->pins_before, pins_outstanding());
-	EXPECT_EQ(0, vmlck_kb(getpid()));
+	EXPECT_EQ(self->pins_before, vfg_pins_outstanding());
+	EXPECT_EQ(0, vfg_vmlck_kb(getpid()));
 	vfg_pci_unbind(self->bdf);
 	vfg_pci_set_override(self->bdf, NULL);
 	vfg_ctx_free(self->ctx);
@@ -290,13 +245,13 @@ TEST_F(dma, set_iommu_rules)
 TEST_F(dma, last_group_detach_tears_down)
 {
 	void *buf = alloc_buf(variant->backing, SZ_64K);
-	long pins = pins_outstanding();
+	long pins = vfg_pins_outstanding();
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_A, SZ_64K, RW));
-	EXPECT_LT(pins, pins_outstanding());
+	EXPECT_LT(pins, vfg_pins_outstanding());
 	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_UNSET_CONTAINER));
-	EXPECT_EQ(pins, pins_outstanding());
+	EXPECT_EQ(pins, vfg_pins_outstanding());
 	EXPECT_ERRNO(ENOTTY, dma_map(self->container, buf, IOVA_A, SZ_4K, RW));
 	/* Attach again: the container must be set up again. */
 	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
@@ -517,7 +472,7 @@ TEST_F(dma, memlock_limit)
 			_exit(11);
 		if (dma_map(self->container, buf, IOVA_A, SZ_64K, RW))
 			_exit(12);
-		if (vmlck_kb(getpid()) != 64)
+		if (vfg_vmlck_kb(getpid()) != 64)
 			_exit(13);
 		if (dma_map(self->container, buf, IOVA_B, 2 * SZ_64K, RW) !=
 		    -1 || errno != ENOMEM)
@@ -525,7 +480,7 @@ TEST_F(dma, memlock_limit)
 		if (dma_map(self->container, buf, IOVA_B, SZ_64K, RW))
 			_exit(15);
 		if (dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL,
-			      NULL) || vmlck_kb(getpid()) != 0)
+			      NULL) || vfg_vmlck_kb(getpid()) != 0)
 			_exit(16);
 		_exit(0);
 	}
@@ -540,9 +495,9 @@ TEST_F(dma, root_locked_vm_accounted)
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_A, SZ_1M, RW));
-	EXPECT_EQ(1024, vmlck_kb(getpid()));
+	EXPECT_EQ(1024, vfg_vmlck_kb(getpid()));
 	ASSERT_EQ(0, dma_unmap(self->container, IOVA_A, SZ_1M, 0, NULL));
-	EXPECT_EQ(0, vmlck_kb(getpid()));
+	EXPECT_EQ(0, vfg_vmlck_kb(getpid()));
 }
 
 TEST_F(dma, entry_limit)
@@ -620,7 +575,7 @@ TEST_F(dma, unmapped_iova_blocked)
 /* A process killed with mappings in place leaves nothing pinned. */
 TEST_F(dma, sigkill_releases_everything)
 {
-	long pins = pins_outstanding();
+	long pins = vfg_pins_outstanding();
 	int pipefd[2], status;
 	char c;
 	pid_t pid;
@@ -643,14 +598,14 @@ TEST_F(dma, sigkill_releases_everything)
 	close(pipefd[1]);
 	ASSERT_EQ(1, read(pipefd[0], &c, 1));
 	close(pipefd[0]);
-	EXPECT_LE(pins + 256, pins_outstanding());
+	EXPECT_LE(pins + 256, vfg_pins_outstanding());
 	close(self->container);
 	close(self->group);
 	self->container = self->group = -1;
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status));
-	EXPECT_EQ(pins, pins_outstanding());
+	EXPECT_EQ(pins, vfg_pins_outstanding());
 }
 
 struct worker {
@@ -724,7 +679,7 @@ FIXTURE_SETUP(multi)
 	struct vfg_topo t;
 
 	self->group[0] = self->group[1] = self->container = -1;
-	self->pins_before = pins_outstanding();
+	self->pins_before = vfg_pins_outstanding();
 	ASSERT_EQ(0, vfg_vfio_unload_all());
 	ASSERT_EQ(0, vfg_module_load(NULL));
 	self->ctx = vfg_ctx_new(NULL);
@@ -764,7 +719,7 @@ FIXTURE_TEARDOWN(multi)
 	}
 	if (self->container >= 0)
 		close(self->container);
-	EXPECT_EQ(self->pins_before, pins_outstanding());
+	EXPECT_EQ(self->pins_before, vfg_pins_outstanding());
 	vfg_pci_unbind(self->lone);
 	vfg_pci_set_override(self->lone, NULL);
 	for (i = 0; i < 2; i++) {
@@ -858,9 +813,9 @@ TEST_F(multi, group_leaves_domain_stays)
 			   VFIO_TYPE1v2_IOMMU));
 	fill(buf, 256, 0x05);
 	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_B, SZ_64K, RW));
-	pins = pins_outstanding();
+	pins = vfg_pins_outstanding();
 	ASSERT_EQ(0, ioctl(self->group[0], VFIO_GROUP_UNSET_CONTAINER));
-	EXPECT_EQ(pins, pins_outstanding());
+	EXPECT_EQ(pins, vfg_pins_outstanding());
 	ASSERT_TRUE(edu_dma(self->bar[1], IOVA_B, 256, false, 5000));
 	ASSERT_TRUE(edu_dma(self->bar[1], IOVA_B + SZ_4K, 256, true, 5000));
 	EXPECT_EQ(0, memcmp(buf, buf + SZ_4K, 256));
@@ -870,7 +825,7 @@ TEST_F(multi, group_leaves_domain_stays)
 			    5000));
 	EXPECT_EQ(0x33, buf[2 * SZ_4K]);
 	ASSERT_EQ(0, ioctl(self->group[1], VFIO_GROUP_UNSET_CONTAINER));
-	EXPECT_GT(pins, pins_outstanding());
+	EXPECT_GT(pins, vfg_pins_outstanding());
 }
 
 TEST_HARNESS_MAIN

@@ -198,20 +198,13 @@ TEST_F(removal, unbind_waits_for_close)
 /* The REQ eventfd fires when the kernel wants the device back. */
 TEST_F(removal, req_eventfd_fires)
 {
-	char buf[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
-	struct vfio_irq_set *set = (void *)buf;
 	struct pollfd p;
 	uint64_t n = 0;
 	int efd = eventfd(0, EFD_CLOEXEC);
 
 	ASSERT_LE(0, efd);
-	set->argsz = sizeof(buf);
-	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
-	set->index = VFIO_PCI_REQ_IRQ_INDEX;
-	set->start = 0;
-	set->count = 1;
-	memcpy(set->data, &efd, sizeof(efd));
-	ASSERT_EQ(0, ioctl(self->dev, VFIO_DEVICE_SET_IRQS, set));
+	ASSERT_EQ(0, vfg_irq_set_eventfds(self->dev, VFIO_PCI_REQ_IRQ_INDEX, 0,
+					  1, &efd));
 
 	self->unbinder = unbind_async(self->t.lone);
 	p.fd = efd;

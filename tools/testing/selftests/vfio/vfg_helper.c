@@ -36,8 +36,6 @@ static int die(const char *what)
 
 static int hold(const char *bdf)
 {
-	char buf[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
-	struct vfio_irq_set *set = (void *)buf;
 	struct vfg_ctx *ctx = vfg_ctx_new(NULL);
 	int group, container, dev, efd, id;
 	struct pollfd p;
@@ -60,13 +58,8 @@ static int hold(const char *bdf)
 	if (bar == MAP_FAILED)
 		return die("mmap");
 	efd = eventfd(0, EFD_CLOEXEC);
-	set->argsz = sizeof(buf);
-	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
-	set->index = VFIO_PCI_REQ_IRQ_INDEX;
-	set->start = 0;
-	set->count = 1;
-	memcpy(set->data, &efd, sizeof(efd));
-	if (ioctl(dev, VFIO_DEVICE_SET_IRQS, set))
+	if (efd < 0 || vfg_irq_set_eventfds(dev, VFIO_PCI_REQ_IRQ_INDEX, 0, 1,
+					    &efd))
 		return die("req");
 	printf("HOLD-READY group %d id 0x%08x\n", id, edu_read32(bar, 0));
 	fflush(stdout);
