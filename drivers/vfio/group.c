@@ -563,6 +563,22 @@ void vfg_group_device_closed(struct vfg_group *group)
 }
 
 /**
+ * vfg_group_in_container() - whether a group is attached to a container
+ * @group: the group
+ *
+ * Return: true while it is (its DMA is then owned by userspace).
+ */
+bool vfg_group_in_container(struct vfg_group *group)
+{
+	bool ret;
+
+	mutex_lock(&group->lock);
+	ret = group->container;
+	mutex_unlock(&group->lock);
+	return ret;
+}
+
+/**
  * vfg_group_get_from_fd() - the group behind a group fd
  * @fd: userspace file descriptor
  *

@@ -168,6 +168,7 @@ void vfg_group_remove_all(void);
 bool vfg_group_viable_locked(struct vfg_group *group, bool explain);
 void vfg_group_device_closed(struct vfg_group *group);
 struct vfg_group *vfg_group_get_from_fd(int fd);
+bool vfg_group_in_container(struct vfg_group *group);
 extern const struct attribute_group *vfg_group_attr_groups[];
 
 /* container.c */

@@ -503,6 +503,17 @@ static long vfg_pci_hot_reset(struct vfg_pci_device *vdev, void __user *arg)
 			goto out;
 		}
 		nr++;
+		/*
+		 * Only a group in a container is the caller's: its DMA is
+		 * owned, so none of its devices has a host driver that a
+		 * reset would pull the rug from under.
+		 */
+		if (!vfg_group_in_container(groups[nr - 1])) {
+			pci_info(vdev->pdev, "hot reset refused: group %d is not in a container\n",
+				 groups[nr - 1]->id);
+			ret = -EINVAL;
+			goto out;
+		}
 	}
 	/* The caller must own the group of every device the reset hits. */
 	for (i = 0; i < w.nr; i++) {
