@@ -7,8 +7,12 @@
 #                     "N passed, N failed"
 #   make run          boot the guest and show the driver at work
 #   make bench        benchmarks
+#   make check-debug  the guest tests on a debug kernel (KASAN, lockdep,
+#                     kmemleak) built from linux-source-6.1; slow
 #   make KDIR=...     build against another kernel tree (default: Debian's
 #                     installed 6.1 headers); VM_KERNEL= boots another image
+#   make install      module, library, headers, pkg-config file, command,
+#                     manual page, bash completion; PREFIX=, DESTDIR=
 
 SHELL := /bin/bash
 TOP := $(CURDIR)
@@ -71,8 +75,105 @@ bench: all
 			--cmd 'VFG_USE_KERNEL_VFIO=1 vfio-bench' | grep '^bench:'; \
 	done
 
+# make check-debug: the guest suite again, on a debug kernel (KASAN, lockdep,
+# kmemleak, list and object debugging) that scripts/debug-kernel.sh builds from
+# linux-source-6.1 into $(VFG_CACHE)/debug-kernel (10-15 minutes the first
+# time, nothing after).  Our module is built against that tree in a copy of
+# drivers/ and include/ under $(BUILD)/debug, so drivers/vfio/*.ko stay built
+# for Debian's kernel.  After the tests the guest unloads VFIO and prints
+# kmemleak's report (tools/testing/vm/kmemleak.sh).  Results and logs go to
+# $(BUILD)/debug/{results,logs}; the last line is "N passed, N failed".
+DEBUG_BUILD := $(BUILD)/debug
+DEBUG_VARS = $(DEBUG_BUILD)/kernel.mk
+DKVER = $(shell sed -n 's/^DKVER := //p' $(DEBUG_VARS) 2>/dev/null)
+DKDIR = $(shell sed -n 's/^DKDIR := //p' $(DEBUG_VARS) 2>/dev/null)
+DKIMG = $(shell sed -n 's/^DKIMG := //p' $(DEBUG_VARS) 2>/dev/null)
+DKERNEL = $(shell sed -n 's/^DKERNEL := //p' $(DEBUG_VARS) 2>/dev/null)
+DEBUG_MOD := $(DEBUG_BUILD)/src/drivers/vfio
+DEBUG_INITRD := $(DEBUG_BUILD)/vm/initramfs.cpio
+DEBUG_CONFIGS ?= default:intel default:amd
+DEBUG_TIMEOUT ?= 2400
+DEBUG_VMRUN_ARGS ?= --mem 2048 --final-script tools/testing/vm/kmemleak.sh
+
+debug-kernel:
+	@mkdir -p $(DEBUG_BUILD)
+	@scripts/debug-kernel.sh --print >$(DEBUG_VARS).tmp && \
+		mv $(DEBUG_VARS).tmp $(DEBUG_VARS)
+
+check-debug: tools debug-kernel
+	@mkdir -p $(DEBUG_BUILD)/src $(DEBUG_BUILD)/vm
+	@rsync -a --delete --include='*/' --include='*.[ch]' --include=Kbuild \
+		--include=Makefile --exclude='*' drivers include $(DEBUG_BUILD)/src/
+	$(MAKE) -C $(DKDIR) M=$(DEBUG_MOD) modules
+	python3 tools/testing/vm/mkinitramfs.py --kimg $(DKIMG) --kver $(DKVER) \
+		--module $(DEBUG_MOD)/vfio.ko --tests $(BUILD)/tests \
+		--bin $(BUILD)/guest-bin -o $(DEBUG_INITRD)
+	@KSRC=$(KSRC) BUILD=$(DEBUG_BUILD) VM_KERNEL=$(DKERNEL) \
+		INITRD=$(DEBUG_INITRD) VFG_GUEST_CONFIGS="$(DEBUG_CONFIGS)" \
+		VFG_GUEST_TIMEOUT=$(DEBUG_TIMEOUT) \
+		VFG_VMRUN_ARGS="$(DEBUG_VMRUN_ARGS)" \
+		tools/testing/run-checks.sh guest; \
+	p=0 f=0 s=0; \
+	for r in $(DEBUG_BUILD)/results/guest-*; do \
+		[ -f "$$r" ] || continue; read -r a b c <"$$r"; \
+		p=$$((p + a)) f=$$((f + b)) s=$$((s + $${c:-0})); \
+	done; \
+	echo "=== check-debug ($(DKVER)): logs in $(DEBUG_BUILD)/logs"; \
+	echo "$$p passed, $$f failed$$([ $$s -eq 0 ] || echo ", $$s skipped")"; \
+	[ $$f -eq 0 ] && [ $$p -gt 0 ]
+
+# make install: the module into lib/modules/$(KVER)/extra, a depmod.d file
+# that makes it the "vfio" modprobe loads (over the kernel's own), a
+# modprobe.d file that sends "modprobe vfio-pci" (and the kernel's other
+# VFIO module names) to it, then
+# libvfiogroup, its header and pkg-config file, vfio-group, its manual page
+# and bash completion below $(PREFIX).  With DESTDIR everything goes below it
+# (no root needed) and depmod is left to whoever installs the staged tree.
+PREFIX ?= /usr/local
+DESTDIR ?=
+DEPMODDIR ?= /etc/depmod.d
+MODPROBEDIR ?= /etc/modprobe.d
+# The distribution's module signing key is not on this machine: without it,
+# kbuild's signing step fails (harmlessly, but with SSL errors); skip it.
+MODSIGN = $(if $(wildcard $(KDIR)/certs/signing_key.pem),,CONFIG_MODULE_SIG_ALL=)
+
+install: install-module install-tools
+
+install-module: modules
+	@rel=$$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' \
+		$(KDIR)/include/generated/utsrelease.h 2>/dev/null); \
+	if [ "$$rel" != "$(KVER)" ]; then \
+		echo "install: KDIR=$(KDIR) builds for '$$rel', not KVER=$(KVER);" \
+		     "give KDIR=/lib/modules/$(KVER)/build too" >&2; exit 1; \
+	fi
+	$(MAKE) -C $(KDIR) M=$(TOP)/drivers/vfio INSTALL_MOD_DIR=extra \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) DEPMOD=true \
+		$(MODSIGN) modules_install
+	install -D -m 644 scripts/depmod.d/vfio-groups.conf \
+		$(DESTDIR)$(DEPMODDIR)/vfio-groups.conf
+	install -D -m 644 scripts/modprobe.d/vfio-groups.conf \
+		$(DESTDIR)$(MODPROBEDIR)/vfio-groups.conf
+ifeq ($(DESTDIR),)
+	depmod -a $(KVER)
+else
+	@echo "install: DESTDIR is set: run 'depmod -a $(KVER)' where the tree is installed"
+endif
+
+install-tools:
+	$(MAKE) -C tools/lib/vfiogroup O=$(BUILD)/tools/lib/vfiogroup \
+		PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) install
+	$(MAKE) -C tools/vfio-group O=$(BUILD)/tools/vfio-group \
+		LIBVFG_O=$(BUILD)/tools/lib/vfiogroup PREFIX=$(PREFIX) \
+		DESTDIR=$(DESTDIR) install
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
+
 modules_install: modules
-	$(MAKE) -C $(KDIR) M=$(TOP)/drivers/vfio INSTALL_MOD_DIR=extra modules_install
+	$(MAKE) -C $(KDIR) M=$(TOP)/drivers/vfio INSTALL_MOD_DIR=extra \
+		DEPMOD=true $(MODSIGN) modules_install
+	install -D -m 644 scripts/depmod.d/vfio-groups.conf \
+		$(DEPMODDIR)/vfio-groups.conf
+	install -D -m 644 scripts/modprobe.d/vfio-groups.conf \
+		$(MODPROBEDIR)/vfio-groups.conf
 	depmod -a $(KVER)
 
 clean:
@@ -80,4 +181,5 @@ clean:
 	rm -rf $(BUILD)
 
 .PHONY: all deps modules tools initramfs check checkpatch run bench \
-	modules_install clean
+	check-debug debug-kernel \
+	modules_install install install-module install-tools clean

@@ -16,7 +16,7 @@
 
 #include "vfio.h"
 
-#define VFG_VERSION "0.2"
+#define VFG_VERSION "1.0"
 
 static char *driver_name = "vfio-pci";
 module_param(driver_name, charp, 0444);

@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Run every test suite and sum the results.  Called by "make check" after the
-# build; run one suite with "run-checks.sh SUITE" (checkpatch, unit, vmrun, guest).
+# build; run one suite with "run-checks.sh SUITE" (checkpatch, unit, install, vmrun, guest).
 #
 # Each suite leaves "passed failed skipped" in $BUILD/results/SUITE; the last
 # line printed is "N passed, N failed" (", N skipped" when any were skipped),
 # and the exit status is non-zero if anything failed.
 #
-# Guest configurations (topology:iommu) come from VFG_GUEST_CONFIGS.
+# Guest configurations (topology:iommu) come from VFG_GUEST_CONFIGS; more
+# vmrun.py arguments for every guest run from VFG_VMRUN_ARGS (split on
+# blanks; "make check-debug" uses it).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -57,6 +59,13 @@ suite_unit() {
 	record unit $((n - f - e)) $((f + e))
 }
 
+# "make install" into a temporary DESTDIR, checked; TAP.
+suite_install() {
+	local log=$LOGS/install.log
+	BUILD=$BUILD tools/testing/install-test.sh 2>&1 | tee "$log"
+	tap_count <"$log" >"$RES/install"
+}
+
 # TAP on stdin -> "passed failed skipped" (a missing plan entry fails).
 tap_count() {
 	awk '/^1\.\.[0-9]+/ { plan += substr($1, 4) }
@@ -76,17 +85,18 @@ suite_vmrun() {
 # Guest tests: the selftests, and the host-side tests beside them, in each
 # configuration.
 suite_guest() {
-	local cfg topo iommu ht=() t
+	local cfg topo iommu ht=() t extra=()
 	for t in tools/testing/vm/hosttests/*.py; do
 		[ -e "$t" ] && ht+=(--host-test "$t")
 	done
+	read -r -a extra <<<"${VFG_VMRUN_ARGS:-}"
 	for cfg in $VFG_GUEST_CONFIGS; do
 		topo=${cfg%%:*}
 		iommu=${cfg##*:}
 		echo "=== guest: topology $topo, iommu $iommu"
 		python3 tools/testing/vm/vmrun.py --kernel "$VM_KERNEL" \
 			--initrd "$INITRD" --topology "$topo" --iommu "$iommu" \
-			--cmd /opt/vfg/tests/run_tests.sh "${ht[@]}" \
+			--cmd /opt/vfg/tests/run_tests.sh "${ht[@]}" "${extra[@]}" \
 			--timeout "${VFG_GUEST_TIMEOUT:-600}" -q --panic-on-oops \
 			--log "$LOGS/guest-$topo-$iommu.log" \
 			--results "$RES/guest-$topo-$iommu" ||
@@ -121,6 +131,7 @@ rm -rf "$RES"
 mkdir -p "$RES"
 suite_checkpatch
 suite_unit
+suite_install
 : "${VM_KERNEL:?}" "${INITRD:?}"
 suite_vmrun
 suite_guest

@@ -188,21 +188,36 @@ static void print_state(struct vfg_ctx *ctx, const struct vfg_group_state *st,
 	fflush(stdout);
 }
 
+/*
+ * The watched groups one by one (those the module does not have yet are
+ * left out), or every group in one dump.
+ */
 static int print_states(struct vfg_ctx *ctx, const struct watch *w, bool json)
 {
 	struct vfg_group_state *st;
 	struct timespec now;
 	int n, i;
 
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (i = 0; i < w->n_groups; i++) {
+		if (!vfg_group_get_state(ctx, w->groups[i], &st)) {
+			print_state(ctx, st, &now, json);
+			vfg_group_state_free(st);
+		} else if (errno != ENODEV) {
+			err("cannot read the state of group %d: %s",
+			    w->groups[i], strerror(errno));
+			return EXIT_FAIL;
+		}
+	}
+	if (w->n_groups)
+		return EXIT_OK;
 	n = vfg_ctx_get_group_states(ctx, &st);
 	if (n < 0) {
 		err("cannot read the state of the groups: %s", strerror(errno));
 		return EXIT_FAIL;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
 	for (i = 0; i < n; i++)
-		if (wanted(w, st[i].group))
-			print_state(ctx, &st[i], &now, json);
+		print_state(ctx, &st[i], &now, json);
 	vfg_group_states_free(st, n);
 	return EXIT_OK;
 }

@@ -246,7 +246,7 @@ void print_device(const struct vfg_device_info *d, const char *indent)
 	} else {
 		snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->device);
 		snprintf(cls, sizeof(cls), "%s [%04x]",
-			 pci_class_name(d->class), d->class >> 8);
+			 pci_class_name(d->pci_class), d->pci_class >> 8);
 		n = snprintf(line, sizeof(line), "%s%-12s  %-9s  %-34s  %-16s",
 			     indent, d->name, id, cls,
 			     d->driver[0] ? d->driver : "-");
@@ -271,9 +271,9 @@ void json_device(struct json *j, const struct vfg_device_info *d)
 		json_str(j, "vendor", buf);
 		snprintf(buf, sizeof(buf), "%04x", d->device);
 		json_str(j, "device", buf);
-		snprintf(buf, sizeof(buf), "%06x", d->class);
+		snprintf(buf, sizeof(buf), "%06x", d->pci_class);
 		json_str(j, "class", buf);
-		json_str(j, "class_name", pci_class_name(d->class));
+		json_str(j, "class_name", pci_class_name(d->pci_class));
 		json_bool(j, "bridge", d->is_bridge);
 	}
 	json_str_or_null(j, "driver", d->driver);

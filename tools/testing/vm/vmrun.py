@@ -5,7 +5,7 @@
   vmrun.py --initrd build/vm/initramfs.cpio --kernel .../vmlinuz \\
            [--topology default] [--iommu intel|amd] [--timeout 300] \\
            [--cmd 'CMD' ...] [--script FILE] [--host-test FILE ...] \\
-           [--results FILE] [--log FILE]
+           [--final-script FILE] [--append ARGS] [--results FILE] [--log FILE]
 
 The guest runs the commands (as one shell script, /run.sh) with their output
 on the test channel (guest ttyS1), which this runner streams and parses as
@@ -49,6 +49,13 @@ BAD_CONSOLE = re.compile(
     r"blocked for more than|KASAN|UBSAN|kmemleak: .*leak|"
     r"possible (recursive|circular) locking|lockdep|"
     r"unreferenced object|list_(add|del) corruption|refcount_t:)")
+# Lockdep and RCU-lockdep reports whose first line the above does not catch
+# (a debug kernel prints them; see "make check-debug").
+BAD_LOCKDEP = re.compile(
+    r"WARNING: (inconsistent lock state|bad unlock balance|held lock freed|"
+    r"lock held when returning to user space|possible irq lock inversion|"
+    r"\S+-safe -> \S+-unsafe lock order|suspicious RCU usage|"
+    r"Nested lock was not taken|bad contention detected)")
 
 TAINT_ALLOWED = (1 << 12) | (1 << 13)   # O: out-of-tree, E: unsigned
 TAINT_NAMES = "PFSRMBUDAWCIOELKXTN"
@@ -197,6 +204,9 @@ class VM:
                 script.append(f.read())
         for mod in self.host_modules:
             script.append(getattr(mod, "GUEST", ""))
+        if self.args.final_script:
+            with open(self.args.final_script) as f:
+                script.append(f.read())
         script.append("exit $rc")
         overlay.file("run.sh", "\n".join(script) + "\n", 0o755)
         env = ["VFG_TOPOLOGY=%s" % self.args.topology,
@@ -254,7 +264,7 @@ class VM:
     def _console(self, conn):
         for raw in conn.makefile("rb"):
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            if BAD_CONSOLE.search(line):
+            if BAD_CONSOLE.search(line) or BAD_LOCKDEP.search(line):
                 self.bad.append(line)
             self._write_log("| " + line)
             if not self.args.quiet:
@@ -451,6 +461,9 @@ def main():
     ap.add_argument("--cmd", action="append", help="guest command")
     ap.add_argument("--script", help="guest shell script, after --cmd")
     ap.add_argument("--host-test", action="append", help="host test .py")
+    ap.add_argument("--final-script",
+                    help="guest shell script run last, after the host "
+                    "tests' guest parts")
     ap.add_argument("--timeout", type=int, default=300, help="seconds")
     ap.add_argument("--mem", type=int, default=1024, help="MiB")
     ap.add_argument("--smp", type=int, default=2)

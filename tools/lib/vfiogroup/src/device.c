@@ -111,13 +111,13 @@ int vfg_device_info_at(struct vfg_ctx *ctx, const char *dir, const char *name,
 	if (info->is_pci) {
 		if (read_hex(dir, "vendor", &info->vendor) ||
 		    read_hex(dir, "device", &info->device) ||
-		    read_hex(dir, "class", &info->class)) {
+		    read_hex(dir, "class", &info->pci_class)) {
 			/* ENOENT means the device went away, nothing else */
 			if (errno == ENOENT && !access(dir, F_OK))
 				errno = EIO;
 			return -1;
 		}
-		cls = info->class >> 8;
+		cls = info->pci_class >> 8;
 		snprintf(path, sizeof(path), "%s/config", dir);
 		if (vfg_read_raw(path, buf, PCI_HEADER_TYPE + 1) ==
 		    PCI_HEADER_TYPE + 1) {

@@ -58,7 +58,7 @@ START_TEST(test_info_identity)
 	ck_assert_int_eq(d.is_pci, 1);
 	ck_assert_uint_eq(d.vendor, 0x1234);
 	ck_assert_uint_eq(d.device, 0x11e8);
-	ck_assert_uint_eq(d.class, 0x00ff00);
+	ck_assert_uint_eq(d.pci_class, 0x00ff00);
 	ck_assert_int_eq(d.is_bridge, 0);
 	ck_assert_int_eq(d.group, 2);
 	ck_assert_str_eq(d.driver, "");
@@ -66,7 +66,7 @@ START_TEST(test_info_identity)
 	ck_assert_int_eq(d.blocks, 0);
 
 	ck_assert_int_eq(vfg_device_get_info(ctx, BRIDGE, &d), 0);
-	ck_assert_uint_eq(d.class, 0x060400);
+	ck_assert_uint_eq(d.pci_class, 0x060400);
 	ck_assert_int_eq(d.is_bridge, 1);
 	ck_assert_str_eq(d.driver, "shpchp");
 }

@@ -4,8 +4,8 @@
  * topology and the real driver: list and explain of the bridge group, a
  * whole-group bind and unbind with the bridge unbound from shpchp and given
  * back, a rollback when a previous driver has gone, the refusal to unbind a
- * held group, the safety refusal for a NIC with an address, memlock-check
- * and watch.
+ * held group, the safety refusal for a NIC with an address, memlock-check,
+ * and watch following binds, unbinds and a release request as they happen.
  *
  * Every test starts from, and teardown puts back, the boot state: edus
  * unbound without driver_override, shpchp on the bridge, no vfio module, no
@@ -15,6 +15,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -94,6 +97,135 @@ static int vg(struct run *r, ...)
 
 #define VG(r, ...) ASSERT_EQ(0, vg(r, __VA_ARGS__, NULL))
 
+/*
+ * Start vfio-group with the NULL-terminated arguments, its stdout on a pipe
+ * (*@fd, non-blocking) and its stderr on ours; the pid, or -errno.
+ */
+static pid_t vg_start(int *fd, ...)
+{
+	const char *argv[24];
+	int argc = 0, p[2];
+	va_list ap;
+	pid_t pid;
+
+	argv[argc++] = "vfio-group";
+	va_start(ap, fd);
+	while (argc < 23 && (argv[argc] = va_arg(ap, const char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		dup2(p[1], 1);
+		execv(cli_path(), (char **)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	*fd = p[0];
+	return pid;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Append what @fd gives to @buf (@len bytes, NUL-terminated, *@used so far)
+ * until @s appears in it (NULL: until end of file) or @ms pass.  0 when it
+ * did, -ETIMEDOUT, or -errno.
+ */
+static int read_until(int fd, char *buf, size_t len, size_t *used,
+		      const char *s, int ms)
+{
+	long long end = mono_ms() + ms;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	buf[*used] = '\0';
+	for (;;) {
+		if (s && strstr(buf, s))
+			return 0;
+		if (mono_ms() >= end)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)(end - mono_ms())) < 0 && errno != EINTR)
+			return -errno;
+		n = read(fd, buf + *used, len - 1 - *used);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (!n && !s)
+			return 0;	/* end of file */
+		if (!n)
+			return -EPIPE;
+		if (n > 0) {
+			*used += n;
+			buf[*used] = '\0';
+		}
+		if (*used == len - 1)
+			return -ENOSPC;
+	}
+}
+
+/* The child's exit status after at most @ms, or -1. */
+static int reap_ms(pid_t pid, int ms)
+{
+	int st;
+
+	for (; ms >= 0; ms -= 10) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		usleep(10000);
+	}
+	return -1;
+}
+
+/*
+ * The value of "key" in a one-line JSON object @line (up to the next ','
+ * or '}', strings with their quotes); "" when absent.
+ */
+static const char *json_field(const char *line, const char *key, char *buf,
+			      size_t len)
+{
+	char k[64];
+	const char *p, *e;
+
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	buf[0] = '\0';
+	p = strstr(line, k);
+	if (!p)
+		return buf;
+	p += strlen(k);
+	e = *p == '"' ? strchr(p + 1, '"') + 1 : p + strcspn(p, ",}\n");
+	snprintf(buf, len, "%.*s", (int)(e - p), p);
+	return buf;
+}
+
+/* The line of @text that contains @s, copied to @buf; "" if none. */
+static const char *line_with(const char *text, const char *s, char *buf,
+			     size_t len)
+{
+	const char *p = strstr(text, s), *b, *e;
+
+	buf[0] = '\0';
+	if (!p)
+		return buf;
+	for (b = p; b > text && b[-1] != '\n'; b--)
+		;
+	e = strchr(p, '\n');
+	snprintf(buf, len, "%.*s", (int)(e ? e - b : (long)strlen(b)), b);
+	return buf;
+}
+
 #define ASSERT_HAS(buf, s) \
 	ASSERT_NE(NULL, strstr(buf, s)) TH_LOG("\"%s\" not in:\n%s", s, buf)
 #define EXPECT_HAS(buf, s) \
@@ -135,6 +267,10 @@ FIXTURE(cli) {
 	char bgs[16], lgs[16];
 	char nic_drv[64];	/* the NIC's driver at start */
 	int fd;			/* an open group, closed in teardown */
+	pid_t watcher;		/* a running "vfio-group watch", or 0 */
+	int wfd;		/* its stdout */
+	struct vfg_dev dev;	/* a device held open */
+	pid_t unbinder;		/* a blocked unbind, or 0 */
 };
 
 static void rm_records(void)
@@ -151,14 +287,25 @@ static void rm_records(void)
 /* Back to boot state; the number of steps that failed (no assertions). */
 static int restore(FIXTURE_DATA(cli) *self)
 {
-	const char *edus[3] = { self->t.lone, self->t.bedu[0], self->t.bedu[1] };
+	const char *edus[4] = { self->t.lone, self->t.bedu[0], self->t.bedu[1],
+				self->t.pedu };
 	char drv[64];
 	int i, bad = 0;
 
+	if (self->watcher > 0) {
+		kill(self->watcher, SIGKILL);
+		waitpid(self->watcher, NULL, 0);
+		close(self->wfd);
+	}
+	self->watcher = 0;
+	vfg_dev_close(&self->dev);
+	if (self->unbinder > 0 && reap_ms(self->unbinder, 10000))
+		bad++;
+	self->unbinder = 0;
 	if (self->fd >= 0)
 		close(self->fd);
 	self->fd = -1;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		if (!edus[i][0])
 			continue;
 		if (vfg_pci_unbind(edus[i]))
@@ -198,6 +345,9 @@ static int restore(FIXTURE_DATA(cli) *self)
 FIXTURE_SETUP(cli)
 {
 	self->fd = -1;
+	self->watcher = 0;
+	self->unbinder = 0;
+	vfg_dev_init(&self->dev);
 	ASSERT_EQ(0, access(cli_path(), X_OK)) TH_LOG("no %s", cli_path());
 	ASSERT_EQ(0, vfg_topo_find(&self->t));
 	if (self->t.nic[0])
@@ -557,13 +707,216 @@ TEST_F(cli, memlock_check)
 	ASSERT_HAS(r.out, "\"enough\":true}");
 }
 
+/*
+ * watch sees a bind and an unbind of the edu behind the root port as they
+ * happen.  --state prints the group once subscribed: after that line, no
+ * event can be missed.
+ */
+TEST_F(cli, watch_bind_unbind)
+{
+	char out[8192], s[256], line[512], gs[16];
+	size_t used = 0;
+	int g;
+
+	ASSERT_NE(0, self->t.pedu[0]);
+	ASSERT_EQ(0, vfg_module_load(NULL));
+	g = group_of(self->t.pedu);
+	ASSERT_LE(0, g);
+	snprintf(gs, sizeof(gs), "%d", g);
+	self->watcher = vg_start(&self->wfd, "watch", "--count", "2",
+				 "--timeout", "20", "--state", "--group", gs,
+				 NULL);
+	ASSERT_LT(0, self->watcher);
+	/* The root port may share the group (no ACS); the edu is unbound. */
+	snprintf(s, sizeof(s), " state group %d viable members ", g);
+	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used, s, 10000))
+		TH_LOG("no \"%s\" in:\n%s", s, out);
+	snprintf(s, sizeof(s), " %s (-)", self->t.pedu);
+	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used, s, 10000))
+		TH_LOG("no \"%s\" in:\n%s", s, out);
+
+	ASSERT_EQ(0, vfg_pci_bind(self->t.pedu, "vfio-pci"));
+	ASSERT_EQ(0, vfg_pci_unbind(self->t.pedu));
+	ASSERT_EQ(0, vfg_pci_set_override(self->t.pedu, NULL));
+	/* Two events, and it exits by itself. */
+	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used, NULL,
+				20000)) TH_LOG("%s", out);
+	ASSERT_EQ(0, reap_ms(self->watcher, 5000)) TH_LOG("%s", out);
+	self->watcher = 0;
+	close(self->wfd);
+	ASSERT_EQ(3, vfg_count_lines(out)) TH_LOG("%s", out);
+	snprintf(s, sizeof(s), " device-bound group %d %s driver vfio-pci\n", g,
+		 self->t.pedu);
+	ASSERT_HAS(out, s);
+	/* "HH:MM:SS.mmm " first. */
+	line_with(out, s, line, sizeof(line));
+	ASSERT_EQ(12, strcspn(line, " ")) TH_LOG("%s", line);
+	ASSERT_EQ(':', line[2]);
+	ASSERT_EQ('.', line[8]);
+	snprintf(s, sizeof(s), " device-unbound group %d %s driver vfio-pci\n",
+		 g, self->t.pedu);
+	ASSERT_HAS(out, s);
+	ASSERT_LT(strstr(out, " device-bound "), strstr(out, " device-unbound "));
+}
+
+/* The same as JSON, the group named by its device: one object a line. */
+TEST_F(cli, watch_json)
+{
+	char out[8192], line[1024], v[128], s[128];
+	size_t used = 0;
+	int g;
+
+	ASSERT_EQ(0, vfg_module_load(NULL));
+	g = group_of(self->t.pedu);
+	self->watcher = vg_start(&self->wfd, "--json", "watch", "--state",
+				 "--count", "2", "--timeout", "20",
+				 self->t.pedu, NULL);
+	ASSERT_LT(0, self->watcher);
+	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used,
+				"\"event\":\"state\"", 10000)) TH_LOG("%s", out);
+	ASSERT_EQ(0, vfg_pci_bind(self->t.pedu, "vfio-pci"));
+	ASSERT_EQ(0, vfg_pci_unbind(self->t.pedu));
+	ASSERT_EQ(0, vfg_pci_set_override(self->t.pedu, NULL));
+	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used, NULL,
+				20000)) TH_LOG("%s", out);
+	ASSERT_EQ(0, reap_ms(self->watcher, 5000)) TH_LOG("%s", out);
+	self->watcher = 0;
+	close(self->wfd);
+	ASSERT_EQ(3, vfg_count_lines(out)) TH_LOG("%s", out);
+
+	line_with(out, "\"event\":\"state\"", line, sizeof(line));
+	ASSERT_EQ('{', line[0]);
+	ASSERT_EQ('}', line[strlen(line) - 1]);
+	snprintf(s, sizeof(s), "%d", g);
+	ASSERT_STREQ(s, json_field(line, "group", v, sizeof(v)));
+	ASSERT_STREQ("true", json_field(line, "viable", v, sizeof(v)));
+	ASSERT_STREQ("null", json_field(line, "holder_pid", v, sizeof(v)));
+	snprintf(s, sizeof(s), "{\"device\":\"%s\",\"driver\":null,\"blocks\":false,\"reason\":null}",
+		 self->t.pedu);
+	ASSERT_HAS(line, s);
+
+	line_with(out, "\"event\":\"device-bound\"", line, sizeof(line));
+	ASSERT_NE(0, line[0]) TH_LOG("%s", out);
+	/* "2024-05-01T12:00:01.123Z" */
+	json_field(line, "time", v, sizeof(v));
+	ASSERT_EQ(26, strlen(v)) TH_LOG("%s", v);
+	ASSERT_EQ('T', v[11]);
+	ASSERT_EQ('Z', v[24]);
+	ASSERT_STREQ("3", json_field(line, "type", v, sizeof(v)));
+	snprintf(s, sizeof(s), "%d", g);
+	ASSERT_STREQ(s, json_field(line, "group", v, sizeof(v)));
+	snprintf(s, sizeof(s), "\"%s\"", self->t.pedu);
+	ASSERT_STREQ(s, json_field(line, "device", v, sizeof(v)));
+	ASSERT_STREQ("\"vfio-pci\"", json_field(line, "driver", v, sizeof(v)));
+	ASSERT_STREQ("null", json_field(line, "viable", v, sizeof(v)));
+	ASSERT_STREQ("null", json_field(line, "holder_pid", v, sizeof(v)));
+	ASSERT_STREQ("null", json_field(line, "attempt", v, sizeof(v)));
+	ASSERT_STREQ("null", json_field(line, "deadline_ms", v, sizeof(v)));
+
+	line_with(out, "\"event\":\"device-unbound\"", line, sizeof(line));
+	ASSERT_NE(0, line[0]) TH_LOG("%s", out);
+	ASSERT_STREQ("\"vfio-pci\"", json_field(line, "driver", v, sizeof(v)));
+}
+
+/* Unbind the device in a child: the write blocks while it is held. */
+static pid_t unbind_async(const char *bdf)
+{
+	char path[PATH_MAX];
+	pid_t pid;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind",
+		 bdf);
+	fflush(stdout);
+	pid = fork();
+	if (!pid) {
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);
+		execl("/bin/sh", "sh", "-c", "echo \"$1\" >\"$2\"", "sh", bdf,
+		      path, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/*
+ * The kernel asks us for the device back: watch names the holder, the
+ * attempt and the deadline, then the release; SIGINT ends it cleanly.
+ */
+TEST_F(cli, watch_release_request)
+{
+	char out[16384], s[256], gs[16];
+	size_t used = 0;
+	int g;
+
+	ASSERT_EQ(0, vfg_module_load("release_retry_ms=300 release_timeout_ms=60000"));
+	ASSERT_EQ(0, vfg_pci_bind(self->t.pedu, "vfio-pci"));
+	ASSERT_EQ(0, vfg_dev_open(&self->dev, self->t.pedu));
+	g = self->dev.group_id;
+	snprintf(gs, sizeof(gs), "%d", g);
+	self->watcher = vg_start(&self->wfd, "watch", "--state", "--group", gs,
+				 "--timeout", "60", NULL);
+	ASSERT_LT(0, self->watcher);
+	snprintf(s, sizeof(s), " state group %d viable holder %d (cli_test) members ",
+		 g, getpid());
+	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used, s, 10000))
+		TH_LOG("no \"%s\" in:\n%s", s, out);
+	snprintf(s, sizeof(s), " %s (vfio-pci)", self->t.pedu);
+	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used, s, 10000))
+		TH_LOG("no \"%s\" in:\n%s", s, out);
+
+	self->unbinder = unbind_async(self->t.pedu);
+	ASSERT_LT(0, self->unbinder);
+	snprintf(s, sizeof(s), " release-requested group %d %s holder %d (cli_test) attempt 1 revoke in ",
+		 g, self->t.pedu, getpid());
+	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used, s, 10000))
+		TH_LOG("no \"%s\" in:\n%s", s, out);
+	vfg_dev_close(&self->dev);
+	ASSERT_EQ(0, reap_ms(self->unbinder, 10000));
+	self->unbinder = 0;
+	snprintf(s, sizeof(s), " device-unbound group %d %s driver vfio-pci\n",
+		 g, self->t.pedu);
+	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used, s, 10000))
+		TH_LOG("no \"%s\" in:\n%s", s, out);
+	snprintf(s, sizeof(s), " released group %d %s\n", g, self->t.pedu);
+	ASSERT_HAS(out, s);
+
+	ASSERT_EQ(0, kill(self->watcher, SIGINT));
+	ASSERT_EQ(0, reap_ms(self->watcher, 5000));
+	self->watcher = 0;
+	close(self->wfd);
+}
+
 TEST_F(cli, usage_and_watch)
 {
+	char s[256];
 	struct run r;
 
 	VG(&r, "watch");
 	ASSERT_EQ(7, r.status);
-	ASSERT_HAS(r.err, "watch is not available yet");
+	ASSERT_HAS(r.err, "the vfio module is not loaded");
+	ASSERT_EQ(0, vfg_module_load(NULL));
+	VG(&r, "watch", "--count", "1", "--timeout", "0.5");
+	ASSERT_EQ(8, r.status) TH_LOG("%s%s", r.out, r.err);
+	ASSERT_HAS(r.err, "timed out after 0.5 s with 0 of 1 events");
+	VG(&r, "watch", "--timeout", "0.2");
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	ASSERT_STREQ("", r.out);
+	/* Every group from the dump, the bridge's blocked by shpchp. */
+	VG(&r, "watch", "--state", "--timeout", "0.2");
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	snprintf(s, sizeof(s), " state group %d viable members %s (-)\n",
+		 self->lgrp, self->t.lone);
+	ASSERT_HAS(r.out, s);
+	snprintf(s, sizeof(s), " state group %d not viable members %s (shpchp, blocks) %s (-) %s (-)\n",
+		 self->bgrp, self->t.bridge, self->t.bedu[0], self->t.bedu[1]);
+	ASSERT_HAS(r.out, s);
+	/* A group the module does not have is left out, not an error. */
+	VG(&r, "watch", "--state", "--group", "9999", "--timeout", "0.2");
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	ASSERT_STREQ("", r.out);
+	VG(&r, "list", "--count", "1");
+	ASSERT_EQ(2, r.status);
 	VG(&r, "list", "9999");
 	ASSERT_EQ(4, r.status);
 	VG(&r, "bind");

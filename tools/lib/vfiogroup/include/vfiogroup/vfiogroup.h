@@ -164,7 +164,7 @@ int vfg_bdf_normalize(const char *in, char out[13]);
  * @is_pci: 1 for a PCI device
  * @vendor: PCI vendor ID
  * @device: PCI device ID
- * @class: 24-bit PCI class code (0x060400 for a PCI-to-PCI bridge)
+ * @pci_class: 24-bit PCI class code (0x060400 for a PCI-to-PCI bridge)
  * @is_bridge: 1 when the function is not a normal (type 0) function: a
  *             bridge, which vfio-pci cannot take
  * @group: IOMMU group number, or VFG_NO_GROUP
@@ -178,7 +178,7 @@ struct vfg_device_info {
 	int is_pci;
 	unsigned int vendor;
 	unsigned int device;
-	unsigned int class;
+	unsigned int pci_class;
 	int is_bridge;
 	int group;
 	char driver[VFG_NAME_MAX];
@@ -733,8 +733,9 @@ enum vfg_event_type {
  * @device: the device's name (PCI address), "" when the event has none
  * @driver: a driver name, "" when the event has none
  * @viable: 1 or 0, -1 when the event does not say
- * @holder_pid: the process that holds the device, in the receiver's PID
- *              namespace; 0 when the event does not say
+ * @holder_pid: the process that holds the device, in the initial PID
+ *              namespace (the kernel multicasts one message to every
+ *              listener); 0 when the event does not say
  * @attempt: how many times the release was requested (1, 2, ...); 0 when
  *           the event does not say
  * @deadline_ms: milliseconds left before the device is revoked; -1 when the
