@@ -231,6 +231,11 @@ static struct miscdevice vfg_container_misc = {
 	.fops = &vfg_container_fops,
 };
 
+/**
+ * vfg_container_init() - register /dev/vfio/vfio
+ *
+ * Return: 0, or -EBUSY when its minor is taken (the kernel's VFIO).
+ */
 int vfg_container_init(void)
 {
 	int ret = misc_register(&vfg_container_misc);
@@ -241,6 +246,9 @@ int vfg_container_init(void)
 	return ret;
 }
 
+/**
+ * vfg_container_exit() - unregister /dev/vfio/vfio
+ */
 void vfg_container_exit(void)
 {
 	misc_deregister(&vfg_container_misc);
