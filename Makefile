@@ -6,6 +6,8 @@
 #   make check        everything, then host and guest tests; last line is
 #                     "N passed, N failed"
 #   make run          boot the guest and show the driver at work
+#   make initramfs-clients
+#                     the guest image with QEMU and DPDK (make check uses it)
 #   make bench        benchmarks
 #   make check-debug  the guest tests on a debug kernel (KASAN, lockdep,
 #                     kmemleak) built from linux-source-6.1; slow
@@ -57,9 +59,12 @@ initramfs: modules tools
 		--module $(MODULE) --tests $(BUILD)/tests --bin $(BUILD)/guest-bin \
 		-o $(INITRD)
 
-check: all
+# initramfs-clients: the guest image with QEMU and DPDK in it.
+include tools/testing/vm/clients.mk
+
+check: all initramfs-clients
 	@KSRC=$(KSRC) BUILD=$(BUILD) VM_KERNEL=$(VM_KERNEL) INITRD=$(INITRD) \
-		tools/testing/run-checks.sh
+		CLIENTS_INITRD=$(CLIENTS_INITRD) tools/testing/run-checks.sh
 
 checkpatch: deps
 	@KSRC=$(KSRC) BUILD=$(BUILD) tools/testing/run-checks.sh checkpatch

@@ -87,6 +87,25 @@ static int vfg_check_name(void)
 	return 0;
 }
 
+/*
+ * /sys/module/vfio_pci.  DPDK uses a device bound to "vfio-pci" only if that
+ * directory exists, and dpdk-devbind binds to vfio-pci only then: they look
+ * for the kernel's module of that name.  Our PCI driver lives in module
+ * "vfio", so an empty directory stands in for it while the driver has that
+ * name.
+ */
+static struct kobject *vfg_pci_modkobj;
+
+static void vfg_pci_modkobj_add(void)
+{
+	if (strcmp(driver_name, "vfio-pci"))
+		return;
+	vfg_pci_modkobj = kobject_create_and_add("vfio_pci",
+						 THIS_MODULE->mkobj.kobj.parent);
+	if (!vfg_pci_modkobj)
+		pr_warn("cannot create /sys/module/vfio_pci; DPDK will not use devices bound to vfio-pci\n");
+}
+
 static int __init vfg_init(void)
 {
 	int ret;
@@ -117,6 +136,7 @@ static int __init vfg_init(void)
 	ret = vfg_pci_init();
 	if (ret)
 		goto err_groups;
+	vfg_pci_modkobj_add();
 
 	pr_info("vfio-groups " VFG_VERSION ": PCI driver %s\n", driver_name);
 	return 0;
@@ -137,6 +157,7 @@ err_class:
 
 static void __exit vfg_exit(void)
 {
+	kobject_put(vfg_pci_modkobj);
 	vfg_pci_exit();
 	bus_unregister_notifier(&pci_bus_type, &vfg_bus_nb);
 	vfg_group_remove_all();

@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Run every test suite and sum the results.  Called by "make check" after the
-# build; run one suite with "run-checks.sh SUITE" (checkpatch, unit, install, vmrun, guest).
+# build; run one suite with "run-checks.sh SUITE" (checkpatch, unit, install, vmrun, guest,
+# clients).
 #
 # Each suite leaves "passed failed skipped" in $BUILD/results/SUITE; the last
 # line printed is "N passed, N failed" (", N skipped" when any were skipped),
 # and the exit status is non-zero if anything failed.
 #
-# Guest configurations (topology:iommu) come from VFG_GUEST_CONFIGS; more
+# Guest configurations (topology:iommu) come from VFG_GUEST_CONFIGS (those of
+# the clients suite from VFG_CLIENTS_CONFIGS); more
 # vmrun.py arguments for every guest run from VFG_VMRUN_ARGS (split on
 # blanks; "make check-debug" uses it).
 set -uo pipefail
@@ -20,6 +22,7 @@ RES=$BUILD/results
 LOGS=$BUILD/logs
 mkdir -p "$RES" "$LOGS"
 VFG_GUEST_CONFIGS=${VFG_GUEST_CONFIGS:-"default:intel default:amd"}
+VFG_CLIENTS_CONFIGS=${VFG_CLIENTS_CONFIGS:-"default:intel default:amd"}
 
 record() { echo "$2 $3 ${4:-0}" >"$RES/$1"; }
 
@@ -105,6 +108,33 @@ suite_guest() {
 	done
 }
 
+# Real clients (QEMU, DPDK's testpmd) on the clients image, against our
+# module and then the kernel's vfio-pci.  DPDK needs SSE4.2: a Nehalem CPU.
+suite_clients() {
+	local cfg topo iommu name extra=() t=/opt/vfg/tests/clients_test
+	: "${CLIENTS_INITRD:=$BUILD/vm/initramfs-clients.cpio}"
+	read -r -a extra <<<"${VFG_VMRUN_ARGS:-}"
+	for cfg in $VFG_CLIENTS_CONFIGS; do
+		topo=${cfg%%:*}
+		iommu=${cfg##*:}
+		name=clients-$topo-$iommu
+		echo "=== clients: topology $topo, iommu $iommu"
+		if [ ! -f "$CLIENTS_INITRD" ]; then
+			echo "=== clients: no $CLIENTS_INITRD (make initramfs-clients)"
+			record "$name" 0 1
+			continue
+		fi
+		python3 tools/testing/vm/vmrun.py --kernel "$VM_KERNEL" \
+			--initrd "$CLIENTS_INITRD" --topology "$topo" \
+			--iommu "$iommu" --cpu Nehalem --cmd "$t" \
+			--cmd "VFG_USE_KERNEL_VFIO=1 $t" "${extra[@]}" \
+			--timeout "${VFG_GUEST_TIMEOUT:-600}" -q --panic-on-oops \
+			--log "$LOGS/$name.log" --results "$RES/$name" ||
+			echo "=== clients $cfg failed; full log: $LOGS/$name.log"
+		[ -s "$RES/$name" ] || record "$name" 0 1
+	done
+}
+
 tally() {
 	local p=0 f=0 s=0 a b c r
 	for r in "$RES"/*; do
@@ -135,5 +165,6 @@ suite_install
 : "${VM_KERNEL:?}" "${INITRD:?}"
 suite_vmrun
 suite_guest
+suite_clients
 echo "=== results"
 tally

@@ -12,10 +12,19 @@ Guest layout:
   /opt/vfg/tests/            selftest binaries (and their data files)
   /opt/vfg/bin/              samples and tools (on PATH)
   /lib/modules/$KVER/        the kernel's modules listed below, modules.dep
+
+Real userspace clients (QEMU, DPDK) can be added, at their host paths:
+  --with-binary PATH         an ELF program or shared library, every library
+                             ldd reports for it and the dynamic loader
+  --with-tree SRC[:DST]      a data directory or file (firmware, plugins);
+                             symbolic links inside SRC are kept as links
+The default image has none of them.
 """
 
 import argparse
 import os
+import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -70,6 +79,83 @@ def add_tree(img, src, dst):
             img.copy(os.path.join(dst, rel), full)
 
 
+def ldd(path):
+    """(path as ldd names it) for every library PATH needs, loader included."""
+    out = subprocess.run(["ldd", path], capture_output=True, text=True)
+    if out.returncode != 0:
+        # "not a dynamic executable": a static program needs nothing more.
+        if "not a dynamic executable" in out.stdout + out.stderr:
+            return []
+        raise SystemExit("mkinitramfs: ldd %s failed: %s"
+                         % (path, out.stderr.strip()))
+    libs = []
+    for line in out.stdout.splitlines():
+        line = line.strip()
+        if "=> not found" in line:
+            raise SystemExit("mkinitramfs: %s: %s" % (path, line))
+        m = re.match(r"^\S+ => (/\S+) \(0x[0-9a-f]+\)$", line) or \
+            re.match(r"^(/\S+) \(0x[0-9a-f]+\)$", line)
+        if m:
+            libs.append(m.group(1))
+    return libs
+
+
+class Extras:
+    """Host files added at their own paths, each real file stored once:
+    a second path to the same file becomes a symbolic link to the first."""
+
+    def __init__(self, img):
+        self.img = img
+        self.stored = {}        # real host path -> guest path holding it
+        self.paths = set()
+
+    def copy(self, path):
+        path = os.path.normpath(path)
+        if path in self.paths:
+            return
+        self.paths.add(path)
+        real = os.path.realpath(path)
+        if real in self.stored:
+            self.img.symlink(path, self.stored[real])
+        else:
+            self.stored[real] = path
+            self.img.copy(path, real)
+
+    def binary(self, path):
+        if not os.path.isfile(path):
+            raise SystemExit("mkinitramfs: --with-binary %s: no such file"
+                             % path)
+        self.copy(path)
+        for lib in ldd(path):
+            self.copy(lib)
+
+    def tree(self, spec):
+        src, _, dst = spec.partition(":")
+        src = os.path.normpath(src)
+        dst = os.path.normpath(dst or src)
+        if os.path.isfile(src):
+            self.copy_as(src, dst)
+            return
+        if not os.path.isdir(src):
+            raise SystemExit("mkinitramfs: --with-tree %s: no such file or "
+                             "directory" % src)
+        for root, dirs, files in os.walk(src):
+            for fn in sorted(dirs + files):
+                full = os.path.join(root, fn)
+                rel = os.path.join(dst, os.path.relpath(full, src))
+                if os.path.islink(full):
+                    self.img.symlink(rel, os.readlink(full))
+                    self.paths.add(rel)
+                elif os.path.isfile(full):
+                    self.copy_as(full, rel)
+
+    def copy_as(self, src, dst):
+        if dst in self.paths:
+            return
+        self.paths.add(dst)
+        self.img.copy(dst, os.path.realpath(src))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
@@ -80,6 +166,10 @@ def main():
     ap.add_argument("--tests", help="directory of test binaries")
     ap.add_argument("--bin", help="directory of guest tools")
     ap.add_argument("--busybox", default="/bin/busybox")
+    ap.add_argument("--with-binary", action="append", default=[],
+                    metavar="PATH", help="ELF file, its libraries and loader")
+    ap.add_argument("--with-tree", action="append", default=[],
+                    metavar="SRC[:DST]", help="data directory or file")
     ap.add_argument("-o", "--output", required=True)
     a = ap.parse_args()
 
@@ -114,6 +204,20 @@ def main():
         add_tree(img, a.tests, "opt/vfg/tests")
     if a.bin and os.path.isdir(a.bin):
         add_tree(img, a.bin, "opt/vfg/bin")
+
+    if a.with_binary or a.with_tree:
+        # The root directory is world-writable unless the archive says
+        # otherwise, and DPDK loads no plugin below such a directory.
+        img.dir(".", 0o755)
+        extra = Extras(img)
+        for b in a.with_binary:
+            extra.binary(b)
+        for t in a.with_tree:
+            extra.tree(t)
+        # Where the host's loader found what ldd reported (the guest has no
+        # ldconfig); entries for files the image lacks are skipped.
+        if a.with_binary and os.path.isfile("/etc/ld.so.cache"):
+            img.copy("etc/ld.so.cache", "/etc/ld.so.cache", 0o644)
 
     tmp = a.output + ".tmp"
     with open(tmp, "wb") as f:

@@ -5,7 +5,8 @@
   vmrun.py --initrd build/vm/initramfs.cpio --kernel .../vmlinuz \\
            [--topology default] [--iommu intel|amd] [--timeout 300] \\
            [--cmd 'CMD' ...] [--script FILE] [--host-test FILE ...] \\
-           [--final-script FILE] [--append ARGS] [--results FILE] [--log FILE]
+           [--final-script FILE] [--append ARGS] [--cpu MODEL] \\
+           [--results FILE] [--log FILE]
 
 The guest runs the commands (as one shell script, /run.sh) with their output
 on the test channel (guest ttyS1), which this runner streams and parses as
@@ -239,7 +240,10 @@ class VM:
         if a.append:
             append.append(a.append)
         cmd = [a.qemu, "-machine", "q35,accel=tcg", "-m", str(a.mem),
-               "-smp", str(a.smp), "-nodefaults", "-no-user-config",
+               "-smp", str(a.smp)]
+        if a.cpu:
+            cmd += ["-cpu", a.cpu]
+        cmd += ["-nodefaults", "-no-user-config",
                "-display", "none", "-no-reboot",
                "-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off",
                "-kernel", a.kernel, "-initrd", initrd,
@@ -467,6 +471,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=300, help="seconds")
     ap.add_argument("--mem", type=int, default=1024, help="MiB")
     ap.add_argument("--smp", type=int, default=2)
+    ap.add_argument("--cpu", help="QEMU -cpu model (default: QEMU's, "
+                    "qemu64); DPDK needs SSE4.2, e.g. Nehalem")
     ap.add_argument("--append", help="more kernel command line")
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("--panic-on-oops", action="store_true")

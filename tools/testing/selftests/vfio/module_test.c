@@ -76,4 +76,21 @@ TEST_F(module, version_reported)
 	EXPECT_GT(strlen(buf), 0);
 }
 
+/*
+ * DPDK and dpdk-devbind look for /sys/module/vfio_pci before using the
+ * vfio-pci driver; it stands in for the kernel's module while our driver
+ * has that name.
+ */
+TEST_F(module, vfio_pci_module_dir)
+{
+	ASSERT_EQ(0, vfg_module_load(NULL));
+	EXPECT_EQ(0, access("/sys/module/vfio_pci", F_OK));
+	ASSERT_EQ(0, vfg_module_unload());
+	EXPECT_NE(0, access("/sys/module/vfio_pci", F_OK));
+
+	ASSERT_EQ(0, vfg_module_load("driver_name=vfg-other"));
+	EXPECT_NE(0, access("/sys/module/vfio_pci", F_OK));
+	ASSERT_EQ(0, vfg_module_unload());
+}
+
 TEST_HARNESS_MAIN
