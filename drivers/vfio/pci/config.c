@@ -306,40 +306,48 @@ static int cfg_write_chunk(struct vfg_pci_device *vdev, int pos, int len,
  * @pos: offset in config space
  * @write: direction
  *
+ * User memory is only touched outside vdev->lock, which mmap() takes under
+ * mmap_lock: a fault under it could deadlock against mmap().
+ *
  * Return: bytes transferred, or a negative errno (-EINVAL beyond the end).
  */
 ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
 			  size_t count, loff_t pos, bool write)
 {
 	size_t done = 0;
-	int len, ret;
-	u8 tmp[4];
+	int len, ret = 0;
+	u8 *tmp;
 
 	if (pos < 0 || pos >= vdev->cfg_size)
 		return -EINVAL;
 	count = min_t(size_t, count, vdev->cfg_size - pos);
+	tmp = kmalloc(count, GFP_KERNEL);
+	if (!tmp)
+		return -ENOMEM;
+	if (write && copy_from_user(tmp, buf, count)) {
+		ret = -EFAULT;
+		goto out;
+	}
 
 	mutex_lock(&vdev->lock);
-	if (vdev->revoked) {
-		mutex_unlock(&vdev->lock);
-		return -ENODEV;
-	}
-	while (done < count) {
+	if (vdev->revoked)
+		ret = -ENODEV;
+	while (!ret && done < count) {
 		len = min_t(size_t, 4 - ((pos + done) & 3), count - done);
-		if (write) {
-			ret = -EFAULT;
-			if (copy_from_user(tmp, buf + done, len))
-				break;
-			ret = cfg_write_chunk(vdev, pos + done, len, tmp);
-		} else {
-			ret = cfg_read_chunk(vdev, pos + done, len, tmp);
-			if (!ret && copy_to_user(buf + done, tmp, len))
-				ret = -EFAULT;
-		}
-		if (ret)
-			break;
-		done += len;
+		if (write)
+			ret = cfg_write_chunk(vdev, pos + done, len, tmp + done);
+		else
+			ret = cfg_read_chunk(vdev, pos + done, len, tmp + done);
+		if (!ret)
+			done += len;
 	}
 	mutex_unlock(&vdev->lock);
+
+	if (!write && done && copy_to_user(buf, tmp, done)) {
+		done = 0;
+		ret = -EFAULT;
+	}
+out:
+	kfree(tmp);
 	return done ? done : ret;
 }

@@ -54,51 +54,27 @@ static bool vfg_pci_in_msix(struct vfg_pci_device *vdev, int bar, loff_t pos,
 	       pos + len > vdev->msix_offset;
 }
 
-/**
- * vfg_pci_bar_rw() - pread/pwrite of a BAR region
- * @vdev: the device, open
- * @bar: BAR index
- * @buf: user buffer
- * @count: bytes
- * @pos: offset in the BAR
- * @write: direction
- *
- * Return: bytes transferred, or a negative errno (-EINVAL outside the BAR).
- */
-ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
-		       char __user *buf, size_t count, loff_t pos, bool write)
+/* One bounce buffer's worth of BAR accesses; under vdev->lock. */
+static void vfg_pci_bar_io(struct vfg_pci_device *vdev, int bar,
+			   void __iomem *io, loff_t pos, u8 *tmp, size_t n,
+			   bool write)
 {
-	resource_size_t size = vdev->bar_size[bar];
-	void __iomem *io;
 	size_t done = 0;
-	int len, ret = 0;
+	int len;
 	u32 v;
 
-	if (!size || pos < 0 || pos >= size)
-		return -EINVAL;
-	count = min_t(u64, count, size - pos);
-
-	mutex_lock(&vdev->lock);
-	io = vdev->revoked ? NULL : vfg_pci_bar_map(vdev, bar);
-	if (!io) {
-		ret = vdev->revoked ? -ENODEV : -ENOMEM;
-		goto out;
-	}
-	while (done < count) {
+	while (done < n) {
 		loff_t off = pos + done;
 
-		if (!(off & 3) && count - done >= 4)
+		if (!(off & 3) && n - done >= 4)
 			len = 4;
-		else if (!(off & 1) && count - done >= 2)
+		else if (!(off & 1) && n - done >= 2)
 			len = 2;
 		else
 			len = 1;
 		if (write) {
 			v = 0;
-			if (copy_from_user(&v, buf + done, len)) {
-				ret = -EFAULT;
-				break;
-			}
+			memcpy(&v, tmp + done, len);
 			if (vfg_pci_in_msix(vdev, bar, off, len))
 				;	/* the kernel's: dropped */
 			else if (len == 4)
@@ -116,15 +92,64 @@ ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
 				v = ioread16(io + off);
 			else
 				v = ioread8(io + off);
-			if (copy_to_user(buf + done, &v, len)) {
-				ret = -EFAULT;
-				break;
-			}
+			memcpy(tmp + done, &v, len);
 		}
 		done += len;
 	}
-out:
-	mutex_unlock(&vdev->lock);
+}
+
+/**
+ * vfg_pci_bar_rw() - pread/pwrite of a BAR region
+ * @vdev: the device, open
+ * @bar: BAR index
+ * @buf: user buffer
+ * @count: bytes
+ * @pos: offset in the BAR
+ * @write: direction
+ *
+ * Goes through a bounce buffer, a page at a time: user memory is touched
+ * only outside vdev->lock (see vfg_pci_config_rw()).
+ *
+ * Return: bytes transferred, or a negative errno (-EINVAL outside the BAR).
+ */
+ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
+		       char __user *buf, size_t count, loff_t pos, bool write)
+{
+	resource_size_t size = vdev->bar_size[bar];
+	void __iomem *io;
+	size_t done = 0, n;
+	int ret = 0;
+	u8 *tmp;
+
+	if (!size || pos < 0 || pos >= size)
+		return -EINVAL;
+	count = min_t(u64, count, size - pos);
+	tmp = kmalloc(min_t(size_t, count, PAGE_SIZE), GFP_KERNEL);
+	if (!tmp)
+		return -ENOMEM;
+
+	while (done < count) {
+		n = min_t(size_t, count - done, PAGE_SIZE);
+		if (write && copy_from_user(tmp, buf + done, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		mutex_lock(&vdev->lock);
+		io = vdev->revoked ? NULL : vfg_pci_bar_map(vdev, bar);
+		if (io)
+			vfg_pci_bar_io(vdev, bar, io, pos + done, tmp, n, write);
+		else
+			ret = vdev->revoked ? -ENODEV : -ENOMEM;
+		mutex_unlock(&vdev->lock);
+		if (ret)
+			break;
+		if (!write && copy_to_user(buf + done, tmp, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		done += n;
+	}
+	kfree(tmp);
 	return done ? done : ret;
 }
 
@@ -149,6 +174,12 @@ ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,
 	    pos >= vdev->bar_size[PCI_ROM_RESOURCE])
 		return -EINVAL;
 
+	count = min_t(size_t, count, vdev->bar_size[PCI_ROM_RESOURCE] - pos);
+	count = min_t(size_t, count, SZ_64K);
+	tmp = kmalloc(count, GFP_KERNEL);
+	if (!tmp)
+		return -ENOMEM;
+
 	mutex_lock(&vdev->lock);
 	if (vdev->revoked) {
 		ret = -ENODEV;
@@ -159,24 +190,18 @@ ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,
 		ret = -EIO;
 		goto out;
 	}
-	if (pos >= size) {
-		ret = 0;
-		goto out_unmap;
+	ret = 0;
+	if (pos < size) {
+		ret = min_t(size_t, count, size - pos);
+		memcpy_fromio(tmp, rom + pos, ret);
 	}
-	count = min_t(size_t, count, size - pos);
-	count = min_t(size_t, count, SZ_64K);
-	tmp = kmalloc(count, GFP_KERNEL);
-	if (!tmp) {
-		ret = -ENOMEM;
-		goto out_unmap;
-	}
-	memcpy_fromio(tmp, rom + pos, count);
-	ret = copy_to_user(buf, tmp, count) ? -EFAULT : count;
-	kfree(tmp);
-out_unmap:
 	pci_unmap_rom(vdev->pdev, rom);
 out:
 	mutex_unlock(&vdev->lock);
+	/* User memory only outside the lock (see vfg_pci_config_rw()). */
+	if (ret > 0 && copy_to_user(buf, tmp, ret))
+		ret = -EFAULT;
+	kfree(tmp);
 	return ret;
 }
 
