@@ -480,36 +480,77 @@ static int vfg_group_release_fd(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * The group ioctls copy from and to userspace outside group->lock: a fault
+ * takes mmap_lock, and group->lock is taken on the way of device removal
+ * (bus notifier), which must not wait for either.
+ */
 static long vfg_group_get_status(struct vfg_group *group, void __user *arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_group_status, flags);
 	struct vfio_group_status st;
+	long ret = 0;
 
 	if (copy_from_user(&st, arg, minsz))
 		return -EFAULT;
 	if (st.argsz < minsz)
 		return -EINVAL;
 	st.flags = 0;
-	if (vfg_group_viable_locked(group, false))
+	mutex_lock(&group->lock);
+	if (!group->registered)
+		ret = -ENODEV;
+	else if (vfg_group_viable_locked(group, false))
 		st.flags |= VFIO_GROUP_FLAGS_VIABLE;
 	if (group->container)
 		st.flags |= VFIO_GROUP_FLAGS_CONTAINER_SET;
+	mutex_unlock(&group->lock);
+	if (ret)
+		return ret;
 	return copy_to_user(arg, &st, minsz) ? -EFAULT : 0;
 }
 
 static long vfg_group_set_container(struct vfg_group *group, int __user *arg)
 {
+	long ret;
 	int fd;
 
 	if (get_user(fd, arg))
 		return -EFAULT;
-	if (!vfg_group_viable_locked(group, true))
-		return -EPERM;
-	if (group->container)
-		return -EINVAL;
-	return vfg_container_attach(group, fd);
+	mutex_lock(&group->lock);
+	if (!group->registered)
+		ret = -ENODEV;
+	else if (!vfg_group_viable_locked(group, true))
+		ret = -EPERM;
+	else if (group->container)
+		ret = -EINVAL;
+	else
+		ret = vfg_container_attach(group, fd);
+	mutex_unlock(&group->lock);
+	return ret;
 }
 
+static long vfg_group_unset_container(struct vfg_group *group)
+{
+	long ret = 0;
+
+	mutex_lock(&group->lock);
+	if (!group->registered)
+		ret = -ENODEV;
+	else if (!group->container)
+		ret = -EINVAL;
+	else if (group->dev_fds)
+		ret = -EBUSY;
+	else
+		vfg_container_detach(group);
+	mutex_unlock(&group->lock);
+	return ret;
+}
+
+/*
+ * The device is looked up and counted in dev_fds (which keeps the group in
+ * its container) under group->lock; it is opened without it, since its
+ * first open may reset it and so wait for PCI hotplug.
+ */
 static long vfg_group_get_device_fd(struct vfg_group *group,
 				    char __user *arg)
 {
@@ -521,28 +562,40 @@ static long vfg_group_get_device_fd(struct vfg_group *group,
 	name = strndup_user(arg, PAGE_SIZE);
 	if (IS_ERR(name))
 		return PTR_ERR(name);
+	mutex_lock(&group->lock);
+	ret = -ENODEV;
+	if (!group->registered)
+		goto out_unlock;
 	ret = -EPERM;
 	if (!vfg_group_viable_locked(group, true))
-		goto out;
+		goto out_unlock;
 	ret = -EINVAL;
 	if (!group->container || !vfg_container_has_iommu(group->container))
-		goto out;
+		goto out_unlock;
 	list_for_each_entry(m, &group->members, node)
 		if (!strcmp(pci_name(m->pdev), name))
 			pdev = m->pdev;
 	ret = -ENODEV;
 	if (!pdev)
-		goto out;
+		goto out_unlock;
 	if (!vfg_pci_is_ours(&pdev->dev)) {
 		pr_info_ratelimited("group %d: %s is not bound to %s\n",
 				    group->id, name, vfg.pci_driver_name);
-		goto out;
+		goto out_unlock;
 	}
+	pci_dev_get(pdev);
 	group->dev_fds++;
+	mutex_unlock(&group->lock);
+
 	ret = vfg_pci_open_device(group, pdev);
 	if (ret < 0)
-		group->dev_fds--;
-out:
+		vfg_group_device_closed(group);
+	pci_dev_put(pdev);
+	kfree(name);
+	return ret;
+
+out_unlock:
+	mutex_unlock(&group->lock);
 	kfree(name);
 	return ret;
 }
@@ -608,39 +661,19 @@ static long vfg_group_ioctl(struct file *file, unsigned int cmd,
 {
 	struct vfg_group *group = file->private_data;
 	void __user *uarg = (void __user *)arg;
-	long ret;
 
-	mutex_lock(&group->lock);
-	if (!group->registered) {
-		ret = -ENODEV;
-		goto out;
-	}
 	switch (cmd) {
 	case VFIO_GROUP_GET_STATUS:
-		ret = vfg_group_get_status(group, uarg);
-		break;
+		return vfg_group_get_status(group, uarg);
 	case VFIO_GROUP_SET_CONTAINER:
-		ret = vfg_group_set_container(group, uarg);
-		break;
+		return vfg_group_set_container(group, uarg);
 	case VFIO_GROUP_UNSET_CONTAINER:
-		if (!group->container)
-			ret = -EINVAL;
-		else if (group->dev_fds)
-			ret = -EBUSY;
-		else
-			ret = 0;
-		if (!ret)
-			vfg_container_detach(group);
-		break;
+		return vfg_group_unset_container(group);
 	case VFIO_GROUP_GET_DEVICE_FD:
-		ret = vfg_group_get_device_fd(group, uarg);
-		break;
+		return vfg_group_get_device_fd(group, uarg);
 	default:
-		ret = -ENOTTY;
+		return -ENOTTY;
 	}
-out:
-	mutex_unlock(&group->lock);
-	return ret;
 }
 
 static const struct file_operations vfg_group_fops = {

@@ -6,10 +6,13 @@
  * accesses, so any length and alignment works.  The MSI-X table is the
  * kernel's: reads of it return all ones and writes are dropped.
  *
- * mmap maps memory BARs uncached.  Every device fd of a device shares the
- * device's own address_space, so vfg_pci_zap_mmaps() can take every
- * userspace mapping away at once (reset, removal); a later access faults
- * with SIGBUS, there being no fault handler to map it again.  The pages that
+ * mmap maps memory BARs uncached, a page at a time as they are touched: the
+ * fault handler inserts the page under vdev->memory_lock (read), unless the
+ * device was revoked.  Every device fd of a device shares the device's own
+ * address_space, so vfg_pci_zap_mmaps() takes every userspace mapping away
+ * at once; after a revoke, a later access faults with SIGBUS.  Neither mmap
+ * nor the fault handler takes vdev->lock, which is held across operations
+ * that may wait for PCI hotplug.  The pages that
  * hold the MSI-X table may be mapped only when the IOMMU remaps interrupts;
  * otherwise a device could be made to send arbitrary MSIs.
  */
@@ -205,6 +208,30 @@ out:
 	return ret;
 }
 
+static vm_fault_t vfg_pci_mmap_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct vfg_pci_device *vdev = vma->vm_private_data;
+	unsigned long index = vma->vm_pgoff >>
+			      (VFG_PCI_OFFSET_SHIFT - PAGE_SHIFT);
+	unsigned long pgoff = (vma->vm_pgoff &
+			       (VFG_PCI_OFFSET_MASK >> PAGE_SHIFT)) +
+			      ((vmf->address - vma->vm_start) >> PAGE_SHIFT);
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+
+	down_read(&vdev->memory_lock);
+	if (!vdev->revoked)
+		ret = vmf_insert_pfn(vma, vmf->address,
+				     (pci_resource_start(vdev->pdev, index) >>
+				      PAGE_SHIFT) + pgoff);
+	up_read(&vdev->memory_lock);
+	return ret;
+}
+
+static const struct vm_operations_struct vfg_pci_vm_ops = {
+	.fault = vfg_pci_mmap_fault,
+};
+
 /* May userspace map the pages of @bar that hold the MSI-X table? */
 static bool vfg_pci_msix_mappable(struct vfg_pci_device *vdev)
 {
@@ -228,7 +255,6 @@ int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma)
 	struct pci_dev *pdev = vdev->pdev;
 	resource_size_t size;
 	u64 off = (u64)pgoff << PAGE_SHIFT;
-	int ret;
 
 	if (READ_ONCE(vdev->revoked))
 		return -ENODEV;
@@ -250,14 +276,8 @@ int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma)
 	vma->vm_private_data = vdev;
 	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
 	vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
-	/* Under the lock, so that a revoke cannot slip in between. */
-	mutex_lock(&vdev->lock);
-	ret = vdev->revoked ? -ENODEV :
-	      io_remap_pfn_range(vma, vma->vm_start,
-				 (pci_resource_start(pdev, index) >> PAGE_SHIFT) +
-				 pgoff, len, vma->vm_page_prot);
-	mutex_unlock(&vdev->lock);
-	return ret;
+	vma->vm_ops = &vfg_pci_vm_ops;
+	return 0;
 }
 
 /**

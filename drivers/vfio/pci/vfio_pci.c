@@ -71,6 +71,7 @@ static void vfg_pci_free(struct kref *kref)
 
 	pci_dev_put(vdev->pdev);
 	mutex_destroy(&vdev->lock);
+	mutex_destroy(&vdev->open_mutex);
 	kfree(vdev);
 }
 
@@ -81,14 +82,20 @@ static void vfg_pci_put(struct vfg_pci_device *vdev)
 
 /* ---- open and close ---------------------------------------------------- */
 
+/*
+ * Make the device ready for userspace: the first open.  Under open_mutex
+ * only: the reset may wait for PCI hotplug locks, so vdev->lock (which
+ * remove() takes) is held only for the state it protects.
+ */
 static int vfg_pci_enable(struct vfg_pci_device *vdev)
 {
 	struct pci_dev *pdev = vdev->pdev;
+	int bars = pci_select_bars(pdev, IORESOURCE_MEM | IORESOURCE_IO);
 	u32 table;
 	u16 flags;
 	int ret, i;
 
-	lockdep_assert_held(&vdev->lock);
+	lockdep_assert_held(&vdev->open_mutex);
 	ret = pci_enable_device(pdev);
 	if (ret)
 		return ret;
@@ -98,18 +105,15 @@ static int vfg_pci_enable(struct vfg_pci_device *vdev)
 		pci_info(pdev, "reset on open failed; continuing\n");
 	pci_save_state(pdev);
 	vdev->saved_state = pci_store_saved_state(pdev);
-
-	for (i = 0; i <= PCI_ROM_RESOURCE; i++)
-		vdev->bar_size[i] = pci_resource_len(pdev, i);
-	ret = pci_request_selected_regions(pdev,
-					   pci_select_bars(pdev, IORESOURCE_MEM |
-							   IORESOURCE_IO),
-					   vfg.pci_driver_name);
+	ret = pci_request_selected_regions(pdev, bars, vfg.pci_driver_name);
 	if (ret) {
 		pci_warn(pdev, "cannot claim its BARs: %d\n", ret);
 		goto err_disable;
 	}
 
+	mutex_lock(&vdev->lock);
+	for (i = 0; i <= PCI_ROM_RESOURCE; i++)
+		vdev->bar_size[i] = pci_resource_len(pdev, i);
 	vdev->msi_cap = pdev->msi_cap;
 	vdev->msix_cap = pdev->msix_cap;
 	vdev->msix_bar = -1;
@@ -124,25 +128,29 @@ static int vfg_pci_enable(struct vfg_pci_device *vdev)
 	}
 	vdev->irq_type = -1;
 	ret = vfg_pci_config_init(vdev);
+	mutex_unlock(&vdev->lock);
 	if (ret)
 		goto err_regions;
 	return 0;
 
 err_regions:
-	pci_release_selected_regions(pdev, pci_select_bars(pdev,
-							   IORESOURCE_MEM |
-							   IORESOURCE_IO));
+	pci_release_selected_regions(pdev, bars);
 err_disable:
 	pci_load_and_free_saved_state(pdev, &vdev->saved_state);
 	pci_disable_device(pdev);
 	return ret;
 }
 
-static void vfg_pci_disable(struct vfg_pci_device *vdev)
+/*
+ * Give the device back as it was bound: the last close, or a revoke.  Under
+ * open_mutex; @reset is false when remove() holds the device lock.
+ */
+static void vfg_pci_disable(struct vfg_pci_device *vdev, bool reset)
 {
 	struct pci_dev *pdev = vdev->pdev;
 
-	lockdep_assert_held(&vdev->lock);
+	lockdep_assert_held(&vdev->open_mutex);
+	mutex_lock(&vdev->lock);
 	vfg_pci_irq_disable_all(vdev);
 	pci_clear_master(pdev);
 	vfg_pci_unmap_bars(vdev);
@@ -150,8 +158,9 @@ static void vfg_pci_disable(struct vfg_pci_device *vdev)
 							   IORESOURCE_MEM |
 							   IORESOURCE_IO));
 	vfg_pci_config_free(vdev);
-	/* A reset fails (busy) while remove() holds the device lock. */
-	if (vdev->reset_works && pci_try_reset_function(pdev))
+	mutex_unlock(&vdev->lock);
+
+	if (reset && vdev->reset_works && pci_try_reset_function(pdev))
 		pci_dbg(pdev, "reset on last close skipped\n");
 	if (pci_load_and_free_saved_state(pdev, &vdev->saved_state))
 		pci_warn(pdev, "no saved config state to restore\n");
@@ -160,10 +169,45 @@ static void vfg_pci_disable(struct vfg_pci_device *vdev)
 	pci_disable_device(pdev);
 }
 
+/* Drop one device fd (or an open that failed half way). */
+static void vfg_pci_close(struct vfg_pci_device *vdev)
+{
+	struct vfg_group *group;
+	struct pid *holder = NULL;
+	bool last;
+
+	mutex_lock(&vdev->open_mutex);
+	mutex_lock(&vdev->lock);
+	last = vdev->open_count == 1;
+	group = vdev->group;
+	mutex_unlock(&vdev->lock);
+	if (last && vdev->enabled) {
+		vfg_pci_disable(vdev, true);
+		vdev->enabled = false;
+	}
+	mutex_lock(&vdev->lock);
+	vdev->open_count--;
+	if (last) {
+		vdev->group = NULL;
+		holder = vdev->holder;
+		vdev->holder = NULL;
+	}
+	mutex_unlock(&vdev->lock);
+	mutex_unlock(&vdev->open_mutex);
+
+	wake_up_all(&vdev->wq);
+	vfg_group_device_closed(group);
+	if (last) {
+		put_device(&group->dev);
+		put_pid(holder);
+	}
+	vfg_pci_put(vdev);
+}
+
 /**
  * vfg_pci_open_device() - a new device fd for a device of a group
- * @group: the group, locked, viable and attached to a container with an
- *         IOMMU; the caller has already counted the fd in group->dev_fds
+ * @group: the group, viable and attached to a container with an IOMMU; the
+ *         caller has counted the fd in group->dev_fds and holds no lock
  * @pdev: a member of @group
  *
  * Return: the fd; -ENODEV if @pdev is not bound to us or is going away;
@@ -173,25 +217,38 @@ int vfg_pci_open_device(struct vfg_group *group, struct pci_dev *pdev)
 {
 	struct vfg_pci_device *vdev = NULL, *v;
 	struct file *file;
-	int fd, ret;
+	int fd, ret = 0;
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0)
 		return fd;
 
+	/* Register the open first: from here on remove() waits for it. */
 	mutex_lock(&vfg_pci_lock);
 	list_for_each_entry(v, &vfg_pci_devices, node)
 		if (v->pdev == pdev && !v->removing)
 			vdev = v;
-	if (!vdev) {
-		ret = -ENODEV;
-		goto err_unlock;
+	if (vdev) {
+		kref_get(&vdev->kref);
+		mutex_lock(&vdev->lock);
+		if (!vdev->open_count++) {
+			get_device(&group->dev);
+			vdev->group = group;
+			vdev->holder = get_pid(task_tgid(current));
+		}
+		mutex_unlock(&vdev->lock);
 	}
+	mutex_unlock(&vfg_pci_lock);
+	if (!vdev) {
+		put_unused_fd(fd);
+		return -ENODEV;
+	}
+
 	file = anon_inode_getfile("[vfio-device]", &vfg_pci_fops, vdev,
 				  O_RDWR);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
-		goto err_unlock;
+		goto err_close;
 	}
 	/*
 	 * One address space per device: see vfg_pci_zap_mmaps().  Its host is
@@ -201,60 +258,33 @@ int vfg_pci_open_device(struct vfg_group *group, struct pci_dev *pdev)
 	file->f_mapping = &vdev->mapping;
 	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
 
-	mutex_lock(&vdev->lock);
-	if (!vdev->open_count) {
+	mutex_lock(&vdev->open_mutex);
+	if (!vdev->enabled) {
 		ret = vfg_pci_enable(vdev);
-		if (ret) {
-			mutex_unlock(&vdev->lock);
-			/* Its release must not undo an open that failed. */
-			file->private_data = NULL;
-			fput(file);
-			goto err_unlock;
-		}
-		get_device(&group->dev);
-		vdev->group = group;
-		vdev->holder = get_pid(task_tgid(current));
+		vdev->enabled = !ret;
 	}
-	vdev->open_count++;
-	kref_get(&vdev->kref);
-	mutex_unlock(&vdev->lock);
-	mutex_unlock(&vfg_pci_lock);
+	mutex_unlock(&vdev->open_mutex);
+	if (ret) {
+		/* Its release must not close what vfg_pci_close() will. */
+		file->private_data = NULL;
+		fput(file);
+		goto err_close;
+	}
 	fd_install(fd, file);
 	return fd;
 
-err_unlock:
-	mutex_unlock(&vfg_pci_lock);
+err_close:
 	put_unused_fd(fd);
+	vfg_pci_close(vdev);
 	return ret;
 }
 
 static int vfg_pci_release(struct inode *inode, struct file *file)
 {
 	struct vfg_pci_device *vdev = file->private_data;
-	struct vfg_group *group;
-	struct pid *holder = NULL;
-	bool last;
 
-	if (!vdev)
-		return 0;
-	mutex_lock(&vdev->lock);
-	group = vdev->group;
-	last = !--vdev->open_count;
-	if (last) {
-		if (!vdev->revoked)
-			vfg_pci_disable(vdev);
-		vdev->group = NULL;
-		holder = vdev->holder;
-		vdev->holder = NULL;
-	}
-	mutex_unlock(&vdev->lock);
-	wake_up_all(&vdev->wq);
-	vfg_group_device_closed(group);
-	if (last) {
-		put_device(&group->dev);
-		put_pid(holder);
-	}
-	vfg_pci_put(vdev);
+	if (vdev)
+		vfg_pci_close(vdev);
 	return 0;
 }
 
@@ -376,9 +406,10 @@ static long vfg_pci_reset(struct vfg_pci_device *vdev)
 
 	if (!vdev->reset_works)
 		return -EINVAL;
-	mutex_lock(&vdev->lock);
+	/* open_mutex orders resets against enable, disable and revoke. */
+	mutex_lock(&vdev->open_mutex);
 	ret = vdev->revoked ? -ENODEV : pci_try_reset_function(vdev->pdev);
-	mutex_unlock(&vdev->lock);
+	mutex_unlock(&vdev->open_mutex);
 	return ret;
 }
 
@@ -529,9 +560,9 @@ static long vfg_pci_hot_reset(struct vfg_pci_device *vdev, void __user *arg)
 			goto out;
 		}
 	}
-	mutex_lock(&vdev->lock);
+	mutex_lock(&vdev->open_mutex);
 	ret = vdev->revoked ? -ENODEV : pci_reset_bus(vdev->pdev);
-	mutex_unlock(&vdev->lock);
+	mutex_unlock(&vdev->open_mutex);
 out:
 	while (nr--)
 		put_device(&groups[nr]->dev);
@@ -649,6 +680,8 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	vdev->pdev = pci_dev_get(pdev);
 	kref_init(&vdev->kref);
 	init_waitqueue_head(&vdev->wq);
+	mutex_init(&vdev->open_mutex);
+	init_rwsem(&vdev->memory_lock);
 	mutex_init(&vdev->lock);
 	spin_lock_init(&vdev->irqlock);
 	address_space_init_once(&vdev->mapping);
@@ -709,19 +742,33 @@ static void vfg_pci_request_release(struct vfg_pci_device *vdev, u32 attempt,
 				       comm, pid_nr(vdev->holder), attempt);
 }
 
-/* Take the device away from its fds, which stay open but dead. */
+/*
+ * Take the device away from its fds, which stay open but dead: faults see
+ * @revoked (under memory_lock) and get SIGBUS, every mapping is zapped, the
+ * hardware is given back.  remove() holds the device lock, so no reset.
+ */
 static void vfg_pci_revoke(struct vfg_pci_device *vdev)
 {
+	mutex_lock(&vdev->open_mutex);
 	mutex_lock(&vdev->lock);
-	if (vdev->open_count && !vdev->revoked) {
-		pci_warn(vdev->pdev, "release timeout: revoking the device from pid %d\n",
-			 pid_nr(vdev->holder));
-		vdev->revoked = true;
-		vfg_pci_zap_mmaps(vdev);
-		vfg_pci_disable(vdev);
-		vfg_pci_release_event(vdev, VFIO_GROUPS_EVENT_REVOKED, 0, -1);
+	if (!vdev->open_count || vdev->revoked) {
+		mutex_unlock(&vdev->lock);
+		goto out;
 	}
+	pci_warn(vdev->pdev, "release timeout: revoking the device from pid %d\n",
+		 pid_nr(vdev->holder));
+	down_write(&vdev->memory_lock);
+	vdev->revoked = true;
+	up_write(&vdev->memory_lock);
+	vfg_pci_zap_mmaps(vdev);
+	vfg_pci_release_event(vdev, VFIO_GROUPS_EVENT_REVOKED, 0, -1);
 	mutex_unlock(&vdev->lock);
+	if (vdev->enabled) {
+		vfg_pci_disable(vdev, false);
+		vdev->enabled = false;
+	}
+out:
+	mutex_unlock(&vdev->open_mutex);
 }
 
 /*

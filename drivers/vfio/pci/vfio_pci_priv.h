@@ -14,7 +14,13 @@
  * fail with -ENODEV, and remove() goes on without them (vfio_pci.c).
  *
  * Locks, outermost first:
- *   vdev->lock       open/close, config space, BAR maps, interrupt setup
+ *   vdev->open_mutex enabling and disabling the device (first open, last
+ *                    close, revoke); held across resets, so never taken by
+ *                    anything a reset can wait for
+ *   vdev->lock       open count, config space, BAR maps, interrupt setup;
+ *                    never held while touching user memory or resetting
+ *   vdev->memory_lock (rwsem, leaf) @revoked against BAR page faults, which
+ *                    take it for reading under mmap_lock
  *   vdev->irqlock    (spinlock) INTx mask state, taken from hard IRQ context
  *                    and under an eventfd's wait queue lock (intr.c)
  */
@@ -81,7 +87,10 @@ struct vfg_pci_irq_ctx {
  * @kref: the binding's reference and one per open device fd
  * @wq: woken when @open_count drops
  * @lock: protects everything below but the IRQ fields noted
- * @open_count: number of open device fds (under @lock)
+ * @open_mutex: see above
+ * @memory_lock: see above
+ * @enabled: the device is enabled for userspace (under @open_mutex)
+ * @open_count: number of open device fds, and opens in progress (under @lock)
  * @revoked: access was taken away at removal: fds fail with -ENODEV
  * @holder: the process that opened the device first
  * @reset_works: a function reset method exists
@@ -118,6 +127,9 @@ struct vfg_pci_device {
 	struct kref kref;
 	wait_queue_head_t wq;
 
+	struct mutex open_mutex;	/* see above */
+	struct rw_semaphore memory_lock;	/* see above */
+	bool enabled;
 	struct mutex lock;		/* see above */
 	unsigned int open_count;
 	bool revoked;
