@@ -85,8 +85,10 @@ bench: all
 # linux-source-6.1 into $(VFG_CACHE)/debug-kernel (10-15 minutes the first
 # time, nothing after).  Our module is built against that tree in a copy of
 # drivers/ and include/ under $(BUILD)/debug, so drivers/vfio/*.ko stay built
-# for Debian's kernel.  After the tests the guest unloads VFIO and prints
-# kmemleak's report (tools/testing/vm/kmemleak.sh).  Results and logs go to
+# for Debian's kernel.  The guest suite, then the clients suite (QEMU, DPDK:
+# tools/testing/vm/clients.mk) on an image with the debug kernel's modules.
+# After the tests each guest unloads VFIO and prints kmemleak's report
+# (tools/testing/vm/kmemleak.sh).  Results and logs go to
 # $(BUILD)/debug/{results,logs}; the last line is "N passed, N failed".
 DEBUG_BUILD := $(BUILD)/debug
 DEBUG_VARS = $(DEBUG_BUILD)/kernel.mk
@@ -96,9 +98,11 @@ DKIMG = $(shell sed -n 's/^DKIMG := //p' $(DEBUG_VARS) 2>/dev/null)
 DKERNEL = $(shell sed -n 's/^DKERNEL := //p' $(DEBUG_VARS) 2>/dev/null)
 DEBUG_MOD := $(DEBUG_BUILD)/src/drivers/vfio
 DEBUG_INITRD := $(DEBUG_BUILD)/vm/initramfs.cpio
+DEBUG_CLIENTS_INITRD := $(DEBUG_BUILD)/vm/initramfs-clients.cpio
 DEBUG_CONFIGS ?= default:intel default:amd
 DEBUG_TIMEOUT ?= 2400
-DEBUG_VMRUN_ARGS ?= --mem 2048 --final-script tools/testing/vm/kmemleak.sh
+DEBUG_VMRUN_ARGS ?= --mem 2048 --timeout-scale 4 \
+	--final-script tools/testing/vm/kmemleak.sh
 
 debug-kernel:
 	@mkdir -p $(DEBUG_BUILD)
@@ -113,13 +117,21 @@ check-debug: tools debug-kernel
 	python3 tools/testing/vm/mkinitramfs.py --kimg $(DKIMG) --kver $(DKVER) \
 		--module $(DEBUG_MOD)/vfio.ko --tests $(BUILD)/tests \
 		--bin $(BUILD)/guest-bin -o $(DEBUG_INITRD)
-	@KSRC=$(KSRC) BUILD=$(DEBUG_BUILD) VM_KERNEL=$(DKERNEL) \
-		INITRD=$(DEBUG_INITRD) VFG_GUEST_CONFIGS="$(DEBUG_CONFIGS)" \
+	$(MAKE) -C tools/testing/selftests/vfio KSRC=$(KSRC) O=$(CLIENTS_TESTS) \
+		LIBVFG_O=$(BUILD)/tools/lib/vfiogroup clients
+	python3 tools/testing/vm/mkinitramfs.py --kimg $(DKIMG) --kver $(DKVER) \
+		--module $(DEBUG_MOD)/vfio.ko --tests $(BUILD)/tests \
+		--bin $(BUILD)/guest-bin $(CLIENTS_OPTS) -o $(DEBUG_CLIENTS_INITRD)
+	@export KSRC=$(KSRC) BUILD=$(DEBUG_BUILD) VM_KERNEL=$(DKERNEL) \
+		INITRD=$(DEBUG_INITRD) CLIENTS_INITRD=$(DEBUG_CLIENTS_INITRD) \
+		VFG_GUEST_CONFIGS="$(DEBUG_CONFIGS)" \
+		VFG_CLIENTS_CONFIGS="$(DEBUG_CONFIGS)" \
 		VFG_GUEST_TIMEOUT=$(DEBUG_TIMEOUT) \
-		VFG_VMRUN_ARGS="$(DEBUG_VMRUN_ARGS)" \
-		tools/testing/run-checks.sh guest; \
+		VFG_VMRUN_ARGS="$(DEBUG_VMRUN_ARGS)"; \
+	tools/testing/run-checks.sh guest; \
+	tools/testing/run-checks.sh clients; \
 	p=0 f=0 s=0; \
-	for r in $(DEBUG_BUILD)/results/guest-*; do \
+	for r in $(DEBUG_BUILD)/results/*; do \
 		[ -f "$$r" ] || continue; read -r a b c <"$$r"; \
 		p=$$((p + a)) f=$$((f + b)) s=$$((s + $${c:-0})); \
 	done; \
