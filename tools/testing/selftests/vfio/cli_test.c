@@ -176,19 +176,6 @@ static int read_until(int fd, char *buf, size_t len, size_t *used,
 	}
 }
 
-/* The child's exit status after at most @ms, or -1. */
-static int reap_ms(pid_t pid, int ms)
-{
-	int st;
-
-	for (; ms >= 0; ms -= 10) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		usleep(10000);
-	}
-	return -1;
-}
-
 /*
  * The value of "key" in a one-line JSON object @line (up to the next ','
  * or '}', strings with their quotes); "" when absent.
@@ -299,7 +286,7 @@ static int restore(FIXTURE_DATA(cli) *self)
 	}
 	self->watcher = 0;
 	vfg_dev_close(&self->dev);
-	if (self->unbinder > 0 && reap_ms(self->unbinder, 10000))
+	if (self->unbinder > 0 && vfg_reap(self->unbinder, 10000))
 		bad++;
 	self->unbinder = 0;
 	if (self->fd >= 0)
@@ -741,7 +728,7 @@ TEST_F(cli, watch_bind_unbind)
 	/* Two events, and it exits by itself. */
 	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used, NULL,
 				20000)) TH_LOG("%s", out);
-	ASSERT_EQ(0, reap_ms(self->watcher, 5000)) TH_LOG("%s", out);
+	ASSERT_EQ(0, vfg_reap(self->watcher, 5000)) TH_LOG("%s", out);
 	self->watcher = 0;
 	close(self->wfd);
 	ASSERT_EQ(3, vfg_count_lines(out)) TH_LOG("%s", out);
@@ -779,7 +766,7 @@ TEST_F(cli, watch_json)
 	ASSERT_EQ(0, vfg_pci_set_override(self->t.pedu, NULL));
 	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used, NULL,
 				20000)) TH_LOG("%s", out);
-	ASSERT_EQ(0, reap_ms(self->watcher, 5000)) TH_LOG("%s", out);
+	ASSERT_EQ(0, vfg_reap(self->watcher, 5000)) TH_LOG("%s", out);
 	self->watcher = 0;
 	close(self->wfd);
 	ASSERT_EQ(3, vfg_count_lines(out)) TH_LOG("%s", out);
@@ -818,27 +805,6 @@ TEST_F(cli, watch_json)
 	ASSERT_STREQ("\"vfio-pci\"", json_field(line, "driver", v, sizeof(v)));
 }
 
-/* Unbind the device in a child: the write blocks while it is held. */
-static pid_t unbind_async(const char *bdf)
-{
-	char path[PATH_MAX];
-	pid_t pid;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind",
-		 bdf);
-	fflush(stdout);
-	pid = fork();
-	if (!pid) {
-		for (fd = 3; fd < 1024; fd++)
-			close(fd);
-		execl("/bin/sh", "sh", "-c", "echo \"$1\" >\"$2\"", "sh", bdf,
-		      path, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
 /*
  * The kernel asks us for the device back: watch names the holder, the
  * attempt and the deadline, then the release; SIGINT ends it cleanly.
@@ -865,14 +831,14 @@ TEST_F(cli, watch_release_request)
 	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used, s, 10000))
 		TH_LOG("no \"%s\" in:\n%s", s, out);
 
-	self->unbinder = unbind_async(self->t.pedu);
+	self->unbinder = vfg_pci_unbind_async(self->t.pedu);
 	ASSERT_LT(0, self->unbinder);
 	snprintf(s, sizeof(s), " release-requested group %d %s holder %d (cli_test) attempt 1 revoke in ",
 		 g, self->t.pedu, getpid());
 	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used, s, 10000))
 		TH_LOG("no \"%s\" in:\n%s", s, out);
 	vfg_dev_close(&self->dev);
-	ASSERT_EQ(0, reap_ms(self->unbinder, 10000));
+	ASSERT_EQ(0, vfg_reap(self->unbinder, 10000));
 	self->unbinder = 0;
 	snprintf(s, sizeof(s), " device-unbound group %d %s driver vfio-pci\n",
 		 g, self->t.pedu);
@@ -882,7 +848,7 @@ TEST_F(cli, watch_release_request)
 	ASSERT_HAS(out, s);
 
 	ASSERT_EQ(0, kill(self->watcher, SIGINT));
-	ASSERT_EQ(0, reap_ms(self->watcher, 5000));
+	ASSERT_EQ(0, vfg_reap(self->watcher, 5000));
 	self->watcher = 0;
 	close(self->wfd);
 }

@@ -102,22 +102,6 @@ static int count_lines_with(const char *text, const char *s)
 	return n;
 }
 
-/* The exit status of @pid (128 + signal if killed), -1 if still running. */
-static int reap(pid_t pid, int ms)
-{
-	long long end = now_ms() + ms;
-	int status;
-
-	for (;;) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) :
-			       128 + WTERMSIG(status);
-		if (now_ms() > end)
-			return -1;
-		usleep(10000);
-	}
-}
-
 /* Does @pid have @path open? */
 static bool has_open(pid_t pid, const char *path)
 {
@@ -141,26 +125,6 @@ static bool has_open(pid_t pid, const char *path)
 	}
 	closedir(d);
 	return found;
-}
-
-/* Unbind @bdf from its driver in a child (the write may block); its pid. */
-static pid_t unbind_async(const char *bdf)
-{
-	char path[PATH_MAX];
-	pid_t pid;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind",
-		 bdf);
-	pid = fork();
-	if (!pid) {
-		for (fd = 3; fd < 1024; fd++)
-			close(fd);
-		execl("/bin/sh", "sh", "-c", "echo \"$1\" >\"$2\"", "sh", bdf,
-		      path, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
 }
 
 /* ---- QEMU and its QMP monitor on stdio ------------------------------- */
@@ -321,7 +285,7 @@ static int qemu_wait(struct qemu *q, int ms)
 
 	if (q->pid <= 0)
 		return -1;
-	ret = reap(q->pid, ms);
+	ret = vfg_reap(q->pid, ms);
 	if (ret < 0) {
 		kill(q->pid, SIGKILL);
 		waitpid(q->pid, NULL, 0);
@@ -442,7 +406,7 @@ FIXTURE_TEARDOWN(qemu)
 {
 	qemu_close(&self->q);
 	if (self->unbinder > 0)
-		EXPECT_LE(0, reap(self->unbinder, 30000));
+		EXPECT_LE(0, vfg_reap(self->unbinder, 30000));
 	vfg_topo_restore(&self->t);
 }
 
@@ -549,7 +513,7 @@ TEST_F_TIMEOUT(qemu, unbind_while_held, 300)
 		ASSERT_EQ(0, vfg_sysfs_write(PARAM "release_retry_ms", "200"));
 	qemu_up(_metadata, self);
 
-	self->unbinder = unbind_async(self->t.lone);
+	self->unbinder = vfg_pci_unbind_async(self->t.lone);
 	ASSERT_LT(0, self->unbinder);
 	for (t0 = now_ms(); now_ms() - t0 < 30000 && !seen; usleep(50000)) {
 		free(err);
@@ -565,16 +529,16 @@ TEST_F_TIMEOUT(qemu, unbind_while_held, 300)
 	TH_LOG("QEMU: \"%s\" %d time(s) after %lld ms", refusal, seen,
 	       now_ms() - t0);
 	/* The removal still waits, and QEMU still has the device. */
-	EXPECT_EQ(-1, reap(self->unbinder, 500));
+	EXPECT_EQ(-1, vfg_reap(self->unbinder, 500));
 	ASSERT_EQ(0, qmp(&self->q, "{\"execute\": \"query-pci\"}", reply,
 			 sizeof(reply)));
 	ASSERT_EQ(0, qmp_pci_ids(reply, HOSTDEV, &vendor, &device));
 	EXPECT_EQ(EDU_VENDOR, vendor);
-	EXPECT_EQ(-1, reap(self->unbinder, 0));
+	EXPECT_EQ(-1, vfg_reap(self->unbinder, 0));
 
 	qemu_quit(_metadata, self);
 	t0 = now_ms();
-	EXPECT_EQ(0, reap(self->unbinder, 10000));
+	EXPECT_EQ(0, vfg_reap(self->unbinder, 10000));
 	self->unbinder = -1;
 	TH_LOG("unbind finished %lld ms after QEMU exited", now_ms() - t0);
 	ASSERT_EQ(0, vfg_pci_driver(self->t.lone, drv, sizeof(drv)));
@@ -665,7 +629,7 @@ static int run_testpmd(const char *bdf)
 		waitpid(pid, NULL, 0);
 		return -EPIPE;
 	}
-	ret = reap(pid, 120000);
+	ret = vfg_reap(pid, 120000);
 	if (ret < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);

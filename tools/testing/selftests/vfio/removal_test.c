@@ -39,43 +39,6 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/*
- * Unbind @bdf from its driver in a child (the write blocks); its pid.  The
- * child must not hold the device itself: it closes every inherited fd and
- * execs, which also drops the BAR mappings it inherited.
- */
-static pid_t unbind_async(const char *bdf)
-{
-	char path[PATH_MAX];
-	pid_t pid;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind",
-		 bdf);
-	pid = fork();
-	if (!pid) {
-		for (fd = 3; fd < 1024; fd++)
-			close(fd);
-		execl("/bin/sh", "sh", "-c", "echo \"$1\" >\"$2\"", "sh", bdf,
-		      path, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* The child's exit status, or -1 if it is still running after @ms. */
-static int reap(pid_t pid, int ms)
-{
-	int status;
-
-	for (; ms >= 0; ms -= 10) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-		usleep(10000);
-	}
-	return -1;
-}
-
 static bool still_running(pid_t pid)
 {
 	return waitpid(pid, NULL, WNOHANG) == 0;
@@ -133,7 +96,7 @@ FIXTURE_TEARDOWN(removal)
 	if (self->container >= 0)
 		close(self->container);
 	if (self->unbinder > 0)
-		EXPECT_EQ(0, reap(self->unbinder, 10000));
+		EXPECT_EQ(0, vfg_reap(self->unbinder, 10000));
 	vfg_nl_close(&self->nl);
 	vfg_pci_unbind(self->t.lone);
 	vfg_pci_set_override(self->t.lone, NULL);
@@ -162,7 +125,7 @@ TEST_F(removal, unbind_waits_for_close)
 	char drv[64];
 
 	t0 = now_ms();
-	self->unbinder = unbind_async(self->t.lone);
+	self->unbinder = vfg_pci_unbind_async(self->t.lone);
 	ASSERT_LT(0, self->unbinder);
 	ASSERT_EQ(0, vfg_nl_wait(&self->nl, VFIO_GROUPS_EVENT_RELEASE_REQUESTED,
 				 self->t.lone, 10000, &ev));
@@ -184,7 +147,7 @@ TEST_F(removal, unbind_waits_for_close)
 	EXPECT_EQ(0x010000ed, edu_read32(self->bar, EDU_REG_ID));
 
 	close_all(self);
-	EXPECT_EQ(0, reap(self->unbinder, 10000));
+	EXPECT_EQ(0, vfg_reap(self->unbinder, 10000));
 	self->unbinder = 0;
 	EXPECT_EQ(0, vfg_nl_wait(&self->nl, VFIO_GROUPS_EVENT_RELEASED,
 				 self->t.lone, 5000, NULL));
@@ -206,7 +169,7 @@ TEST_F(removal, req_eventfd_fires)
 	ASSERT_EQ(0, vfg_irq_set_eventfds(self->dev, VFIO_PCI_REQ_IRQ_INDEX, 0,
 					  1, &efd));
 
-	self->unbinder = unbind_async(self->t.lone);
+	self->unbinder = vfg_pci_unbind_async(self->t.lone);
 	p.fd = efd;
 	p.events = POLLIN;
 	ASSERT_EQ(1, poll(&p, 1, 10000));
@@ -214,7 +177,7 @@ TEST_F(removal, req_eventfd_fires)
 	EXPECT_LE(1, n);
 	EXPECT_TRUE(still_running(self->unbinder));
 	close_all(self);
-	EXPECT_EQ(0, reap(self->unbinder, 10000));
+	EXPECT_EQ(0, vfg_reap(self->unbinder, 10000));
 	self->unbinder = 0;
 	close(efd);
 }
@@ -256,7 +219,7 @@ TEST_F(removal, timeout_revokes)
 	void *p;
 
 	ASSERT_EQ(0, vfg_sysfs_write(PARAM "release_timeout_ms", "1500"));
-	self->unbinder = unbind_async(self->t.lone);
+	self->unbinder = vfg_pci_unbind_async(self->t.lone);
 	ASSERT_EQ(0, vfg_nl_wait(&self->nl, VFIO_GROUPS_EVENT_RELEASE_REQUESTED,
 				 self->t.lone, 10000, &ev));
 	EXPECT_LT(0, ev.deadline_ms);
@@ -264,7 +227,7 @@ TEST_F(removal, timeout_revokes)
 	ASSERT_EQ(0, vfg_nl_wait(&self->nl, VFIO_GROUPS_EVENT_REVOKED,
 				 self->t.lone, 10000, &ev));
 	EXPECT_EQ(getpid(), ev.holder);
-	EXPECT_EQ(0, reap(self->unbinder, 10000));
+	EXPECT_EQ(0, vfg_reap(self->unbinder, 10000));
 	self->unbinder = 0;
 
 	EXPECT_EQ(0, touch_in_child(self->bar));
@@ -298,14 +261,14 @@ TEST_F(removal, killing_holder_unblocks)
 	close(self->container);
 	self->dev = self->group = self->container = -1;
 
-	self->unbinder = unbind_async(self->t.lone);
+	self->unbinder = vfg_pci_unbind_async(self->t.lone);
 	ASSERT_EQ(0, vfg_nl_wait(&self->nl, VFIO_GROUPS_EVENT_RELEASE_REQUESTED,
 				 self->t.lone, 10000, NULL));
 	usleep(500000);
 	EXPECT_TRUE(still_running(self->unbinder));
 	ASSERT_EQ(0, kill(holder, SIGKILL));
-	EXPECT_EQ(128, reap(holder, 5000));
-	EXPECT_EQ(0, reap(self->unbinder, 10000));
+	EXPECT_EQ(128 + SIGKILL, vfg_reap(holder, 5000));
+	EXPECT_EQ(0, vfg_reap(self->unbinder, 10000));
 	self->unbinder = 0;
 }
 
@@ -314,7 +277,7 @@ TEST_F(removal, signal_does_not_abandon)
 {
 	char drv[64];
 
-	self->unbinder = unbind_async(self->t.lone);
+	self->unbinder = vfg_pci_unbind_async(self->t.lone);
 	ASSERT_EQ(0, vfg_nl_wait(&self->nl, VFIO_GROUPS_EVENT_RELEASE_REQUESTED,
 				 self->t.lone, 10000, NULL));
 	ASSERT_EQ(0, kill(self->unbinder, SIGUSR1));
@@ -323,7 +286,7 @@ TEST_F(removal, signal_does_not_abandon)
 	EXPECT_TRUE(still_running(self->unbinder));
 	EXPECT_EQ(0x010000ed, edu_read32(self->bar, EDU_REG_ID));
 	close_all(self);
-	EXPECT_NE(-1, reap(self->unbinder, 10000));
+	EXPECT_NE(-1, vfg_reap(self->unbinder, 10000));
 	self->unbinder = 0;
 	ASSERT_EQ(0, vfg_pci_driver(self->t.lone, drv, sizeof(drv)));
 	EXPECT_STREQ("", drv);

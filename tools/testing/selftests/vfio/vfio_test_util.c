@@ -893,3 +893,36 @@ uint64_t vfg_eventfd_wait(int efd, int ms)
 		return 0;
 	return v;
 }
+
+pid_t vfg_pci_unbind_async(const char *bdf)
+{
+	char path[PATH_MAX];
+	pid_t pid;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind",
+		 bdf);
+	fflush(stdout);
+	pid = fork();
+	if (!pid) {
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);
+		execl("/bin/sh", "sh", "-c", "echo \"$1\" >\"$2\"", "sh", bdf,
+		      path, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+int vfg_reap(pid_t pid, int ms)
+{
+	int status;
+
+	for (; ms >= 0; ms -= 10) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) :
+			       128 + WTERMSIG(status);
+		usleep(10000);
+	}
+	return -1;
+}

@@ -75,6 +75,14 @@ int vfg_pci_bind(const char *bdf, const char *drv);
 int vfg_pci_probe(const char *bdf, const char *drv);
 /* Unbind @bdf from its driver (0 if it had none); 0 or -errno. */
 int vfg_pci_unbind(const char *bdf);
+/*
+ * Unbind @bdf from its driver in a child, whose write blocks while the
+ * device is held.  The child holds nothing of ours: it closes every
+ * inherited fd and execs (dropping inherited mappings).  Its pid.
+ */
+pid_t vfg_pci_unbind_async(const char *bdf);
+/* @pid's exit status within @ms (128 + signal if killed), -1 if running. */
+int vfg_reap(pid_t pid, int ms);
 /* Write "1" to /sys/bus/pci/devices/BDF/remove, or to /sys/bus/pci/rescan. */
 int vfg_pci_remove(const char *bdf);
 int vfg_pci_rescan(void);
