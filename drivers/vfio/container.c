@@ -77,6 +77,7 @@ int vfg_container_attach(struct vfg_group *group, int fd)
 	c = f.file->private_data;
 
 	mutex_lock(&c->lock);
+	down_read(&vfg.domain_rwsem);
 	ret = iommu_group_claim_dma_owner(group->iommu_group, c);
 	if (ret) {
 		pr_warn_ratelimited("group %d: DMA ownership refused (%d): a device of the group is in use by the kernel\n",
@@ -94,6 +95,7 @@ int vfg_container_attach(struct vfg_group *group, int fd)
 	list_add_tail(&group->container_node, &c->groups);
 	group->container = c;
 out_unlock:
+	up_read(&vfg.domain_rwsem);
 	mutex_unlock(&c->lock);
 out:
 	fdput(f);
@@ -110,6 +112,7 @@ void vfg_container_detach(struct vfg_group *group)
 
 	lockdep_assert_held(&group->lock);
 	mutex_lock(&c->lock);
+	down_read(&vfg.domain_rwsem);
 	list_del_init(&group->container_node);
 	if (c->iommu) {
 		vfg_type1_detach_group(c->iommu, &c->groups, group);
@@ -120,6 +123,7 @@ void vfg_container_detach(struct vfg_group *group)
 	}
 	iommu_group_release_dma_owner(group->iommu_group);
 	group->container = NULL;
+	up_read(&vfg.domain_rwsem);
 	mutex_unlock(&c->lock);
 	kref_put(&c->kref, vfg_container_free);
 }
@@ -183,7 +187,9 @@ static long vfg_container_set_iommu(struct vfg_container *c,
 		return -EINVAL;
 	if (list_empty(&c->groups) || c->iommu)
 		return -EINVAL;
+	down_read(&vfg.domain_rwsem);
 	iommu = vfg_type1_create(&c->groups, type == VFIO_TYPE1v2_IOMMU);
+	up_read(&vfg.domain_rwsem);
 	if (IS_ERR(iommu))
 		return PTR_ERR(iommu);
 	c->iommu = iommu;

@@ -1,19 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Groups: /dev/vfio/$GROUP for every IOMMU group that has a PCI device.
+ * Groups: /dev/vfio/$GROUP for every IOMMU group that has a device on a bus
+ * we serve (main.c).
  *
  * A group exists from the moment its first PCI device appears (module load or
  * hotplug) until its last one leaves.  It can be opened in any state, by one
  * opener at a time, but grants nothing (container attach, device fds) until it
- * is viable: every member unbound, bound to our PCI driver, or bound to a
- * driver that does no DMA through the kernel DMA API (driver_managed_dma, as
- * pci-stub and pcieport are).  Non-viability is explained: the kernel log and
- * the group's "blockers" attribute name each device in the way and its driver.
+ * is viable: every member unbound, registered by one of our bus drivers as a
+ * struct vfg_device (device.c), or bound to a driver that does no DMA through
+ * the kernel DMA API (driver_managed_dma, as pci-stub and pcieport are).
+ * Non-viability is explained: the kernel log and the group's "blockers"
+ * attribute name each device in the way and its driver.
  *
  * Viability is computed from the IOMMU core's own list of the group's
- * devices, so a device that is not PCI, or that we have not seen yet, still
- * counts.  Our member list serves only the group's lifetime and the "members"
- * attribute.
+ * devices, so a device that we have not seen yet still counts.  Our member
+ * list serves only the group's lifetime and the "members" attribute; the
+ * device list (group->devices) holds the devices userspace can open.
+ *
+ * The group fd cannot be opened again while device fds of the group are
+ * open, even with the first group fd closed: those fds live in the first
+ * holder's address space (upstream VFIO refuses it the same way).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -32,19 +38,34 @@
 
 static const struct file_operations vfg_group_fops;
 
-/* Why @dev keeps its group from being viable, or NULL if it does not. */
-static const char *vfg_dev_blocks(struct device *dev, const char **drv_name)
+/* Is @dev registered as a struct vfg_device of @group? */
+static bool vfg_group_has_device_locked(struct vfg_group *group,
+					struct device *dev)
+{
+	struct vfg_device *vdev;
+
+	lockdep_assert_held(&group->lock);
+	list_for_each_entry(vdev, &group->devices, group_node)
+		if (vdev->dev == dev)
+			return true;
+	return false;
+}
+
+/*
+ * Why @dev keeps @group from being viable, or NULL if it does not.  Under
+ * group->lock.
+ */
+static const char *vfg_dev_blocks(struct vfg_group *group, struct device *dev,
+				  const char **drv_name)
 {
 	struct device_driver *drv = READ_ONCE(dev->driver);
 
 	*drv_name = drv ? drv->name : "-";
 	if (!drv)
 		return NULL;
-	if (!dev_is_pci(dev))
-		return "a non-PCI device bound to a driver";
-	if (vfg_pci_is_ours(dev))
+	if (vfg_group_has_device_locked(group, dev))
 		return NULL;
-	if (to_pci_driver(drv)->driver_managed_dma)
+	if (vfg_bus_driver_managed_dma(dev))
 		return NULL;
 	return "bound to a driver that does DMA through the kernel DMA API";
 }
@@ -62,7 +83,7 @@ static int vfg_viability_one(struct device *dev, void *data)
 	struct vfg_viability *v = data;
 	const char *why, *drv;
 
-	why = vfg_dev_blocks(dev, &drv);
+	why = vfg_dev_blocks(v->group, dev, &drv);
 	if (!why)
 		return 0;
 	v->blockers++;
@@ -111,8 +132,8 @@ static void vfg_group_update_locked(struct vfg_group *group)
 	vfg_nl_event(&ev);
 }
 
-/* Under vfg.lock: the group holding @pdev, and its member entry. */
-static struct vfg_group *vfg_group_find_member(struct pci_dev *pdev,
+/* Under vfg.lock: the group holding @dev, and its member entry. */
+static struct vfg_group *vfg_group_find_member(struct device *dev,
 					       struct vfg_member **out)
 {
 	struct vfg_group *group;
@@ -121,7 +142,7 @@ static struct vfg_group *vfg_group_find_member(struct pci_dev *pdev,
 	lockdep_assert_held(&vfg.lock);
 	list_for_each_entry(group, &vfg.groups, node) {
 		list_for_each_entry(m, &group->members, node) {
-			if (m->pdev == pdev) {
+			if (m->dev == dev) {
 				if (out)
 					*out = m;
 				return group;
@@ -146,7 +167,7 @@ static void vfg_group_release(struct device *dev)
 {
 	struct vfg_group *group = container_of(dev, struct vfg_group, dev);
 
-	WARN_ON(!list_empty(&group->members));
+	WARN_ON(!list_empty(&group->members) || !list_empty(&group->devices));
 	iommu_group_put(group->iommu_group);
 	ida_free(&vfg.minors, MINOR(dev->devt));
 	mutex_destroy(&group->lock);
@@ -180,6 +201,7 @@ static int vfg_group_create(struct iommu_group *iommu_group,
 	group->id = iommu_group_id(iommu_group);
 	mutex_init(&group->lock);
 	INIT_LIST_HEAD(&group->members);
+	INIT_LIST_HEAD(&group->devices);
 	INIT_LIST_HEAD(&group->container_node);
 	device_initialize(&group->dev);
 	group->dev.class = vfg.class;
@@ -219,8 +241,8 @@ err_put:
 }
 
 /**
- * vfg_group_add_device() - track a PCI device in its group
- * @pdev: the device, just added to the bus or found at load
+ * vfg_group_add_device() - track a device in its group
+ * @dev: the device, just added to its bus or found at load
  *
  * Creates the group if this is its first device.  Devices without an IOMMU
  * group are not ours to offer and are ignored.  Calling it twice for one
@@ -228,19 +250,19 @@ err_put:
  *
  * Return: 0 or a negative errno.
  */
-int vfg_group_add_device(struct pci_dev *pdev)
+int vfg_group_add_device(struct device *dev)
 {
 	struct iommu_group *iommu_group;
 	struct vfg_group *group;
 	struct vfg_member *m;
 	int ret = 0;
 
-	iommu_group = iommu_group_get(&pdev->dev);
+	iommu_group = iommu_group_get(dev);
 	if (!iommu_group)
 		return 0;
 
 	mutex_lock(&vfg.lock);
-	if (vfg_group_find_member(pdev, NULL)) {
+	if (vfg_group_find_member(dev, NULL)) {
 		iommu_group_put(iommu_group);
 		goto out;
 	}
@@ -250,15 +272,15 @@ int vfg_group_add_device(struct pci_dev *pdev)
 		ret = -ENOMEM;
 		goto out;
 	}
-	m->pdev = pci_dev_get(pdev);
-	if (pdev->dev.driver)
-		strscpy(m->driver, pdev->dev.driver->name, sizeof(m->driver));
+	m->dev = get_device(dev);
+	if (dev->driver)
+		strscpy(m->driver, dev->driver->name, sizeof(m->driver));
 
 	group = vfg_group_find(iommu_group);
 	if (!group) {
 		ret = vfg_group_create(iommu_group, m);
 		if (ret) {
-			pci_dev_put(m->pdev);
+			put_device(m->dev);
 			kfree(m);
 		}
 		goto out;
@@ -285,19 +307,19 @@ static void vfg_group_unregister(struct vfg_group *group)
 }
 
 /**
- * vfg_group_del_device() - forget a PCI device that left the bus
- * @pdev: the device
+ * vfg_group_del_device() - forget a device that left its bus
+ * @dev: the device
  *
  * The group goes away with its last device.
  */
-void vfg_group_del_device(struct pci_dev *pdev)
+void vfg_group_del_device(struct device *dev)
 {
 	struct vfg_group *group;
 	struct vfg_member *m;
 	bool empty;
 
 	mutex_lock(&vfg.lock);
-	group = vfg_group_find_member(pdev, &m);
+	group = vfg_group_find_member(dev, &m);
 	if (!group) {
 		mutex_unlock(&vfg.lock);
 		return;
@@ -314,16 +336,16 @@ void vfg_group_del_device(struct pci_dev *pdev)
 		vfg_group_unregister(group);
 	mutex_unlock(&vfg.lock);
 
-	pci_dev_put(m->pdev);
+	put_device(m->dev);
 	kfree(m);
 }
 
 /**
  * vfg_group_driver_changed() - a member was bound or unbound
- * @pdev: the device
+ * @dev: the device
  * @bound: bound (true) or unbound
  */
-void vfg_group_driver_changed(struct pci_dev *pdev, bool bound)
+void vfg_group_driver_changed(struct device *dev, bool bound)
 {
 	struct vfg_nl_event ev = VFG_NL_EVENT(bound ?
 					      VFIO_GROUPS_EVENT_DEVICE_BOUND :
@@ -333,14 +355,14 @@ void vfg_group_driver_changed(struct pci_dev *pdev, bool bound)
 	struct vfg_member *m;
 
 	mutex_lock(&vfg.lock);
-	group = vfg_group_find_member(pdev, &m);
+	group = vfg_group_find_member(dev, &m);
 	if (group) {
 		mutex_lock(&group->lock);
-		drv = READ_ONCE(pdev->dev.driver);
+		drv = READ_ONCE(dev->driver);
 		if (bound && drv)
 			strscpy(m->driver, drv->name, sizeof(m->driver));
 		ev.group_id = group->id;
-		ev.device = pci_name(pdev);
+		ev.device = dev_name(dev);
 		ev.driver = m->driver;
 		vfg_nl_event(&ev);
 		if (!bound)
@@ -403,8 +425,8 @@ int vfg_group_fill_state(struct sk_buff *msg, int id,
 					  pid_vnr(group->holder))))
 		goto out_group;
 	list_for_each_entry(m, &group->members, node) {
-		why = vfg_dev_blocks(&m->pdev->dev, &drv);
-		if (vfg_nl_put_member(msg, pci_name(m->pdev),
+		why = vfg_dev_blocks(group, m->dev, &drv);
+		if (vfg_nl_put_member(msg, dev_name(m->dev),
 				      strcmp(drv, "-") ? drv : "", why))
 			goto out_group;
 	}
@@ -431,7 +453,7 @@ void vfg_group_remove_all(void)
 		mutex_lock(&group->lock);
 		list_for_each_entry_safe(m, mt, &group->members, node) {
 			list_del(&m->node);
-			pci_dev_put(m->pdev);
+			put_device(m->dev);
 			kfree(m);
 		}
 		group->registered = false;
@@ -452,7 +474,8 @@ static int vfg_group_open(struct inode *inode, struct file *file)
 	mutex_lock(&group->lock);
 	if (!group->registered) {
 		ret = -ENODEV;
-	} else if (group->opened) {
+	} else if (group->opened || group->dev_fds) {
+		/* Device fds of the group keep it theirs (see above). */
 		ret = -EBUSY;
 	} else {
 		group->opened = true;
@@ -547,14 +570,15 @@ static long vfg_group_unset_container(struct vfg_group *group)
 }
 
 /*
- * The device is looked up and counted in dev_fds (which keeps the group in
- * its container) under group->lock; it is opened without it, since its
- * first open may reset it and so wait for PCI hotplug.
+ * The device is looked up, referenced and counted in dev_fds (which keeps
+ * the group in its container) under group->lock; device.c takes both over
+ * and opens it without the lock, since its first open may reset it and so
+ * wait for PCI hotplug.
  */
 static long vfg_group_get_device_fd(struct vfg_group *group,
 				    char __user *arg)
 {
-	struct pci_dev *pdev = NULL;
+	struct vfg_device *vdev, *found = NULL;
 	struct vfg_member *m;
 	char *name;
 	long ret;
@@ -572,27 +596,23 @@ static long vfg_group_get_device_fd(struct vfg_group *group,
 	ret = -EINVAL;
 	if (!group->container || !vfg_container_has_iommu(group->container))
 		goto out_unlock;
-	list_for_each_entry(m, &group->members, node)
-		if (!strcmp(pci_name(m->pdev), name))
-			pdev = m->pdev;
+	list_for_each_entry(vdev, &group->devices, group_node)
+		if (!strcmp(dev_name(vdev->dev), name))
+			found = vdev;
 	ret = -ENODEV;
-	if (!pdev)
-		goto out_unlock;
-	if (!vfg_pci_is_ours(&pdev->dev)) {
-		pr_info_ratelimited("group %d: %s is not bound to %s\n",
-				    group->id, name, vfg.pci_driver_name);
+	if (!found) {
+		list_for_each_entry(m, &group->members, node)
+			if (!strcmp(dev_name(m->dev), name))
+				pr_info_ratelimited("group %d: %s is not bound to %s, or is being removed\n",
+						    group->id, name,
+						    vfg.pci_driver_name);
 		goto out_unlock;
 	}
-	pci_dev_get(pdev);
+	kref_get(&found->kref);
 	group->dev_fds++;
 	mutex_unlock(&group->lock);
-
-	ret = vfg_pci_open_device(group, pdev);
-	if (ret < 0)
-		vfg_group_device_closed(group);
-	pci_dev_put(pdev);
 	kfree(name);
-	return ret;
+	return vfg_device_open_fd(found);
 
 out_unlock:
 	mutex_unlock(&group->lock);
@@ -601,32 +621,111 @@ out_unlock:
 }
 
 /**
- * vfg_group_device_closed() - a device fd of the group was closed
+ * vfg_group_device_closed() - a device fd of the group is done
  * @group: the group
  *
- * The last device fd of a group whose own fd is already closed detaches it
- * from its container.
+ * The inverse of the count VFIO_GROUP_GET_DEVICE_FD takes.  The last device
+ * fd of a group whose own fd is already closed detaches it from its
+ * container.
  */
 void vfg_group_device_closed(struct vfg_group *group)
 {
 	mutex_lock(&group->lock);
-	if (!--group->dev_fds && !group->opened && group->container)
+	if (!WARN_ON(!group->dev_fds) && !--group->dev_fds &&
+	    !group->opened && group->container)
 		vfg_container_detach(group);
 	mutex_unlock(&group->lock);
 }
 
 /**
- * vfg_group_in_container() - whether a group is attached to a container
+ * vfg_group_link_device() - make a registered device reachable from its group
+ * @vdev: the device (device.c), not linked yet
+ *
+ * Creates the group if it does not exist yet, sets @vdev->group with a
+ * reference and recomputes viability.
+ *
+ * Return: 0; -EINVAL if the device has no IOMMU group; -ENOMEM.
+ */
+int vfg_group_link_device(struct vfg_device *vdev)
+{
+	struct iommu_group *iommu_group;
+	struct vfg_group *group;
+	int ret;
+
+	ret = vfg_group_add_device(vdev->dev);
+	if (ret)
+		return ret;
+	iommu_group = iommu_group_get(vdev->dev);
+	if (!iommu_group)
+		return -EINVAL;
+	mutex_lock(&vfg.lock);
+	group = vfg_group_find(iommu_group);
+	if (group) {
+		get_device(&group->dev);
+		mutex_lock(&group->lock);
+		vdev->group = group;
+		list_add_tail(&vdev->group_node, &group->devices);
+		vfg_group_update_locked(group);
+		mutex_unlock(&group->lock);
+	}
+	mutex_unlock(&vfg.lock);
+	iommu_group_put(iommu_group);
+	return group ? 0 : -ENODEV;
+}
+
+/**
+ * vfg_group_unlink_device() - a device is being unregistered
+ * @vdev: the device, linked
+ *
+ * GET_DEVICE_FD finds it no more.  @vdev->group and its reference stay until
+ * the device is freed.
+ */
+void vfg_group_unlink_device(struct vfg_device *vdev)
+{
+	struct vfg_group *group = vdev->group;
+
+	mutex_lock(&group->lock);
+	list_del_init(&vdev->group_node);
+	vfg_group_update_locked(group);
+	mutex_unlock(&group->lock);
+}
+
+/**
+ * vfg_group_id() - a group's ID
  * @group: the group
  *
- * Return: true while it is (its DMA is then owned by userspace).
+ * Return: the IOMMU group's ID.
  */
-bool vfg_group_in_container(struct vfg_group *group)
+int vfg_group_id(struct vfg_group *group)
+{
+	return group->id;
+}
+
+/**
+ * vfg_group_put() - drop a reference taken by vfg_group_get_from_fd() or
+ * held by a device
+ * @group: the group
+ */
+void vfg_group_put(struct vfg_group *group)
+{
+	put_device(&group->dev);
+}
+
+/**
+ * vfg_group_owns() - whether userspace owns an IOMMU group through @group
+ * @group: a group
+ * @iommu_group: an IOMMU group
+ *
+ * Return: true if @iommu_group is @group's and @group is attached to a
+ * container (so its DMA is owned by userspace and no kernel driver that does
+ * DMA is bound to any of its devices).
+ */
+bool vfg_group_owns(struct vfg_group *group, struct iommu_group *iommu_group)
 {
 	bool ret;
 
 	mutex_lock(&group->lock);
-	ret = group->container;
+	ret = group->iommu_group == iommu_group && group->container;
 	mutex_unlock(&group->lock);
 	return ret;
 }
@@ -702,8 +801,8 @@ static ssize_t members_show(struct device *dev, struct device_attribute *attr,
 
 	mutex_lock(&group->lock);
 	list_for_each_entry(m, &group->members, node) {
-		drv = READ_ONCE(m->pdev->dev.driver);
-		len += sysfs_emit_at(buf, len, "%s %s\n", pci_name(m->pdev),
+		drv = READ_ONCE(m->dev->driver);
+		len += sysfs_emit_at(buf, len, "%s %s\n", dev_name(m->dev),
 				     drv ? drv->name : "-");
 	}
 	mutex_unlock(&group->lock);

@@ -33,6 +33,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/dma-mapping.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -502,11 +503,24 @@ static int vfg_check_intr_remap(struct vfg_group *group)
  * Return: the backend, or an ERR_PTR; -EINVAL if a group cannot join, -EPERM
  * if one lacks interrupt remapping (see allow_unsafe_interrupts).
  */
+/* The bus of a device of @group: 6.1 allocates IOMMU domains per bus. */
+static int vfg_first_bus(struct device *dev, void *data)
+{
+	*(struct bus_type **)data = dev->bus;
+	return 1;
+}
+
 struct vfg_iommu *vfg_type1_create(struct list_head *groups, bool v2)
 {
 	struct vfg_group *group, *failed = NULL;
+	struct bus_type *bus = NULL;
 	struct vfg_iommu *iommu;
 	int ret;
+
+	group = list_first_entry(groups, struct vfg_group, container_node);
+	iommu_group_for_each_dev(group->iommu_group, &bus, vfg_first_bus);
+	if (!bus)
+		return ERR_PTR(-ENODEV);
 
 	iommu = kzalloc(sizeof(*iommu), GFP_KERNEL);
 	if (!iommu)
@@ -514,7 +528,7 @@ struct vfg_iommu *vfg_type1_create(struct list_head *groups, bool v2)
 	iommu->v2 = v2;
 	iommu->dmas = RB_ROOT;
 	INIT_LIST_HEAD(&iommu->ranges);
-	iommu->domain = iommu_domain_alloc(&pci_bus_type);
+	iommu->domain = iommu_domain_alloc(bus);
 	if (!iommu->domain) {
 		ret = -EIO;
 		goto err_free;

@@ -11,41 +11,55 @@
  *                leaves, the group is unregistered (node and sysfs go away);
  *                a stale open fd keeps the memory until it is closed and gets
  *                -ENODEV from every ioctl.
+ * vfg_device     one per device a bus driver of ours has bound (device.c):
+ *                the bus-agnostic object behind device fds.  Its lifetime
+ *                protocol is written at the top of device.c.
  * vfg_container  one per open /dev/vfio/vfio (container.c), refcounted: the
  *                container fd holds one reference and every attached group
  *                holds one.
  *
  * Lock order
  * ----------
- *   vfg.lock -> group->lock -> container->lock -> iommu_group internal mutex
+ *   vfg.lock -> group->lock -> container->lock -> vfg.domain_rwsem (read)
+ *            -> iommu_group internal mutex
+ *   vfg_device.open_lock and group->lock are never held together
  *
  * vfg.lock (main.c) protects the list of groups and the creation and
  * destruction of groups.  Bus notifier callbacks run with the device lock
  * held; nothing in this driver takes a device lock while holding one of ours.
+ *
+ * vfg.domain_rwsem keeps every change of an IOMMU group's domain that we make
+ * (claiming and releasing DMA ownership, attaching and detaching a type1
+ * domain) out of the IOMMU core's iommu_release_device(), which in 6.1 calls
+ * the IOMMU driver's release_device() without the group's mutex while the
+ * device is still on the group's list.  main.c takes it for writing around
+ * the IOMMU core's BUS_NOTIFY_REMOVED_DEVICE handler.
  */
 #ifndef VFG_VFIO_H
 #define VFG_VFIO_H
 
 #include <linux/cdev.h>
 #include <linux/device.h>
+#include <linux/fs.h>
 #include <linux/iommu.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
-#include <linux/pci.h>
 #include <linux/pid.h>
+#include <linux/rwsem.h>
+#include <linux/wait.h>
 
 struct vfg_container;
 
 /**
- * struct vfg_member - one PCI device of a group, as we track it
+ * struct vfg_member - one device of a group, as we track it
  * @node: in vfg_group.members
- * @pdev: the device; a reference is held while it is a member
+ * @dev: the device; a reference is held while it is a member
  * @driver: the driver it was last bound to, for the unbound event
  */
 struct vfg_member {
 	struct list_head node;
-	struct pci_dev *pdev;
+	struct device *dev;
 	char driver[32];
 };
 
@@ -63,9 +77,13 @@ struct vfg_member {
  * @holder: thread group of the opener, while @opened
  * @container: the container this group is attached to, or NULL
  * @viable: last computed viability, to report changes
- * @dev_fds: open device fds of this group's devices; while there are any
- *           the group stays attached to its container, even with the group
- *           fd closed
+ * @devices: registered struct vfg_device of this group (device.c), through
+ *           vfg_device.group_node
+ * @dev_fds: device fds of this group's devices, counted from the moment
+ *           VFIO_GROUP_GET_DEVICE_FD has checked the group until the fd's
+ *           release has finished; while there are any the group stays
+ *           attached to its container, even with the group fd closed, and
+ *           the group cannot be opened again
  */
 struct vfg_group {
 	struct device dev;
@@ -82,6 +100,7 @@ struct vfg_group {
 	struct vfg_container *container;
 	struct list_head container_node;	/* under container->lock */
 	bool viable;
+	struct list_head devices;
 	unsigned int dev_fds;
 };
 
@@ -93,10 +112,12 @@ struct vfg_group {
  * @devt: first of our char device numbers
  * @minors: allocator of group minors
  * @pci_driver_name: name of our PCI driver
+ * @domain_rwsem: see "Lock order" above
  */
 struct vfg_state {
 	struct mutex lock;		/* protects groups, see above */
 	struct list_head groups;
+	struct rw_semaphore domain_rwsem;	/* see above */
 	struct class *class;
 	dev_t devt;
 	struct ida minors;
@@ -150,6 +171,109 @@ struct vfg_nl_event {
 struct sk_buff;
 struct netlink_ext_ack;
 
+struct vfg_device;
+struct vm_area_struct;
+
+/**
+ * struct vfg_device_ops - what a bus driver provides for its devices
+ * @open_device: the first device fd is being opened: make the device ready
+ *               for userspace.  Called with vfg_device.open_lock held.
+ * @close_device: the last device fd was closed: give the device back as it
+ *                was bound (reset it, restore its state).  open_lock held.
+ *                Not called for a revoked device.
+ * @revoke: removal timed out with fds still open: take the device from them
+ *          (every mapping zapped, interrupts and DMA off) without a reset, as
+ *          remove() holds the device lock.  open_lock held; the device is
+ *          open.  The provider's own paths must then fail with -ENODEV.
+ * @request: ask userspace to release the device (the REQ eventfd); @count is
+ *           the attempt, from 1.  Must not take locks an ioctl may hold.
+ * @ioctl: a device fd ioctl (not for a revoked device)
+ * @read: pread of the device fd (likewise)
+ * @write: pwrite of the device fd (likewise)
+ * @mmap: mmap of the device fd (likewise); the file's mapping is the
+ *        device's, see vfg_device_zap_mappings()
+ * @release: the last reference is gone: free the provider's structure
+ */
+struct vfg_device_ops {
+	int (*open_device)(struct vfg_device *vdev);
+	void (*close_device)(struct vfg_device *vdev);
+	void (*revoke)(struct vfg_device *vdev);
+	void (*request)(struct vfg_device *vdev, unsigned int count);
+	long (*ioctl)(struct vfg_device *vdev, unsigned int cmd,
+		      unsigned long arg);
+	ssize_t (*read)(struct vfg_device *vdev, char __user *buf,
+			size_t count, loff_t *ppos);
+	ssize_t (*write)(struct vfg_device *vdev, const char __user *buf,
+			 size_t count, loff_t *ppos);
+	int (*mmap)(struct vfg_device *vdev, struct vm_area_struct *vma);
+	void (*release)(struct vfg_device *vdev);
+};
+
+/**
+ * enum vfg_device_state - where a device is in its life (device.c)
+ * @VFG_DEV_NEW: initialised, not registered yet
+ * @VFG_DEV_LIVE: registered: device fds may be opened
+ * @VFG_DEV_REMOVING: unregistration has begun: no new fd; the open ones
+ *                    are asked back
+ * @VFG_DEV_REVOKED: taken from its fds, which stay open but fail
+ */
+enum vfg_device_state {
+	VFG_DEV_NEW,
+	VFG_DEV_LIVE,
+	VFG_DEV_REMOVING,
+	VFG_DEV_REVOKED,
+};
+
+/**
+ * struct vfg_device - a device userspace can own, embedded by a bus driver
+ * @dev: the bus device; a reference is held for our lifetime
+ * @ops: the bus driver's callbacks
+ * @kref: one reference for the registration (probe to the end of
+ *        vfg_device_unregister()), one for each device fd from the moment
+ *        VFIO_GROUP_GET_DEVICE_FD finds the device until its release ends
+ * @group: the device's group, from registration (a reference is held)
+ * @group_node: in group->devices while registered, under group->lock
+ * @open_lock: protects the fields below, and serialises the provider's
+ *             open_device, close_device and revoke callbacks with each other
+ *             and with what the provider runs under vfg_device_lock_live()
+ * @state: enum vfg_device_state; read without the lock only as a hint
+ * @open_count: opened device fds: the first open calls open_device, the
+ *              last close close_device, both decided under @open_lock
+ * @fds: like @open_count, but dropped only once a closing fd has finished
+ *       with its group (detached it from its container if it was the last):
+ *       unregistration waits for it to reach zero
+ * @holder: the thread group that opened the first fd
+ * @wq: woken when @fds reaches zero
+ * @mapping: the address space of every device fd of this device, so that
+ *           all userspace mappings can be zapped at once
+ */
+struct vfg_device {
+	struct device *dev;
+	const struct vfg_device_ops *ops;
+	struct kref kref;
+	struct vfg_group *group;
+	struct list_head group_node;
+
+	struct mutex open_lock;		/* protects the fields below */
+	enum vfg_device_state state;
+	unsigned int open_count;
+	unsigned int fds;
+	struct pid *holder;
+	wait_queue_head_t wq;
+	struct address_space mapping;
+};
+
+/* device.c */
+void vfg_device_init(struct vfg_device *vdev, struct device *dev,
+		     const struct vfg_device_ops *ops);
+int vfg_device_register(struct vfg_device *vdev);
+void vfg_device_unregister(struct vfg_device *vdev);
+void vfg_device_put(struct vfg_device *vdev);
+int vfg_device_open_fd(struct vfg_device *vdev);
+bool vfg_device_lock_live(struct vfg_device *vdev);
+void vfg_device_unlock(struct vfg_device *vdev);
+void vfg_device_zap_mappings(struct vfg_device *vdev);
+
 /* netlink.c */
 void vfg_nl_event(const struct vfg_nl_event *ev);
 int vfg_nl_put_member(struct sk_buff *msg, const char *dev, const char *driver,
@@ -161,14 +285,18 @@ void vfg_nl_exit(void);
 int vfg_group_fill_state(struct sk_buff *msg, int id,
 			 struct netlink_ext_ack *extack);
 int vfg_group_next_id(int after);
-int vfg_group_add_device(struct pci_dev *pdev);
-void vfg_group_del_device(struct pci_dev *pdev);
-void vfg_group_driver_changed(struct pci_dev *pdev, bool bound);
+int vfg_group_add_device(struct device *dev);
+void vfg_group_del_device(struct device *dev);
+void vfg_group_driver_changed(struct device *dev, bool bound);
 void vfg_group_remove_all(void);
 bool vfg_group_viable_locked(struct vfg_group *group, bool explain);
+int vfg_group_link_device(struct vfg_device *vdev);
+void vfg_group_unlink_device(struct vfg_device *vdev);
 void vfg_group_device_closed(struct vfg_group *group);
 struct vfg_group *vfg_group_get_from_fd(int fd);
-bool vfg_group_in_container(struct vfg_group *group);
+void vfg_group_put(struct vfg_group *group);
+int vfg_group_id(struct vfg_group *group);
+bool vfg_group_owns(struct vfg_group *group, struct iommu_group *iommu_group);
 extern const struct attribute_group *vfg_group_attr_groups[];
 
 /* container.c */
@@ -189,10 +317,11 @@ void vfg_type1_detach_group(struct vfg_iommu *iommu, struct list_head *groups,
 long vfg_type1_ioctl(struct vfg_iommu *iommu, unsigned int cmd,
 		     unsigned long arg);
 
+/* main.c: what the buses we serve tell us */
+bool vfg_bus_driver_managed_dma(struct device *dev);
+
 /* pci/vfio_pci.c */
 int vfg_pci_init(void);
 void vfg_pci_exit(void);
-bool vfg_pci_is_ours(struct device *dev);
-int vfg_pci_open_device(struct vfg_group *group, struct pci_dev *pdev);
 
 #endif /* VFG_VFIO_H */

@@ -9,7 +9,7 @@
  * mmap maps memory BARs uncached, a page at a time as they are touched: the
  * fault handler inserts the page under vdev->memory_lock (read), unless the
  * device was revoked.  Every device fd of a device shares the device's own
- * address_space, so vfg_pci_zap_mmaps() takes every userspace mapping away
+ * address_space, so vfg_device_zap_mappings() takes every userspace mapping away
  * at once; after a revoke, a later access faults with SIGBUS.  Neither mmap
  * nor the fault handler takes vdev->lock, which is held across operations
  * that may wait for PCI hotplug.  The pages that
@@ -278,15 +278,4 @@ int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma)
 	vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
 	vma->vm_ops = &vfg_pci_vm_ops;
 	return 0;
-}
-
-/**
- * vfg_pci_zap_mmaps() - take away every userspace mapping of the BARs
- * @vdev: the device
- *
- * Later accesses through those mappings get SIGBUS.
- */
-void vfg_pci_zap_mmaps(struct vfg_pci_device *vdev)
-{
-	unmap_mapping_range(&vdev->mapping, 0, 0, true);
 }

@@ -8,94 +8,57 @@
  * does not put it in the kernel's DMA domain, so a group whose members are
  * all bound here can be handed to userspace.
  *
- * Device fds (VFIO_GROUP_GET_DEVICE_FD) come from here.  The first open
+ * Device fds (VFIO_GROUP_GET_DEVICE_FD) come from here, through the device
+ * core (device.c), which decides when a device is opened, closed, removed
+ * or revoked; this file does the PCI work in its callbacks.  The first open
  * enables the device with bus mastering off, resets it where a reset method
  * exists and builds its virtual config space; the last close disables its
  * interrupts, resets it and restores the config state it was bound with.
- *
- * Removal
- * -------
- * remove() (unbind, "remove" in sysfs, hot-unplug) cannot fail, and must not
- * tear a device out from under its user.  It waits until every device fd is
- * closed, and while it waits it asks for the device back: it signals the REQ
- * eventfd (QEMU unplugs the device from its guest on it), sends a
- * RELEASE_REQUESTED netlink event naming the holder, and logs it, again every
- * release_retry_ms.  The wait is interruptible until a signal arrives; then,
- * since remove() cannot be abandoned, it goes on waiting uninterruptibly.
- * With release_timeout_ms set, when the time is up the device is revoked:
- * every userspace mapping of its BARs is zapped (later accesses get SIGBUS),
- * its interrupts and bus mastering are turned off, every operation on its fds
- * fails with -ENODEV, a REVOKED event goes out, and remove() completes.  The
- * stale fds stay safe to use and to close: they keep the structure alive.
+ * remove() unregisters the device from the core, which waits for its fds to
+ * be closed (asking for them back) or revokes them: a revoke zaps every
+ * userspace mapping of the BARs (later accesses get SIGBUS) and turns
+ * interrupts and bus mastering off, without a reset, since remove() holds
+ * the device lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/anon_inodes.h>
-#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/pci.h>
-#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/vfio_groups.h>
 
 #include "vfio_pci_priv.h"
 
-static unsigned int release_timeout_ms;
-module_param(release_timeout_ms, uint, 0644);
-MODULE_PARM_DESC(release_timeout_ms,
-		 "Revoke a device its holder does not release within this many ms of removal (0: wait forever, default)");
-
-static unsigned int release_retry_ms = 1000;
-module_param(release_retry_ms, uint, 0644);
-MODULE_PARM_DESC(release_retry_ms,
-		 "Interval between release requests while removal waits (default 1000 ms)");
-
-/*
- * Devices bound to us.  vfg_pci_lock protects the list and vdev->removing,
- * and is held across the opening of a device fd, so that remove() sees
- * either no fd or an fully opened one.  Lock order: vfg_pci_lock ->
- * group->lock is never taken; vfg_pci_lock -> vdev->lock.
- */
-static LIST_HEAD(vfg_pci_devices);
-static DEFINE_MUTEX(vfg_pci_lock);
-
 static struct pci_driver vfg_pci_driver;
-static const struct file_operations vfg_pci_fops;
 
-static void vfg_pci_free(struct kref *kref)
+static void vfg_pci_release(struct vfg_device *core)
 {
-	struct vfg_pci_device *vdev = container_of(kref, struct vfg_pci_device,
-						   kref);
+	struct vfg_pci_device *vdev = to_vfg_pci(core);
 
 	pci_dev_put(vdev->pdev);
 	mutex_destroy(&vdev->lock);
-	mutex_destroy(&vdev->open_mutex);
 	kfree(vdev);
-}
-
-static void vfg_pci_put(struct vfg_pci_device *vdev)
-{
-	kref_put(&vdev->kref, vfg_pci_free);
 }
 
 /* ---- open and close ---------------------------------------------------- */
 
 /*
- * Make the device ready for userspace: the first open.  Under open_mutex
- * only: the reset may wait for PCI hotplug locks, so vdev->lock (which
- * remove() takes) is held only for the state it protects.
+ * Make the device ready for userspace: the first open, under the core's
+ * open_lock.  vdev->lock is held only for the state it protects, not across
+ * the reset.
  */
-static int vfg_pci_enable(struct vfg_pci_device *vdev)
+static int vfg_pci_open_device(struct vfg_device *core)
 {
+	struct vfg_pci_device *vdev = to_vfg_pci(core);
 	struct pci_dev *pdev = vdev->pdev;
 	int bars = pci_select_bars(pdev, IORESOURCE_MEM | IORESOURCE_IO);
 	u32 table;
 	u16 flags;
 	int ret, i;
 
-	lockdep_assert_held(&vdev->open_mutex);
+	lockdep_assert_held(&core->open_lock);
 	ret = pci_enable_device(pdev);
 	if (ret)
 		return ret;
@@ -143,13 +106,13 @@ err_disable:
 
 /*
  * Give the device back as it was bound: the last close, or a revoke.  Under
- * open_mutex; @reset is false when remove() holds the device lock.
+ * the core's open_lock; @reset is false when remove() holds the device lock.
  */
 static void vfg_pci_disable(struct vfg_pci_device *vdev, bool reset)
 {
 	struct pci_dev *pdev = vdev->pdev;
 
-	lockdep_assert_held(&vdev->open_mutex);
+	lockdep_assert_held(&vdev->core.open_lock);
 	mutex_lock(&vdev->lock);
 	vfg_pci_irq_disable_all(vdev);
 	pci_clear_master(pdev);
@@ -169,123 +132,32 @@ static void vfg_pci_disable(struct vfg_pci_device *vdev, bool reset)
 	pci_disable_device(pdev);
 }
 
-/* Drop one device fd (or an open that failed half way). */
-static void vfg_pci_close(struct vfg_pci_device *vdev)
+static void vfg_pci_close_device(struct vfg_device *core)
 {
-	struct vfg_group *group;
-	struct pid *holder = NULL;
-	bool last;
-
-	mutex_lock(&vdev->open_mutex);
-	mutex_lock(&vdev->lock);
-	last = vdev->open_count == 1;
-	group = vdev->group;
-	mutex_unlock(&vdev->lock);
-	if (last && vdev->enabled) {
-		vfg_pci_disable(vdev, true);
-		vdev->enabled = false;
-	}
-	mutex_lock(&vdev->lock);
-	vdev->open_count--;
-	if (last) {
-		vdev->group = NULL;
-		holder = vdev->holder;
-		vdev->holder = NULL;
-	}
-	mutex_unlock(&vdev->lock);
-	mutex_unlock(&vdev->open_mutex);
-
-	wake_up_all(&vdev->wq);
-	vfg_group_device_closed(group);
-	if (last) {
-		put_device(&group->dev);
-		put_pid(holder);
-	}
-	vfg_pci_put(vdev);
+	vfg_pci_disable(to_vfg_pci(core), true);
 }
 
-/**
- * vfg_pci_open_device() - a new device fd for a device of a group
- * @group: the group, viable and attached to a container with an IOMMU; the
- *         caller has counted the fd in group->dev_fds and holds no lock
- * @pdev: a member of @group
- *
- * Return: the fd; -ENODEV if @pdev is not bound to us or is going away;
- * another negative errno if the device cannot be enabled.
+/*
+ * Take the device away from its fds, which stay open but dead: faults see
+ * @revoked (under memory_lock) and get SIGBUS, every mapping is zapped, the
+ * hardware is given back.  remove() holds the device lock, so no reset.
  */
-int vfg_pci_open_device(struct vfg_group *group, struct pci_dev *pdev)
+static void vfg_pci_revoke(struct vfg_device *core)
 {
-	struct vfg_pci_device *vdev = NULL, *v;
-	struct file *file;
-	int fd, ret = 0;
+	struct vfg_pci_device *vdev = to_vfg_pci(core);
 
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0)
-		return fd;
-
-	/* Register the open first: from here on remove() waits for it. */
-	mutex_lock(&vfg_pci_lock);
-	list_for_each_entry(v, &vfg_pci_devices, node)
-		if (v->pdev == pdev && !v->removing)
-			vdev = v;
-	if (vdev) {
-		kref_get(&vdev->kref);
-		mutex_lock(&vdev->lock);
-		if (!vdev->open_count++) {
-			get_device(&group->dev);
-			vdev->group = group;
-			vdev->holder = get_pid(task_tgid(current));
-		}
-		mutex_unlock(&vdev->lock);
-	}
-	mutex_unlock(&vfg_pci_lock);
-	if (!vdev) {
-		put_unused_fd(fd);
-		return -ENODEV;
-	}
-
-	file = anon_inode_getfile("[vfio-device]", &vfg_pci_fops, vdev,
-				  O_RDWR);
-	if (IS_ERR(file)) {
-		ret = PTR_ERR(file);
-		goto err_close;
-	}
-	/*
-	 * One address space per device: see vfg_pci_zap_mmaps().  Its host is
-	 * the anon inode every such file shares, which is never freed.
-	 */
-	vdev->mapping.host = file_inode(file);
-	file->f_mapping = &vdev->mapping;
-	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
-
-	mutex_lock(&vdev->open_mutex);
-	if (!vdev->enabled) {
-		ret = vfg_pci_enable(vdev);
-		vdev->enabled = !ret;
-	}
-	mutex_unlock(&vdev->open_mutex);
-	if (ret) {
-		/* Its release must not close what vfg_pci_close() will. */
-		file->private_data = NULL;
-		fput(file);
-		goto err_close;
-	}
-	fd_install(fd, file);
-	return fd;
-
-err_close:
-	put_unused_fd(fd);
-	vfg_pci_close(vdev);
-	return ret;
+	mutex_lock(&vdev->lock);
+	down_write(&vdev->memory_lock);
+	vdev->revoked = true;
+	up_write(&vdev->memory_lock);
+	mutex_unlock(&vdev->lock);
+	vfg_device_zap_mappings(core);
+	vfg_pci_disable(vdev, false);
 }
 
-static int vfg_pci_release(struct inode *inode, struct file *file)
+static void vfg_pci_request(struct vfg_device *core, unsigned int count)
 {
-	struct vfg_pci_device *vdev = file->private_data;
-
-	if (vdev)
-		vfg_pci_close(vdev);
-	return 0;
+	vfg_pci_signal_req(to_vfg_pci(core));
 }
 
 /* ---- ioctls ------------------------------------------------------------ */
@@ -406,10 +278,11 @@ static long vfg_pci_reset(struct vfg_pci_device *vdev)
 
 	if (!vdev->reset_works)
 		return -EINVAL;
-	/* open_mutex orders resets against enable, disable and revoke. */
-	mutex_lock(&vdev->open_mutex);
-	ret = vdev->revoked ? -ENODEV : pci_try_reset_function(vdev->pdev);
-	mutex_unlock(&vdev->open_mutex);
+	/* Resets are ordered against enable, disable and revoke. */
+	if (!vfg_device_lock_live(&vdev->core))
+		return -ENODEV;
+	ret = pci_try_reset_function(vdev->pdev);
+	vfg_device_unlock(&vdev->core);
 	return ret;
 }
 
@@ -534,24 +407,18 @@ static long vfg_pci_hot_reset(struct vfg_pci_device *vdev, void __user *arg)
 			goto out;
 		}
 		nr++;
-		/*
-		 * Only a group in a container is the caller's: its DMA is
-		 * owned, so none of its devices has a host driver that a
-		 * reset would pull the rug from under.
-		 */
-		if (!vfg_group_in_container(groups[nr - 1])) {
-			pci_info(vdev->pdev, "hot reset refused: group %d is not in a container\n",
-				 groups[nr - 1]->id);
-			ret = -EINVAL;
-			goto out;
-		}
 	}
-	/* The caller must own the group of every device the reset hits. */
+	/*
+	 * The caller must own the group of every device the reset hits: only
+	 * a group in a container is the caller's, as its DMA is owned, so none
+	 * of its devices has a host driver that a reset would pull the rug
+	 * from under.
+	 */
 	for (i = 0; i < w.nr; i++) {
 		iommu_group = iommu_group_get(&w.devs[i]->dev);
 		found = false;
 		for (j = 0; j < nr && iommu_group; j++)
-			found |= groups[j]->iommu_group == iommu_group;
+			found |= vfg_group_owns(groups[j], iommu_group);
 		iommu_group_put(iommu_group);
 		if (!found) {
 			pci_info(vdev->pdev, "hot reset refused: the caller does not own the group of %s\n",
@@ -560,24 +427,25 @@ static long vfg_pci_hot_reset(struct vfg_pci_device *vdev, void __user *arg)
 			goto out;
 		}
 	}
-	mutex_lock(&vdev->open_mutex);
-	ret = vdev->revoked ? -ENODEV : pci_reset_bus(vdev->pdev);
-	mutex_unlock(&vdev->open_mutex);
+	if (vfg_device_lock_live(&vdev->core)) {
+		ret = pci_reset_bus(vdev->pdev);
+		vfg_device_unlock(&vdev->core);
+	} else {
+		ret = -ENODEV;
+	}
 out:
 	while (nr--)
-		put_device(&groups[nr]->dev);
+		vfg_group_put(groups[nr]);
 	kfree(w.devs);
 	return ret;
 }
 
-static long vfg_pci_ioctl(struct file *file, unsigned int cmd,
+static long vfg_pci_ioctl(struct vfg_device *core, unsigned int cmd,
 			  unsigned long arg)
 {
-	struct vfg_pci_device *vdev = file->private_data;
+	struct vfg_pci_device *vdev = to_vfg_pci(core);
 	void __user *uarg = (void __user *)arg;
 
-	if (READ_ONCE(vdev->revoked))
-		return -ENODEV;
 	switch (cmd) {
 	case VFIO_DEVICE_GET_INFO:
 		return vfg_pci_get_info(vdev, uarg);
@@ -598,16 +466,13 @@ static long vfg_pci_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
-static ssize_t vfg_pci_rw(struct file *file, char __user *buf, size_t count,
-			  loff_t *ppos, bool write)
+static ssize_t vfg_pci_rw(struct vfg_pci_device *vdev, char __user *buf,
+			  size_t count, loff_t *ppos, bool write)
 {
-	struct vfg_pci_device *vdev = file->private_data;
 	u64 index = VFG_PCI_INDEX((u64)*ppos);
 	loff_t pos = *ppos & VFG_PCI_OFFSET_MASK;
 	ssize_t ret;
 
-	if (READ_ONCE(vdev->revoked))
-		return -ENODEV;
 	if (*ppos < 0 || !count)
 		return *ppos < 0 ? -EINVAL : 0;
 	switch (index) {
@@ -628,32 +493,34 @@ static ssize_t vfg_pci_rw(struct file *file, char __user *buf, size_t count,
 	return ret;
 }
 
-static ssize_t vfg_pci_read(struct file *file, char __user *buf, size_t count,
-			    loff_t *ppos)
+static ssize_t vfg_pci_read(struct vfg_device *core, char __user *buf,
+			    size_t count, loff_t *ppos)
 {
-	return vfg_pci_rw(file, buf, count, ppos, false);
+	return vfg_pci_rw(to_vfg_pci(core), buf, count, ppos, false);
 }
 
-static ssize_t vfg_pci_write(struct file *file, const char __user *buf,
+static ssize_t vfg_pci_write(struct vfg_device *core, const char __user *buf,
 			     size_t count, loff_t *ppos)
 {
-	return vfg_pci_rw(file, (char __user *)buf, count, ppos, true);
+	return vfg_pci_rw(to_vfg_pci(core), (char __user *)buf, count, ppos,
+			  true);
 }
 
-static int vfg_pci_mmap_fd(struct file *file, struct vm_area_struct *vma)
+static int vfg_pci_mmap_dev(struct vfg_device *core, struct vm_area_struct *vma)
 {
-	return vfg_pci_mmap(file->private_data, vma);
+	return vfg_pci_mmap(to_vfg_pci(core), vma);
 }
 
-static const struct file_operations vfg_pci_fops = {
-	.owner = THIS_MODULE,
-	.release = vfg_pci_release,
+static const struct vfg_device_ops vfg_pci_ops = {
+	.open_device = vfg_pci_open_device,
+	.close_device = vfg_pci_close_device,
+	.revoke = vfg_pci_revoke,
+	.request = vfg_pci_request,
+	.ioctl = vfg_pci_ioctl,
 	.read = vfg_pci_read,
 	.write = vfg_pci_write,
-	.unlocked_ioctl = vfg_pci_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
-	.mmap = vfg_pci_mmap_fd,
-	.llseek = default_llseek,
+	.mmap = vfg_pci_mmap_dev,
+	.release = vfg_pci_release,
 };
 
 /* ---- the driver -------------------------------------------------------- */
@@ -662,6 +529,7 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct iommu_group *iommu_group;
 	struct vfg_pci_device *vdev;
+	int ret;
 
 	if (pdev->hdr_type != PCI_HEADER_TYPE_NORMAL) {
 		pci_info(pdev, "not binding: only normal (type 0) functions can be assigned, this is a bridge\n");
@@ -678,163 +546,29 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (!vdev)
 		return -ENOMEM;
 	vdev->pdev = pci_dev_get(pdev);
-	kref_init(&vdev->kref);
-	init_waitqueue_head(&vdev->wq);
-	mutex_init(&vdev->open_mutex);
 	init_rwsem(&vdev->memory_lock);
 	mutex_init(&vdev->lock);
 	spin_lock_init(&vdev->irqlock);
-	address_space_init_once(&vdev->mapping);
 	vdev->irq_type = -1;
 	vdev->msix_bar = -1;
 	vdev->cfg_size = pdev->cfg_size;
 	vdev->reset_works = pdev->reset_methods[0] != 0;
+	vfg_device_init(&vdev->core, &pdev->dev, &vfg_pci_ops);
+	ret = vfg_device_register(&vdev->core);
+	if (ret) {
+		vfg_device_put(&vdev->core);
+		return ret;
+	}
 	dev_set_drvdata(&pdev->dev, vdev);
-
-	mutex_lock(&vfg_pci_lock);
-	list_add_tail(&vdev->node, &vfg_pci_devices);
-	mutex_unlock(&vfg_pci_lock);
 	return 0;
-}
-
-/* An event about @vdev's release; the caller holds vdev->lock. */
-static void vfg_pci_release_event(struct vfg_pci_device *vdev, u32 event,
-				  u32 attempt, s64 deadline_ms)
-{
-	struct vfg_nl_event ev = VFG_NL_EVENT(event, -1);
-	struct iommu_group *iommu_group = iommu_group_get(&vdev->pdev->dev);
-
-	lockdep_assert_held(&vdev->lock);
-	if (vdev->group)
-		ev.group_id = vdev->group->id;
-	else if (iommu_group)
-		ev.group_id = iommu_group_id(iommu_group);
-	iommu_group_put(iommu_group);
-	ev.device = pci_name(vdev->pdev);
-	ev.holder = vdev->holder;
-	ev.attempt = attempt;
-	ev.deadline_ms = deadline_ms;
-	vfg_nl_event(&ev);
-}
-
-/* Ask for the device back: REQ eventfd, netlink, log.  Under vdev->lock. */
-static void vfg_pci_request_release(struct vfg_pci_device *vdev, u32 attempt,
-				    s64 left_ms)
-{
-	struct task_struct *task;
-	char comm[TASK_COMM_LEN] = "?";
-
-	lockdep_assert_held(&vdev->lock);
-	vfg_pci_signal_req(vdev);
-	vfg_pci_release_event(vdev, VFIO_GROUPS_EVENT_RELEASE_REQUESTED,
-			      attempt, left_ms);
-	rcu_read_lock();
-	task = pid_task(vdev->holder, PIDTYPE_PID);
-	if (task)
-		get_task_comm(comm, task);
-	rcu_read_unlock();
-	if (left_ms >= 0)
-		pci_notice_ratelimited(vdev->pdev, "removal waits for %s[%d] to release the device (request %u; revoked in %lld ms)\n",
-				       comm, pid_nr(vdev->holder), attempt,
-				       left_ms);
-	else
-		pci_notice_ratelimited(vdev->pdev, "removal waits for %s[%d] to release the device (request %u)\n",
-				       comm, pid_nr(vdev->holder), attempt);
-}
-
-/*
- * Take the device away from its fds, which stay open but dead: faults see
- * @revoked (under memory_lock) and get SIGBUS, every mapping is zapped, the
- * hardware is given back.  remove() holds the device lock, so no reset.
- */
-static void vfg_pci_revoke(struct vfg_pci_device *vdev)
-{
-	mutex_lock(&vdev->open_mutex);
-	mutex_lock(&vdev->lock);
-	if (!vdev->open_count || vdev->revoked) {
-		mutex_unlock(&vdev->lock);
-		goto out;
-	}
-	pci_warn(vdev->pdev, "release timeout: revoking the device from pid %d\n",
-		 pid_nr(vdev->holder));
-	down_write(&vdev->memory_lock);
-	vdev->revoked = true;
-	up_write(&vdev->memory_lock);
-	vfg_pci_zap_mmaps(vdev);
-	vfg_pci_release_event(vdev, VFIO_GROUPS_EVENT_REVOKED, 0, -1);
-	mutex_unlock(&vdev->lock);
-	if (vdev->enabled) {
-		vfg_pci_disable(vdev, false);
-		vdev->enabled = false;
-	}
-out:
-	mutex_unlock(&vdev->open_mutex);
-}
-
-/*
- * Wait until every device fd is closed, asking for them at intervals.
- * Return: true if they were, false if the release timeout expired first.
- */
-static bool vfg_pci_wait_release(struct vfg_pci_device *vdev)
-{
-	unsigned long timeout_ms = READ_ONCE(release_timeout_ms);
-	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
-	bool interruptible = true;
-	u32 attempt = 0;
-	long wait, ret;
-	s64 left_ms;
-
-	for (;;) {
-		mutex_lock(&vdev->lock);
-		if (!vdev->open_count) {
-			if (attempt)
-				vfg_pci_release_event(vdev,
-						      VFIO_GROUPS_EVENT_RELEASED,
-						      0, -1);
-			mutex_unlock(&vdev->lock);
-			return true;
-		}
-		if (timeout_ms && time_after_eq(jiffies, deadline)) {
-			mutex_unlock(&vdev->lock);
-			return false;
-		}
-		left_ms = -1;
-		if (timeout_ms)
-			left_ms = jiffies_to_msecs(deadline - jiffies);
-		vfg_pci_request_release(vdev, ++attempt, left_ms);
-		mutex_unlock(&vdev->lock);
-
-		wait = msecs_to_jiffies(max(READ_ONCE(release_retry_ms), 10U));
-		if (timeout_ms)
-			wait = min_t(long, wait, max_t(long, deadline - jiffies, 1));
-		if (interruptible) {
-			ret = wait_event_interruptible_timeout(vdev->wq,
-							       !READ_ONCE(vdev->open_count),
-							       wait);
-			if (ret == -ERESTARTSYS) {
-				/* remove() cannot be abandoned: keep waiting. */
-				pci_info(vdev->pdev, "signal ignored: removal must wait for the device to be released\n");
-				interruptible = false;
-			}
-		} else {
-			wait_event_timeout(vdev->wq, !READ_ONCE(vdev->open_count),
-					   wait);
-		}
-	}
 }
 
 static void vfg_pci_remove(struct pci_dev *pdev)
 {
 	struct vfg_pci_device *vdev = dev_get_drvdata(&pdev->dev);
 
-	mutex_lock(&vfg_pci_lock);
-	vdev->removing = true;
-	list_del(&vdev->node);
-	mutex_unlock(&vfg_pci_lock);
-
-	if (!vfg_pci_wait_release(vdev))
-		vfg_pci_revoke(vdev);
-	vfg_pci_put(vdev);
+	vfg_device_unregister(&vdev->core);
+	vfg_device_put(&vdev->core);
 }
 
 static pci_ers_result_t vfg_pci_error_detected(struct pci_dev *pdev,
@@ -856,17 +590,6 @@ static struct pci_driver vfg_pci_driver = {
 	.err_handler = &vfg_pci_err_handlers,
 	.driver_managed_dma = true,
 };
-
-/**
- * vfg_pci_is_ours() - whether @dev is bound to our PCI driver
- * @dev: any device
- *
- * Return: true if @dev's driver is ours.
- */
-bool vfg_pci_is_ours(struct device *dev)
-{
-	return READ_ONCE(dev->driver) == &vfg_pci_driver.driver;
-}
 
 /**
  * vfg_pci_init() - register the PCI driver

@@ -2,22 +2,19 @@
 /*
  * vfio-groups PCI driver internals.
  *
- * One struct vfg_pci_device per device bound to the driver (probe to
- * remove).  Userspace reaches it through device fds from
- * VFIO_GROUP_GET_DEVICE_FD; the first open enables the device, the last close
- * resets it and returns it to the state it was bound in.
- *
- * Lifetime: @kref counts the driver's binding and each open device fd; the
- * structure is freed with the last.  remove() waits on @wq for @open_count
- * to reach zero (asking the holder to release the device meanwhile), or,
- * after the release timeout, revokes the fds: they stay open and safe but
- * fail with -ENODEV, and remove() goes on without them (vfio_pci.c).
+ * One struct vfg_pci_device per device bound to the driver (probe to the
+ * last reference).  It embeds the bus-agnostic struct vfg_device, whose core
+ * (device.c) decides everything about its life: the first open calls our
+ * open_device (enable the device), the last close our close_device (reset it
+ * and return it to the state it was bound in), a removal that times out our
+ * revoke; the structure is freed from our release callback when the core's
+ * last reference goes.
  *
  * Locks, outermost first:
- *   vdev->open_mutex enabling and disabling the device (first open, last
- *                    close, revoke); held across resets, so never taken by
- *                    anything a reset can wait for
- *   vdev->lock       open count, config space, BAR maps, interrupt setup;
+ *   core.open_lock   (device.c) held by the core across open_device,
+ *                    close_device and revoke; we take it around resets with
+ *                    vfg_device_lock_live()
+ *   vdev->lock       config space, BAR maps, interrupt setup, @revoked;
  *                    never held while touching user memory or resetting
  *   vdev->memory_lock (rwsem, leaf) @revoked against BAR page faults, which
  *                    take it for reading under mmap_lock
@@ -83,16 +80,12 @@ struct vfg_pci_irq_ctx {
 
 /**
  * struct vfg_pci_device - a PCI device bound to our driver
+ * @core: the bus-agnostic device (device.c)
  * @pdev: the device
- * @kref: the binding's reference and one per open device fd
- * @wq: woken when @open_count drops
  * @lock: protects everything below but the IRQ fields noted
- * @open_mutex: see above
  * @memory_lock: see above
- * @enabled: the device is enabled for userspace (under @open_mutex)
- * @open_count: number of open device fds, and opens in progress (under @lock)
- * @revoked: access was taken away at removal: fds fail with -ENODEV
- * @holder: the process that opened the device first
+ * @revoked: access was taken away at removal: our paths fail with -ENODEV
+ *           (set under @lock and @memory_lock)
  * @reset_works: a function reset method exists
  * @saved_state: config state as the device was bound, restored at last close
  * @vconfig: virtual config space image (see config.c)
@@ -115,25 +108,14 @@ struct vfg_pci_irq_ctx {
  * @err_trigger: eventfd for the ERR index; RCU: read under rcu_read_lock(),
  *               replaced under @lock, put after synchronize_rcu()
  * @req_trigger: eventfd for the REQ index; as @err_trigger
- * @mapping: address space of every device fd of this device, so that all
- *           userspace mappings of its BARs can be zapped at once
- * @node: in the driver's device list
- * @removing: remove() has begun; no new device fd may be opened (under
- *            the driver's device list lock)
- * @group: the group, set while a device fd is open (a reference is held)
  */
 struct vfg_pci_device {
+	struct vfg_device core;
 	struct pci_dev *pdev;
-	struct kref kref;
-	wait_queue_head_t wq;
 
-	struct mutex open_mutex;	/* see above */
 	struct rw_semaphore memory_lock;	/* see above */
-	bool enabled;
 	struct mutex lock;		/* see above */
-	unsigned int open_count;
 	bool revoked;
-	struct pid *holder;
 	bool reset_works;
 	struct pci_saved_state *saved_state;
 
@@ -157,12 +139,12 @@ struct vfg_pci_device {
 	struct vfg_virqfd *intx_unmask;
 	struct eventfd_ctx __rcu *err_trigger;
 	struct eventfd_ctx __rcu *req_trigger;
-
-	struct address_space mapping;
-	struct list_head node;
-	bool removing;
-	struct vfg_group *group;
 };
+
+static inline struct vfg_pci_device *to_vfg_pci(struct vfg_device *core)
+{
+	return container_of(core, struct vfg_pci_device, core);
+}
 
 /* config.c */
 int vfg_pci_config_init(struct vfg_pci_device *vdev);
@@ -176,7 +158,6 @@ ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
 ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,
 			 size_t count, loff_t pos);
 int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma);
-void vfg_pci_zap_mmaps(struct vfg_pci_device *vdev);
 void vfg_pci_unmap_bars(struct vfg_pci_device *vdev);
 
 /* intr.c */

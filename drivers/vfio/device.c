@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Devices: the bus-agnostic object behind device fds.
+ *
+ * A bus driver of ours (pci/vfio_pci.c is one) embeds a struct vfg_device in
+ * its per-device structure, fills a struct vfg_device_ops and registers the
+ * device in probe().  Everything about the device's life is decided here; the
+ * bus driver does its bus's work in the callbacks and never decides when
+ * anything opens, closes or goes away.
+ *
+ * Lifetime protocol
+ * -----------------
+ * References (@kref):
+ *   - the registration holds one, from vfg_device_init() to the end of
+ *     vfg_device_unregister() (the bus driver drops it with vfg_device_put());
+ *   - VFIO_GROUP_GET_DEVICE_FD takes one when it finds the device in its
+ *     group, together with a count in group->dev_fds; from then on
+ *     vfg_device_open_fd() owns both, and vfg_device_fd_closed() gives both
+ *     back exactly once: when the open fails, or when the fd is released.
+ *   - the last put calls ops->release, which frees the bus driver's memory.
+ *   The device holds a reference on its group and on its struct device for
+ *   its whole life.
+ *
+ * States (@state, under @open_lock), one way only:
+ *   NEW -> LIVE       vfg_device_register(): linked into its group, where
+ *                     GET_DEVICE_FD finds it
+ *   LIVE -> REMOVING  vfg_device_unregister(): unlinked; opens fail with
+ *                     -ENODEV from here on, as they check the state under
+ *                     @open_lock
+ *   REMOVING -> REVOKED  the release timeout expired with fds open:
+ *                     ops->revoke took the device from them, and their
+ *                     operations fail with -ENODEV until they are closed
+ * A device stays in REMOVING or REVOKED once unregistration has returned;
+ * only references remain then.
+ *
+ * Open and close: @open_count counts opened fds.  The first open calls
+ * ops->open_device and the last close ops->close_device, each decided under
+ * @open_lock together with the count, so a last close and a new open cannot
+ * both believe they are first or last.  A closing fd then tells its group
+ * (which may detach from its container and so give DMA ownership back), and
+ * only after that drops @fds and wakes unregistration: remove() never
+ * returns while a detach it caused is still running.
+ *
+ * Removal: vfg_device_unregister() cannot fail.  It waits for @fds to reach
+ * zero; meanwhile it asks for the device back every release_retry_ms
+ * (ops->request, which signals the REQ eventfd; a RELEASE_REQUESTED netlink
+ * event naming the holder; a log line).  The wait is interruptible until a
+ * signal arrives, then uninterruptible.  With release_timeout_ms set, the
+ * device is revoked when the time is up: ops->revoke under @open_lock, a
+ * REVOKED event, and unregistration completes.  Revoked fds stay open and
+ * safe: every operation fails with -ENODEV and mappings get SIGBUS.
+ *
+ * Locks: @open_lock is held across the provider's open, close and revoke
+ * callbacks, which may reset the device; so it is never held together with
+ * group->lock, and removal takes it only for short state changes and the
+ * revoke.  See vfio.h for the order of the other locks.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <uapi/linux/vfio_groups.h>
+
+#include "vfio.h"
+
+static unsigned int release_timeout_ms;
+module_param(release_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(release_timeout_ms,
+		 "Revoke a device its holder does not release within this many ms of removal (0: wait forever, default)");
+
+static unsigned int release_retry_ms = 1000;
+module_param(release_retry_ms, uint, 0644);
+MODULE_PARM_DESC(release_retry_ms,
+		 "Interval between release requests while removal waits (default 1000 ms)");
+
+static const struct file_operations vfg_device_fops;
+
+/**
+ * vfg_device_init() - prepare a device for registration
+ * @vdev: the bus driver's embedded device, zeroed
+ * @dev: the bus device
+ * @ops: the bus driver's callbacks; @ops->release is required
+ *
+ * From here on the bus driver frees its structure only through
+ * vfg_device_put().
+ */
+void vfg_device_init(struct vfg_device *vdev, struct device *dev,
+		     const struct vfg_device_ops *ops)
+{
+	vdev->dev = get_device(dev);
+	vdev->ops = ops;
+	kref_init(&vdev->kref);
+	INIT_LIST_HEAD(&vdev->group_node);
+	mutex_init(&vdev->open_lock);
+	vdev->state = VFG_DEV_NEW;
+	init_waitqueue_head(&vdev->wq);
+	address_space_init_once(&vdev->mapping);
+}
+
+static void vfg_device_release(struct kref *kref)
+{
+	struct vfg_device *vdev = container_of(kref, struct vfg_device, kref);
+	struct device *dev = vdev->dev;
+
+	WARN_ON(vdev->open_count || vdev->fds || vdev->holder);
+	if (vdev->group)
+		vfg_group_put(vdev->group);
+	mutex_destroy(&vdev->open_lock);
+	vdev->ops->release(vdev);
+	put_device(dev);
+}
+
+/**
+ * vfg_device_put() - drop a reference
+ * @vdev: the device
+ */
+void vfg_device_put(struct vfg_device *vdev)
+{
+	kref_put(&vdev->kref, vfg_device_release);
+}
+
+/* Every state change: one way only (see the top of this file). */
+static void vfg_device_set_state(struct vfg_device *vdev,
+				 enum vfg_device_state state)
+{
+	lockdep_assert_held(&vdev->open_lock);
+	WARN_ON(state <= vdev->state);
+	WRITE_ONCE(vdev->state, state);
+}
+
+/**
+ * vfg_device_register() - offer a device to userspace
+ * @vdev: the device, initialised
+ *
+ * Links it into its group, where VFIO_GROUP_GET_DEVICE_FD finds it.
+ *
+ * Return: 0; -EINVAL if the device has no IOMMU group; -ENOMEM.
+ */
+int vfg_device_register(struct vfg_device *vdev)
+{
+	int ret = vfg_group_link_device(vdev);
+
+	if (ret)
+		return ret;
+	mutex_lock(&vdev->open_lock);
+	vfg_device_set_state(vdev, VFG_DEV_LIVE);
+	mutex_unlock(&vdev->open_lock);
+	return 0;
+}
+
+/* A netlink event about the device's release; @open_lock held. */
+static void vfg_device_event(struct vfg_device *vdev, u32 event, u32 attempt,
+			     s64 deadline_ms)
+{
+	struct vfg_nl_event ev = VFG_NL_EVENT(event, vfg_group_id(vdev->group));
+
+	lockdep_assert_held(&vdev->open_lock);
+	ev.device = dev_name(vdev->dev);
+	ev.holder = vdev->holder;
+	ev.attempt = attempt;
+	ev.deadline_ms = deadline_ms;
+	vfg_nl_event(&ev);
+}
+
+/* Ask the holder for the device: REQ, netlink, log.  @open_lock held. */
+static void vfg_device_request(struct vfg_device *vdev, u32 attempt,
+			       s64 left_ms)
+{
+	char comm[TASK_COMM_LEN] = "?";
+	struct task_struct *task;
+
+	lockdep_assert_held(&vdev->open_lock);
+	if (vdev->ops->request)
+		vdev->ops->request(vdev, attempt);
+	vfg_device_event(vdev, VFIO_GROUPS_EVENT_RELEASE_REQUESTED, attempt,
+			 left_ms);
+	rcu_read_lock();
+	task = pid_task(vdev->holder, PIDTYPE_PID);
+	if (task)
+		get_task_comm(comm, task);
+	rcu_read_unlock();
+	if (left_ms >= 0)
+		dev_notice_ratelimited(vdev->dev, "removal waits for %s[%d] to release the device (request %u; revoked in %lld ms)\n",
+				       comm, pid_nr(vdev->holder), attempt,
+				       left_ms);
+	else
+		dev_notice_ratelimited(vdev->dev, "removal waits for %s[%d] to release the device (request %u)\n",
+				       comm, pid_nr(vdev->holder), attempt);
+}
+
+/*
+ * Wait until every fd has finished closing, asking for them at intervals.
+ * Return: true if they did, false if the release timeout expired first.
+ */
+static bool vfg_device_wait_release(struct vfg_device *vdev)
+{
+	unsigned long timeout_ms = READ_ONCE(release_timeout_ms);
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	bool interruptible = true;
+	u32 attempt = 0;
+	long wait, ret;
+	s64 left_ms;
+
+	for (;;) {
+		mutex_lock(&vdev->open_lock);
+		if (!vdev->fds) {
+			if (attempt)
+				vfg_device_event(vdev,
+						 VFIO_GROUPS_EVENT_RELEASED,
+						 0, -1);
+			mutex_unlock(&vdev->open_lock);
+			return true;
+		}
+		if (timeout_ms && time_after_eq(jiffies, deadline)) {
+			mutex_unlock(&vdev->open_lock);
+			return false;
+		}
+		left_ms = -1;
+		if (timeout_ms)
+			left_ms = jiffies_to_msecs(deadline - jiffies);
+		vfg_device_request(vdev, ++attempt, left_ms);
+		mutex_unlock(&vdev->open_lock);
+
+		wait = msecs_to_jiffies(max(READ_ONCE(release_retry_ms), 10U));
+		if (timeout_ms)
+			wait = min_t(long, wait,
+				     max_t(long, deadline - jiffies, 1));
+		if (interruptible) {
+			ret = wait_event_interruptible_timeout(vdev->wq,
+							       !READ_ONCE(vdev->fds),
+							       wait);
+			if (ret == -ERESTARTSYS) {
+				/* remove() cannot be abandoned: keep waiting. */
+				dev_info(vdev->dev, "signal ignored: removal must wait for the device to be released\n");
+				interruptible = false;
+			}
+		} else {
+			wait_event_timeout(vdev->wq, !READ_ONCE(vdev->fds),
+					   wait);
+		}
+	}
+}
+
+/* Take the device from its open fds (the release timeout expired). */
+static void vfg_device_revoke(struct vfg_device *vdev)
+{
+	mutex_lock(&vdev->open_lock);
+	if (vdev->open_count && vdev->state == VFG_DEV_REMOVING) {
+		dev_warn(vdev->dev, "release timeout: revoking the device from pid %d\n",
+			 pid_nr(vdev->holder));
+		vfg_device_set_state(vdev, VFG_DEV_REVOKED);
+		vdev->ops->revoke(vdev);
+		vfg_device_event(vdev, VFIO_GROUPS_EVENT_REVOKED, 0, -1);
+	}
+	mutex_unlock(&vdev->open_lock);
+}
+
+/**
+ * vfg_device_unregister() - take a device away from userspace
+ * @vdev: the device, registered
+ *
+ * No new fd can be opened once this begins.  Waits until every open fd has
+ * been closed, asking for them meanwhile, or revokes them after the release
+ * timeout; see the top of this file.  The registration's reference is still
+ * the caller's to put.
+ *
+ * Context: may sleep for as long as userspace keeps the device.
+ */
+void vfg_device_unregister(struct vfg_device *vdev)
+{
+	vfg_group_unlink_device(vdev);
+	mutex_lock(&vdev->open_lock);
+	vfg_device_set_state(vdev, VFG_DEV_REMOVING);
+	mutex_unlock(&vdev->open_lock);
+
+	if (!vfg_device_wait_release(vdev))
+		vfg_device_revoke(vdev);
+}
+
+/*
+ * The inverse of a successful first half of vfg_device_open_fd(): one fd
+ * (opened, or failing after it was counted) is done.
+ */
+static void vfg_device_fd_closed(struct vfg_device *vdev)
+{
+	struct pid *holder = NULL;
+
+	mutex_lock(&vdev->open_lock);
+	if (!--vdev->open_count) {
+		if (vdev->state != VFG_DEV_REVOKED && vdev->ops->close_device)
+			vdev->ops->close_device(vdev);
+		holder = vdev->holder;
+		vdev->holder = NULL;
+	}
+	mutex_unlock(&vdev->open_lock);
+
+	/* May detach the group: before removal may go on (see above). */
+	vfg_group_device_closed(vdev->group);
+
+	mutex_lock(&vdev->open_lock);
+	if (!--vdev->fds)
+		wake_up_all(&vdev->wq);
+	mutex_unlock(&vdev->open_lock);
+	put_pid(holder);
+	vfg_device_put(vdev);
+}
+
+/**
+ * vfg_device_open_fd() - a new device fd
+ * @vdev: the device; the caller has taken a reference and counted the fd in
+ *        its group (VFIO_GROUP_GET_DEVICE_FD), and gives both to this
+ *        function, which returns them on failure or at the fd's release
+ *
+ * Return: the fd; -ENODEV if the device is being removed; -EMFILE, -ENFILE,
+ * -ENOMEM; or the error of ops->open_device.
+ */
+int vfg_device_open_fd(struct vfg_device *vdev)
+{
+	struct file *file;
+	int fd, ret = 0;
+
+	mutex_lock(&vdev->open_lock);
+	if (vdev->state != VFG_DEV_LIVE)
+		ret = -ENODEV;
+	else if (!vdev->open_count && vdev->ops->open_device)
+		ret = vdev->ops->open_device(vdev);
+	if (!ret) {
+		if (!vdev->open_count++)
+			vdev->holder = get_pid(task_tgid(current));
+		vdev->fds++;
+	}
+	mutex_unlock(&vdev->open_lock);
+	if (ret) {
+		vfg_group_device_closed(vdev->group);
+		vfg_device_put(vdev);
+		return ret;
+	}
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err_close;
+	}
+	file = anon_inode_getfile("[vfio-device]", &vfg_device_fops, vdev,
+				  O_RDWR);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		put_unused_fd(fd);
+		goto err_close;
+	}
+	/*
+	 * One address space per device: see vfg_device_zap_mappings().  Its
+	 * host is the anon inode every such file shares, which is never freed.
+	 */
+	vdev->mapping.host = file_inode(file);
+	file->f_mapping = &vdev->mapping;
+	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
+	fd_install(fd, file);
+	return fd;
+
+err_close:
+	vfg_device_fd_closed(vdev);
+	return ret;
+}
+
+/**
+ * vfg_device_lock_live() - exclude first open, last close and revoke
+ * @vdev: the device, with an open fd
+ *
+ * For provider operations that must not run concurrently with its own
+ * open_device, close_device or revoke callbacks (a reset, for one).
+ *
+ * Return: true with the open lock held (vfg_device_unlock()), or false,
+ * without it, when the device has been revoked.
+ */
+bool vfg_device_lock_live(struct vfg_device *vdev)
+{
+	mutex_lock(&vdev->open_lock);
+	if (vdev->state == VFG_DEV_REVOKED) {
+		mutex_unlock(&vdev->open_lock);
+		return false;
+	}
+	return true;
+}
+
+/**
+ * vfg_device_unlock() - the end of vfg_device_lock_live()
+ * @vdev: the device
+ */
+void vfg_device_unlock(struct vfg_device *vdev)
+{
+	mutex_unlock(&vdev->open_lock);
+}
+
+/**
+ * vfg_device_zap_mappings() - take away every userspace mapping of the device
+ * @vdev: the device
+ *
+ * Every device fd of @vdev shares its address space.  Later accesses fault
+ * again, into the provider's fault handler.
+ */
+void vfg_device_zap_mappings(struct vfg_device *vdev)
+{
+	unmap_mapping_range(&vdev->mapping, 0, 0, true);
+}
+
+/* ---- the device fd ------------------------------------------------------ */
+
+static bool vfg_device_revoked(struct vfg_device *vdev)
+{
+	return READ_ONCE(vdev->state) == VFG_DEV_REVOKED;
+}
+
+static int vfg_device_fop_release(struct inode *inode, struct file *file)
+{
+	vfg_device_fd_closed(file->private_data);
+	return 0;
+}
+
+static long vfg_device_fop_ioctl(struct file *file, unsigned int cmd,
+				 unsigned long arg)
+{
+	struct vfg_device *vdev = file->private_data;
+
+	if (vfg_device_revoked(vdev))
+		return -ENODEV;
+	return vdev->ops->ioctl ? vdev->ops->ioctl(vdev, cmd, arg) : -ENOTTY;
+}
+
+static ssize_t vfg_device_fop_read(struct file *file, char __user *buf,
+				   size_t count, loff_t *ppos)
+{
+	struct vfg_device *vdev = file->private_data;
+
+	if (vfg_device_revoked(vdev))
+		return -ENODEV;
+	return vdev->ops->read ? vdev->ops->read(vdev, buf, count, ppos) :
+				 -EINVAL;
+}
+
+static ssize_t vfg_device_fop_write(struct file *file, const char __user *buf,
+				    size_t count, loff_t *ppos)
+{
+	struct vfg_device *vdev = file->private_data;
+
+	if (vfg_device_revoked(vdev))
+		return -ENODEV;
+	return vdev->ops->write ? vdev->ops->write(vdev, buf, count, ppos) :
+				  -EINVAL;
+}
+
+static int vfg_device_fop_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct vfg_device *vdev = file->private_data;
+
+	if (vfg_device_revoked(vdev))
+		return -ENODEV;
+	return vdev->ops->mmap ? vdev->ops->mmap(vdev, vma) : -EINVAL;
+}
+
+static const struct file_operations vfg_device_fops = {
+	.owner = THIS_MODULE,
+	.release = vfg_device_fop_release,
+	.read = vfg_device_fop_read,
+	.write = vfg_device_fop_write,
+	.unlocked_ioctl = vfg_device_fop_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = vfg_device_fop_mmap,
+	.llseek = default_llseek,
+};
