@@ -2,7 +2,8 @@
 #
 # vfio-groups top-level Makefile.
 #
-#   make              module, library, tools, selftests, guest image
+#   make              module, library, tools, selftests and their helper
+#                     module, guest image
 #   make check        everything, then host and guest tests; last line is
 #                     "N passed, N failed"
 #   make run          boot the guest and show the driver at work
@@ -31,10 +32,14 @@ KSRC ?= $(shell sed -n 's/^KSRC := //p' $(DEPS_VARS) 2>/dev/null)
 VM_KERNEL ?= $(KIMG)/boot/vmlinuz-$(KVER)
 INITRD := $(BUILD)/vm/initramfs.cpio
 MODULE := drivers/vfio/vfio.ko
+# The selftests' helper module (vfg_test.c there), built like ours against
+# the guest kernel and put in the image at /opt/vfg/test-modules/.
+TEST_MODULES := tools/testing/selftests/vfio/modules
+TEST_MODULE_KOS := $(TEST_MODULES)/vfg_test.ko
 
 VMRUN = python3 tools/testing/vm/vmrun.py --kernel $(VM_KERNEL) --initrd $(INITRD)
 
-all: modules tools initramfs
+all: modules test-modules tools initramfs
 
 deps:
 	@mkdir -p $(BUILD)
@@ -42,6 +47,9 @@ deps:
 
 modules: deps
 	$(MAKE) -C $(KDIR) M=$(TOP)/drivers/vfio modules
+
+test-modules: deps
+	$(MAKE) -C $(KDIR) M=$(TOP)/$(TEST_MODULES) modules
 
 tools: deps
 	$(MAKE) -C tools/lib/vfiogroup O=$(BUILD)/tools/lib/vfiogroup
@@ -53,11 +61,11 @@ tools: deps
 	$(MAKE) -C tools/testing/bench KSRC=$(KSRC) O=$(BUILD)/guest-bin \
 		LIBVFG_O=$(BUILD)/tools/lib/vfiogroup
 
-initramfs: modules tools
+initramfs: modules test-modules tools
 	@mkdir -p $(BUILD)/vm
 	python3 tools/testing/vm/mkinitramfs.py --kimg $(KIMG) --kver $(KVER) \
 		--module $(MODULE) --tests $(BUILD)/tests --bin $(BUILD)/guest-bin \
-		-o $(INITRD)
+		$(TEST_MODULE_KOS:%=--test-module %) -o $(INITRD)
 
 # initramfs-clients: the guest image with QEMU and DPDK in it.
 include tools/testing/vm/clients.mk
@@ -85,7 +93,7 @@ bench: all
 # linux-source-6.1 into $(VFG_CACHE)/debug-kernel (10-15 minutes the first
 # time, nothing after).  Our module is built against that tree in a copy of
 # drivers/ and include/ under $(BUILD)/debug, so drivers/vfio/*.ko stay built
-# for Debian's kernel.  The guest suite, then the clients suite (QEMU, DPDK:
+# for Debian's kernel; so is the selftests' helper module (vfg_test.ko).  The guest suite, then the clients suite (QEMU, DPDK:
 # tools/testing/vm/clients.mk) on an image with the debug kernel's modules.
 # After the tests each guest unloads VFIO and prints kmemleak's report
 # (tools/testing/vm/kmemleak.sh).  Results and logs go to
@@ -97,6 +105,7 @@ DKDIR = $(shell sed -n 's/^DKDIR := //p' $(DEBUG_VARS) 2>/dev/null)
 DKIMG = $(shell sed -n 's/^DKIMG := //p' $(DEBUG_VARS) 2>/dev/null)
 DKERNEL = $(shell sed -n 's/^DKERNEL := //p' $(DEBUG_VARS) 2>/dev/null)
 DEBUG_MOD := $(DEBUG_BUILD)/src/drivers/vfio
+DEBUG_TMOD := $(DEBUG_BUILD)/src/test-modules
 DEBUG_INITRD := $(DEBUG_BUILD)/vm/initramfs.cpio
 DEBUG_CLIENTS_INITRD := $(DEBUG_BUILD)/vm/initramfs-clients.cpio
 DEBUG_CONFIGS ?= default:intel default:amd
@@ -114,14 +123,21 @@ check-debug: tools debug-kernel
 	@rsync -a --delete --include='*/' --include='*.[ch]' --include=Kbuild \
 		--include=Makefile --exclude='*' drivers include $(DEBUG_BUILD)/src/
 	$(MAKE) -C $(DKDIR) M=$(DEBUG_MOD) modules
+	@rsync -a --delete --include='*.[ch]' --include=Kbuild \
+		--include=Makefile --exclude='*' $(TEST_MODULES)/ $(DEBUG_TMOD)/
+	$(MAKE) -C $(DKDIR) M=$(DEBUG_TMOD) modules
 	python3 tools/testing/vm/mkinitramfs.py --kimg $(DKIMG) --kver $(DKVER) \
 		--module $(DEBUG_MOD)/vfio.ko --tests $(BUILD)/tests \
-		--bin $(BUILD)/guest-bin -o $(DEBUG_INITRD)
+		--bin $(BUILD)/guest-bin \
+		$(TEST_MODULE_KOS:$(TEST_MODULES)/%=--test-module $(DEBUG_TMOD)/%) \
+		-o $(DEBUG_INITRD)
 	$(MAKE) -C tools/testing/selftests/vfio KSRC=$(KSRC) O=$(CLIENTS_TESTS) \
 		LIBVFG_O=$(BUILD)/tools/lib/vfiogroup clients
 	python3 tools/testing/vm/mkinitramfs.py --kimg $(DKIMG) --kver $(DKVER) \
 		--module $(DEBUG_MOD)/vfio.ko --tests $(BUILD)/tests \
-		--bin $(BUILD)/guest-bin $(CLIENTS_OPTS) -o $(DEBUG_CLIENTS_INITRD)
+		--bin $(BUILD)/guest-bin \
+		$(TEST_MODULE_KOS:$(TEST_MODULES)/%=--test-module $(DEBUG_TMOD)/%) \
+		$(CLIENTS_OPTS) -o $(DEBUG_CLIENTS_INITRD)
 	@export KSRC=$(KSRC) BUILD=$(DEBUG_BUILD) VM_KERNEL=$(DKERNEL) \
 		INITRD=$(DEBUG_INITRD) CLIENTS_INITRD=$(DEBUG_CLIENTS_INITRD) \
 		VFG_GUEST_CONFIGS="$(DEBUG_CONFIGS)" \
@@ -195,8 +211,9 @@ modules_install: modules
 
 clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP)/drivers/vfio clean
+	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP)/$(TEST_MODULES) clean
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules tools initramfs check checkpatch run bench \
+.PHONY: all deps modules test-modules tools initramfs check checkpatch run bench \
 	check-debug debug-kernel \
 	modules_install install install-module install-tools clean

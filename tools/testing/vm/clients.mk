@@ -28,12 +28,13 @@ CLIENTS_OPTS = \
 	--with-binary $(DPDK_PMDS)/librte_mempool_ring.so.$(DPDK_SO) \
 	--with-tree $(CLIENTS_TESTS)/clients_test:/opt/vfg/tests/clients_test
 
-initramfs-clients: modules tools
+initramfs-clients: modules test-modules tools
 	$(MAKE) -C tools/testing/selftests/vfio KSRC=$(KSRC) O=$(CLIENTS_TESTS) \
 		LIBVFG_O=$(BUILD)/tools/lib/vfiogroup clients
 	@mkdir -p $(BUILD)/vm
 	python3 tools/testing/vm/mkinitramfs.py --kimg $(KIMG) --kver $(KVER) \
 		--module $(MODULE) --tests $(BUILD)/tests --bin $(BUILD)/guest-bin \
-		$(CLIENTS_OPTS) -o $(CLIENTS_INITRD)
+		$(TEST_MODULE_KOS:%=--test-module %) $(CLIENTS_OPTS) \
+		-o $(CLIENTS_INITRD)
 
 .PHONY: initramfs-clients

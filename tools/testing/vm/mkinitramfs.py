@@ -9,6 +9,7 @@ would spend longer inflating it than the host spends copying it.
 
 Guest layout:
   /opt/vfg/vfio.ko           our module
+  /opt/vfg/test-modules/     the selftests' helper modules (--test-module)
   /opt/vfg/tests/            selftest binaries (and their data files)
   /opt/vfg/bin/              samples and tools (on PATH)
   /lib/modules/$KVER/        the kernel's modules listed below, modules.dep
@@ -163,6 +164,9 @@ def main():
                     help="unpacked linux-image package root")
     ap.add_argument("--kver", required=True)
     ap.add_argument("--module", required=True, help="our vfio.ko")
+    ap.add_argument("--test-module", action="append", default=[],
+                    metavar="PATH", help="a selftests' helper module, put in "
+                    "/opt/vfg/test-modules/")
     ap.add_argument("--tests", help="directory of test binaries")
     ap.add_argument("--bin", help="directory of guest tools")
     ap.add_argument("--busybox", default="/bin/busybox")
@@ -175,7 +179,8 @@ def main():
 
     img = Cpio()
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev",
-              "tmp", "run", "root", "etc", "opt/vfg/tests", "opt/vfg/bin"):
+              "tmp", "run", "root", "etc", "opt/vfg/tests", "opt/vfg/bin",
+              "opt/vfg/test-modules"):
         img.dir(d)
     img.chardev("dev/console", 5, 1)
     img.chardev("dev/null", 1, 3, 0o666)
@@ -186,6 +191,12 @@ def main():
              "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
     img.file("etc/group", "root:x:0:\nnogroup:x:65534:\n")
     img.copy("opt/vfg/vfio.ko", a.module, 0o644)
+    for m in a.test_module:
+        if not os.path.isfile(m):
+            raise SystemExit("mkinitramfs: --test-module %s: no such file"
+                             % m)
+        img.copy(os.path.join("opt/vfg/test-modules", os.path.basename(m)),
+                 m, 0o644)
 
     deps = modules_dep(a.kimg, a.kver)
     mods = closure(deps, KERNEL_MODULES)

@@ -59,6 +59,28 @@ int vfg_module_ensure(void)
 	return ret == -EEXIST ? 0 : ret;
 }
 
+int vfg_test_module_load(const char *name, const char *params)
+{
+	const char *dir = getenv("VFG_TEST_MODULES");
+	char path[PATH_MAX];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/%s.ko",
+		 dir && *dir ? dir : "/opt/vfg/test-modules", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params ? params : "", 0);
+	ret = ret ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+int vfg_test_module_unload(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
+}
+
 int vfg_sysfs_read(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

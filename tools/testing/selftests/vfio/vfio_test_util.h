@@ -37,6 +37,14 @@ bool vfg_module_loaded(void);
 /* Make sure our module is loaded (loading it if needed); 0 or -errno. */
 int vfg_module_ensure(void);
 
+/*
+ * The selftests' helper modules (modules/, e.g. vfg_test.ko), in
+ * $VFG_TEST_MODULES (default /opt/vfg/test-modules) in the guest.
+ * finit_module() of NAME.ko with @params, delete_module(NAME); 0 or -errno.
+ */
+int vfg_test_module_load(const char *name, const char *params);
+int vfg_test_module_unload(const char *name);
+
 /* Read a sysfs attribute into @buf without the trailing newline. */
 int vfg_sysfs_read(const char *path, char *buf, size_t len);
 /* Write @val to a sysfs attribute; 0 or -errno. */
