@@ -123,8 +123,9 @@ check-debug: tools debug-kernel
 	@rsync -a --delete --include='*/' --include='*.[ch]' --include=Kbuild \
 		--include=Makefile --exclude='*' drivers include $(DEBUG_BUILD)/src/
 	$(MAKE) -C $(DKDIR) M=$(DEBUG_MOD) modules
-	@rsync -a --delete --include='*.[ch]' --include=Kbuild \
-		--include=Makefile --exclude='*' $(TEST_MODULES)/ $(DEBUG_TMOD)/
+	@rm -rf $(DEBUG_TMOD) && mkdir -p $(DEBUG_TMOD) && \
+		cp $(TEST_MODULES)/*.c $(TEST_MODULES)/Kbuild \
+		$(TEST_MODULES)/Makefile $(DEBUG_TMOD)/
 	$(MAKE) -C $(DKDIR) M=$(DEBUG_TMOD) modules
 	python3 tools/testing/vm/mkinitramfs.py --kimg $(DKIMG) --kver $(DKVER) \
 		--module $(DEBUG_MOD)/vfio.ko --tests $(BUILD)/tests \
