@@ -567,7 +567,7 @@ TEST_F_TIMEOUT(lifetime, open_races_revoke, 120)
 		if (_metadata->passed != 1)
 			break;
 	}
-	TH_LOG("%d rounds", round);
+	TH_LOG("%d rounds done", round);
 
 	/* Bound again, the device opens as usual. */
 	ASSERT_EQ(0, vfg_dev_open(&self->d, self->t.lone));
@@ -650,7 +650,7 @@ TEST_F_TIMEOUT(lifetime, close_races_open, 120)
 	pthread_join(th, NULL);
 	pthread_barrier_destroy(&r.go);
 	pthread_barrier_destroy(&r.done);
-	TH_LOG("%d rounds", round);
+	TH_LOG("%d rounds done", round);
 	EXPECT_EQ(0, failed);
 	ASSERT_LE(0, self->d.fd);
 	close_fd(&self->d.fd);
