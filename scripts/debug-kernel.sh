@@ -33,7 +33,7 @@ SRC=$D/src
 ROOT=$D/root
 TARBALL=${DEBUG_KERNEL_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 JOBS=${JOBS:-$(nproc)}
-PKGS=(linux-source-6.1 gcc make bc flex bison libelf-dev libssl-dev kmod
+PKGS=(linux-source-6.1 gcc make bc flex bison libelf-dev libssl-dev kmod rsync
       xz-utils python3)
 
 log() { echo "debug-kernel: $*" >&2; }
