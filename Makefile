@@ -35,7 +35,7 @@ MODULE := drivers/vfio/vfio.ko
 # The selftests' helper module (vfg_test.c there), built like ours against
 # the guest kernel and put in the image at /opt/vfg/test-modules/.
 TEST_MODULES := tools/testing/selftests/vfio/modules
-TEST_MODULE_KOS := $(TEST_MODULES)/vfg_test.ko
+TEST_MODULE_KOS := $(TEST_MODULES)/vfg_test.ko $(TEST_MODULES)/vfg_kvm_test.ko
 
 VMRUN = python3 tools/testing/vm/vmrun.py --kernel $(VM_KERNEL) --initrd $(INITRD)
 
@@ -124,7 +124,7 @@ check-debug: tools debug-kernel
 		--include=Makefile --exclude='*' drivers include $(DEBUG_BUILD)/src/
 	$(MAKE) -C $(DKDIR) M=$(DEBUG_MOD) modules
 	@rm -rf $(DEBUG_TMOD) && mkdir -p $(DEBUG_TMOD) && \
-		cp $(TEST_MODULES)/*.c $(TEST_MODULES)/Kbuild \
+		cp $(TEST_MODULES)/*.c $(TEST_MODULES)/*.h $(TEST_MODULES)/Kbuild \
 		$(TEST_MODULES)/Makefile $(DEBUG_TMOD)/
 	$(MAKE) -C $(DKDIR) M=$(DEBUG_TMOD) modules
 	python3 tools/testing/vm/mkinitramfs.py --kimg $(DKIMG) --kver $(DKVER) \

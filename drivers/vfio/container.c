@@ -31,12 +31,15 @@
  * @lock: protects @groups and @iommu, and all of the backend's state
  * @groups: attached groups, through vfg_group.container_node
  * @iommu: the type1 backend, once VFIO_SET_IOMMU has succeeded
+ * @coherent: @iommu enforces cache coherency; written under @lock, read
+ *            without it (KVM asks while it holds its own locks)
  */
 struct vfg_container {
 	struct kref kref;
 	struct mutex lock;		/* protects groups, iommu */
 	struct list_head groups;
 	struct vfg_iommu *iommu;
+	bool coherent;
 };
 
 static const struct file_operations vfg_container_fops;
@@ -119,6 +122,7 @@ void vfg_container_detach(struct vfg_group *group)
 		if (list_empty(&c->groups)) {
 			vfg_type1_destroy(c->iommu);
 			c->iommu = NULL;
+			WRITE_ONCE(c->coherent, false);
 		}
 	}
 	iommu_group_release_dma_owner(group->iommu_group);
@@ -165,13 +169,28 @@ static int vfg_container_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-static long vfg_container_check_extension(unsigned long ext)
+/**
+ * vfg_container_coherent() - whether the container's DMA is cache coherent
+ * @c: the container
+ *
+ * Return: true once its IOMMU backend enforces cache coherency for every
+ * group in it (VFIO_DMA_CC_IOMMU); false before VFIO_SET_IOMMU.
+ */
+bool vfg_container_coherent(struct vfg_container *c)
+{
+	return READ_ONCE(c->coherent);
+}
+
+static long vfg_container_check_extension(struct vfg_container *c,
+					  unsigned long ext)
 {
 	switch (ext) {
 	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
 	case VFIO_UNMAP_ALL:
 		return 1;
+	case VFIO_DMA_CC_IOMMU:
+		return vfg_container_coherent(c);
 	default:
 		return 0;
 	}
@@ -193,6 +212,7 @@ static long vfg_container_set_iommu(struct vfg_container *c,
 	if (IS_ERR(iommu))
 		return PTR_ERR(iommu);
 	c->iommu = iommu;
+	WRITE_ONCE(c->coherent, vfg_type1_coherent(iommu));
 	return 0;
 }
 
@@ -206,7 +226,7 @@ static long vfg_container_ioctl(struct file *file, unsigned int cmd,
 	case VFIO_GET_API_VERSION:
 		return VFIO_API_VERSION;
 	case VFIO_CHECK_EXTENSION:
-		return vfg_container_check_extension(arg);
+		return vfg_container_check_extension(c, arg);
 	}
 
 	mutex_lock(&c->lock);

@@ -295,6 +295,7 @@ static void vfg_device_fd_closed(struct vfg_device *vdev)
 			vdev->ops->close_device(vdev);
 		holder = vdev->holder;
 		vdev->holder = NULL;
+		vdev->kvm = NULL;
 	}
 	mutex_unlock(&vdev->open_lock);
 
@@ -320,14 +321,20 @@ static void vfg_device_fd_closed(struct vfg_device *vdev)
  */
 int vfg_device_open_fd(struct vfg_device *vdev)
 {
+	struct kvm *kvm = vfg_group_kvm(vdev->group);
 	struct file *file;
 	int fd, ret = 0;
 
 	mutex_lock(&vdev->open_lock);
-	if (vdev->state != VFG_DEV_LIVE)
+	if (vdev->state != VFG_DEV_LIVE) {
 		ret = -ENODEV;
-	else if (!vdev->open_count && vdev->ops->open_device)
-		ret = vdev->ops->open_device(vdev);
+	} else if (!vdev->open_count) {
+		vdev->kvm = kvm;
+		if (vdev->ops->open_device)
+			ret = vdev->ops->open_device(vdev);
+		if (ret)
+			vdev->kvm = NULL;
+	}
 	if (!ret) {
 		if (!vdev->open_count++)
 			vdev->holder = get_pid(task_tgid(current));

@@ -731,6 +731,66 @@ bool vfg_group_owns(struct vfg_group *group, struct iommu_group *iommu_group)
 }
 
 /**
+ * vfg_group_from_file() - the group behind a group file
+ * @file: any file
+ *
+ * Return: the group, or NULL if @file is not a group fd.  The file's
+ * reference keeps the group.
+ */
+struct vfg_group *vfg_group_from_file(struct file *file)
+{
+	return file->f_op == &vfg_group_fops ? file->private_data : NULL;
+}
+
+/**
+ * vfg_group_set_kvm() - link a group to a VM, or unlink it (NULL)
+ * @group: the group
+ * @kvm: the VM
+ */
+void vfg_group_set_kvm(struct vfg_group *group, struct kvm *kvm)
+{
+	mutex_lock(&group->lock);
+	group->kvm = kvm;
+	mutex_unlock(&group->lock);
+}
+
+/**
+ * vfg_group_kvm() - the VM a group is linked to
+ * @group: the group
+ *
+ * Return: the VM, or NULL.
+ */
+struct kvm *vfg_group_kvm(struct vfg_group *group)
+{
+	struct kvm *kvm;
+
+	mutex_lock(&group->lock);
+	kvm = group->kvm;
+	mutex_unlock(&group->lock);
+	return kvm;
+}
+
+/**
+ * vfg_group_coherent() - whether the group's DMA is always cache coherent
+ * @group: the group
+ *
+ * Return: true if it is attached to a container whose IOMMU enforces
+ * coherency, and true too before it is attached to any: coherency is only
+ * known once it is, and userspace must attach it before it can prove a
+ * right to non-coherent DMA (as upstream answers KVM).
+ */
+bool vfg_group_coherent(struct vfg_group *group)
+{
+	bool ret = true;
+
+	mutex_lock(&group->lock);
+	if (group->container)
+		ret = vfg_container_coherent(group->container);
+	mutex_unlock(&group->lock);
+	return ret;
+}
+
+/**
  * vfg_group_get_from_fd() - the group behind a group fd
  * @fd: userspace file descriptor
  *

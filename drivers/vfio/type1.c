@@ -92,6 +92,7 @@ struct vfg_iova_range {
 /**
  * struct vfg_iommu - the type1 state of a container
  * @domain: the IOMMU domain every attached group is in
+ * @coherent: the domain enforces cache coherency (no-snoop is ignored)
  * @v2: type1v2 unmap semantics
  * @pgsize_bitmap: page sizes offered to userspace (PAGE_SIZE and up)
  * @dmas: mappings, by IOVA
@@ -100,6 +101,7 @@ struct vfg_iova_range {
  */
 struct vfg_iommu {
 	struct iommu_domain *domain;
+	bool coherent;
 	bool v2;
 	unsigned long pgsize_bitmap;
 	struct rb_root dmas;
@@ -556,6 +558,16 @@ struct vfg_iommu *vfg_type1_create(struct list_head *groups, bool v2)
 	ret = vfg_ranges_build(iommu->domain, groups, NULL, &iommu->ranges);
 	if (ret)
 		goto err_detach;
+	/*
+	 * Make the IOMMU ignore no-snoop where it can, before anything is
+	 * mapped: DMA is then always cache coherent, and KVM need not let the
+	 * guest flush caches (vfio_file_enforced_coherent(), kvm.c).  The
+	 * IOMMU driver checks the devices attached now, and refuses later
+	 * ones that could not keep it.
+	 */
+	if (iommu->domain->ops->enforce_cache_coherency)
+		iommu->coherent =
+			iommu->domain->ops->enforce_cache_coherency(iommu->domain);
 	return iommu;
 
 err_detach:
@@ -568,6 +580,18 @@ err_detach:
 err_free:
 	kfree(iommu);
 	return ERR_PTR(ret);
+}
+
+/**
+ * vfg_type1_coherent() - whether the backend's DMA is always cache coherent
+ * @iommu: the backend
+ *
+ * Return: true if the IOMMU enforces coherency (ignores PCIe no-snoop) for
+ * every device attached.
+ */
+bool vfg_type1_coherent(struct vfg_iommu *iommu)
+{
+	return iommu->coherent;
 }
 
 /**

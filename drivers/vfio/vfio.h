@@ -50,6 +50,7 @@
 #include <linux/wait.h>
 
 struct vfg_container;
+struct kvm;
 
 /**
  * struct vfg_member - one device of a group, as we track it
@@ -84,6 +85,8 @@ struct vfg_member {
  *           release has finished; while there are any the group stays
  *           attached to its container, even with the group fd closed, and
  *           the group cannot be opened again
+ * @kvm: the VM KVM's VFIO device linked this group to (kvm.c), or NULL; a
+ *       device's first open takes it over (vfg_device.kvm)
  */
 struct vfg_group {
 	struct device dev;
@@ -102,6 +105,7 @@ struct vfg_group {
 	bool viable;
 	struct list_head devices;
 	unsigned int dev_fds;
+	struct kvm *kvm;
 };
 
 /**
@@ -243,6 +247,9 @@ enum vfg_device_state {
  *       with its group (detached it from its container if it was the last):
  *       unregistration waits for it to reach zero
  * @holder: the thread group that opened the first fd
+ * @kvm: the group's KVM at the first open, for the provider's open_device
+ *       (which must not keep it past close_device); NULL when not opened
+ *       from a VM
  * @wq: woken when @fds reaches zero
  * @mapping: the address space of every device fd of this device, so that
  *           all userspace mappings can be zapped at once
@@ -259,6 +266,7 @@ struct vfg_device {
 	unsigned int open_count;
 	unsigned int fds;
 	struct pid *holder;
+	struct kvm *kvm;
 	wait_queue_head_t wq;
 	struct address_space mapping;
 };
@@ -294,6 +302,10 @@ int vfg_group_link_device(struct vfg_device *vdev);
 void vfg_group_unlink_device(struct vfg_device *vdev);
 void vfg_group_device_closed(struct vfg_group *group);
 struct vfg_group *vfg_group_get_from_fd(int fd);
+struct vfg_group *vfg_group_from_file(struct file *file);
+void vfg_group_set_kvm(struct vfg_group *group, struct kvm *kvm);
+struct kvm *vfg_group_kvm(struct vfg_group *group);
+bool vfg_group_coherent(struct vfg_group *group);
 void vfg_group_put(struct vfg_group *group);
 int vfg_group_id(struct vfg_group *group);
 bool vfg_group_owns(struct vfg_group *group, struct iommu_group *iommu_group);
@@ -305,11 +317,13 @@ void vfg_container_exit(void);
 int vfg_container_attach(struct vfg_group *group, int fd);
 void vfg_container_detach(struct vfg_group *group);
 bool vfg_container_has_iommu(struct vfg_container *c);
+bool vfg_container_coherent(struct vfg_container *c);
 
 /* type1.c */
 struct vfg_iommu;
 struct vfg_iommu *vfg_type1_create(struct list_head *groups, bool v2);
 void vfg_type1_destroy(struct vfg_iommu *iommu);
+bool vfg_type1_coherent(struct vfg_iommu *iommu);
 int vfg_type1_attach_group(struct vfg_iommu *iommu, struct list_head *groups,
 			   struct vfg_group *group);
 void vfg_type1_detach_group(struct vfg_iommu *iommu, struct list_head *groups,

@@ -3,7 +3,7 @@
 #
 # Run every test suite and sum the results.  Called by "make check" after the
 # build; run one suite with "run-checks.sh SUITE" (checkpatch, unit, install, vmrun, guest,
-# clients).
+# kvm, clients).
 #
 # Each suite leaves "passed failed skipped" in $BUILD/results/SUITE; the last
 # line printed is "N passed, N failed" (", N skipped" when any were skipped),
@@ -108,6 +108,22 @@ suite_guest() {
 	done
 }
 
+# What KVM sees with an IOMMU that can enforce cache coherency: VT-d with
+# Snoop Control (the other configurations run kvm_test with it off, and
+# AMD-Vi, which always enforces it).
+suite_kvm() {
+	local name=kvm-default-intel-sc extra=() t=/opt/vfg/tests/kvm_test
+	read -r -a extra <<<"${VFG_VMRUN_ARGS:-}"
+	echo "=== kvm: topology default, iommu intel-sc"
+	python3 tools/testing/vm/vmrun.py --kernel "$VM_KERNEL" \
+		--initrd "$INITRD" --topology default --iommu intel-sc \
+		--cmd "$t" --cmd "VFG_USE_KERNEL_VFIO=1 $t" "${extra[@]}" \
+		--timeout "${VFG_GUEST_TIMEOUT:-600}" -q --panic-on-oops \
+		--log "$LOGS/$name.log" --results "$RES/$name" ||
+		echo "=== kvm failed; full log: $LOGS/$name.log"
+	[ -s "$RES/$name" ] || record "$name" 0 1
+}
+
 # Real clients (QEMU, DPDK's testpmd) on the clients image, against our
 # module and then the kernel's vfio-pci.  DPDK needs SSE4.2: a Nehalem CPU.
 suite_clients() {
@@ -165,6 +181,7 @@ suite_install
 : "${VM_KERNEL:?}" "${INITRD:?}"
 suite_vmrun
 suite_guest
+suite_kvm
 suite_clients
 echo "=== results"
 tally

@@ -231,8 +231,11 @@ class VM:
                   if a.panic_on_oops else "", "rdinit=/init",
                   "printk.time=1", "hung_task_panic=0"]
         dev = []
-        if a.iommu == "intel":
-            dev.append("intel-iommu")
+        if a.iommu in ("intel", "intel-sc"):
+            # intel-sc: VT-d with Snoop Control, so that DMA can be made
+            # cache coherent (VFIO_DMA_CC_IOMMU).
+            dev.append("intel-iommu,snoop-control=on"
+                       if a.iommu == "intel-sc" else "intel-iommu")
             append.append("intel_iommu=on")
         elif a.iommu == "amd":
             dev.append("amd-iommu")
