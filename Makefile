@@ -35,7 +35,8 @@ MODULE := drivers/vfio/vfio.ko
 # The selftests' helper module (vfg_test.c there), built like ours against
 # the guest kernel and put in the image at /opt/vfg/test-modules/.
 TEST_MODULES := tools/testing/selftests/vfio/modules
-TEST_MODULE_KOS := $(TEST_MODULES)/vfg_test.ko $(TEST_MODULES)/vfg_kvm_test.ko
+TEST_MODULE_KOS := $(TEST_MODULES)/vfg_test.ko $(TEST_MODULES)/vfg_kvm_test.ko \
+	$(TEST_MODULES)/vfg_bypass_test.ko
 
 VMRUN = python3 tools/testing/vm/vmrun.py --kernel $(VM_KERNEL) --initrd $(INITRD)
 

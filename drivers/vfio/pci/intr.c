@@ -445,6 +445,53 @@ static int vfg_msi_enable(struct vfg_pci_device *vdev, unsigned int index,
 	return 0;
 }
 
+/*
+ * Interrupt bypass.  Each MSI/MSI-X vector with a trigger is offered to the
+ * irqbypass manager as a producer whose token is the trigger eventfd: the
+ * token KVM's irqfd for that eventfd registers its consumer with, so that
+ * KVM can post the interrupt straight to a vCPU.  The manager is a module
+ * of its own that kvm.ko needs; we find it with symbol_get() rather than
+ * depend on it, so nothing loads it for userspace drivers that have no VM,
+ * and hold it (the reference symbol_get() takes) while a producer of ours
+ * is registered with it.
+ */
+static void vfg_msi_bypass_register(struct vfg_pci_device *vdev,
+				    struct vfg_pci_irq_ctx *ctx)
+{
+	int (*reg)(struct irq_bypass_producer *producer);
+	int ret;
+
+	reg = symbol_get(irq_bypass_register_producer);
+	if (!reg)
+		return;
+	ctx->producer.token = ctx->trigger;
+	ctx->producer.irq = ctx->irq;
+	ret = reg(&ctx->producer);
+	if (ret) {
+		symbol_put(irq_bypass_register_producer);
+		pci_info_ratelimited(vdev->pdev, "IRQ %d: no interrupt bypass (%d): its eventfd is another vector's trigger\n",
+				     ctx->irq, ret);
+		return;
+	}
+	ctx->bypass = true;
+}
+
+static void vfg_msi_bypass_unregister(struct vfg_pci_irq_ctx *ctx)
+{
+	void (*unreg)(struct irq_bypass_producer *producer);
+
+	if (!ctx->bypass)
+		return;
+	/* Cannot fail: our reference keeps the manager loaded. */
+	unreg = symbol_get(irq_bypass_unregister_producer);
+	if (!WARN_ON(!unreg)) {
+		unreg(&ctx->producer);
+		symbol_put(irq_bypass_unregister_producer);
+	}
+	symbol_put(irq_bypass_register_producer);
+	ctx->bypass = false;
+}
+
 /* Stop vector @i and drop its trigger, if it has one. */
 static void vfg_msi_vector_release(struct vfg_pci_device *vdev,
 				   unsigned int i)
@@ -453,6 +500,7 @@ static void vfg_msi_vector_release(struct vfg_pci_device *vdev,
 
 	if (!ctx->trigger)
 		return;
+	vfg_msi_bypass_unregister(ctx);
 	free_irq(ctx->irq, ctx->trigger);
 	eventfd_ctx_put(ctx->trigger);
 	kfree(ctx->name);
@@ -501,6 +549,7 @@ static int vfg_msi_vector_attach(struct vfg_pci_device *vdev, unsigned int i,
 	ctx->trigger = trigger;
 	ctx->name = name;
 	ctx->irq = irq;
+	vfg_msi_bypass_register(vdev, ctx);
 	return 0;
 }
 

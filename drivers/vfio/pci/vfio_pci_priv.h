@@ -27,6 +27,7 @@
 #include <linux/completion.h>
 #include <linux/eventfd.h>
 #include <linux/interrupt.h>
+#include <linux/irqbypass.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/poll.h>
@@ -71,11 +72,15 @@ struct vfg_virqfd {
  * @trigger: eventfd signalled when the vector fires, or NULL
  * @irq: Linux IRQ number while requested, else 0
  * @name: name given to request_irq()
+ * @producer: MSI/MSI-X: the vector as an irq-bypass producer (intr.c)
+ * @bypass: @producer is registered
  */
 struct vfg_pci_irq_ctx {
 	struct eventfd_ctx *trigger;
 	int irq;
 	char *name;
+	struct irq_bypass_producer producer;
+	bool bypass;
 };
 
 /**

@@ -8,16 +8,23 @@
  * The coherency answer is checked against the IOMMU: VT-d enforces it when
  * its extended capabilities have Snoop Control (ECAP bit 7; QEMU's
  * intel-iommu,snoop-control=on), AMD-Vi always does.
+ *
+ * Interrupt bypass is checked with vfg_bypass_test.ko, an irq-bypass
+ * consumer whose token is an eventfd, as KVM's irqfd is: it must be
+ * connected to the MSI vector whose trigger is that eventfd exactly while
+ * the vector is enabled.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "vfio_test_util.h"
+#include "modules/vfg_bypass_test.h"
 #include "modules/vfg_kvm_test.h"
 
 #define ALL_FOUND 0xf
@@ -202,6 +209,115 @@ TEST_F(kvm, held_group_pins_module)
 	self->kfd = -1;
 	EXPECT_EQ(0, vfg_module_unload());
 	ASSERT_EQ(0, vfg_module_ensure());
+}
+
+FIXTURE(bypass) {
+	struct vfg_topo t;
+	struct vfg_dev d;
+	int bfd;
+	int efd[2];
+};
+
+FIXTURE_SETUP(bypass)
+{
+	int ret;
+
+	vfg_dev_init(&self->d);
+	self->bfd = self->efd[0] = self->efd[1] = -1;
+	ASSERT_EQ(0, vfg_dev_env_setup(&self->t));
+	/* KVM loads the manager; the module below needs it. */
+	ASSERT_EQ(0, vfg_modprobe("irqbypass"));
+	ret = vfg_test_module_load("vfg_bypass_test", NULL);
+	ASSERT_TRUE(!ret || ret == -EEXIST);
+	self->bfd = open("/dev/vfg_bypass_test", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->bfd);
+	self->efd[0] = eventfd(0, EFD_CLOEXEC);
+	self->efd[1] = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, self->efd[0]);
+	ASSERT_LE(0, self->efd[1]);
+	ASSERT_EQ(0, vfg_dev_open(&self->d, self->t.lone));
+}
+
+FIXTURE_TEARDOWN(bypass)
+{
+	vfg_dev_close(&self->d);
+	if (self->bfd >= 0)
+		close(self->bfd);
+	if (self->efd[0] >= 0)
+		close(self->efd[0]);
+	if (self->efd[1] >= 0)
+		close(self->efd[1]);
+	EXPECT_EQ(0, vfg_test_module_unload("vfg_bypass_test"));
+	EXPECT_EQ(0, vfg_topo_restore(&self->t));
+}
+
+static struct vfg_bypass_test_state bypass_state(int bfd, int efd)
+{
+	struct vfg_bypass_test_state st = { .eventfd = efd };
+
+	if (ioctl(bfd, VFG_BYPASS_TEST_STATE, &st))
+		st.irq = -errno;
+	return st;
+}
+
+/* The MSI vector's producer comes and goes with the vector. */
+TEST_F(bypass, producer_follows_vector)
+{
+	struct vfg_bypass_test_state st;
+
+	ASSERT_EQ(0, ioctl(self->bfd, VFG_BYPASS_TEST_ADD, &self->efd[0]));
+	st = bypass_state(self->bfd, self->efd[0]);
+	EXPECT_EQ(0, st.connected);
+	EXPECT_EQ(0, st.adds);
+
+	ASSERT_EQ(0, vfg_irq_set_eventfds(self->d.fd, VFIO_PCI_MSI_IRQ_INDEX,
+					  0, 1, &self->efd[0]));
+	st = bypass_state(self->bfd, self->efd[0]);
+	EXPECT_EQ(1, st.connected);
+	EXPECT_LT(0, st.irq);
+	EXPECT_EQ(1, st.adds);
+
+	ASSERT_EQ(0, vfg_irq_disable(self->d.fd, VFIO_PCI_MSI_IRQ_INDEX));
+	st = bypass_state(self->bfd, self->efd[0]);
+	EXPECT_EQ(0, st.connected);
+	EXPECT_EQ(1, st.dels);
+
+	/* Again, then the device fd goes: so does the producer. */
+	ASSERT_EQ(0, vfg_irq_set_eventfds(self->d.fd, VFIO_PCI_MSI_IRQ_INDEX,
+					  0, 1, &self->efd[0]));
+	st = bypass_state(self->bfd, self->efd[0]);
+	EXPECT_EQ(1, st.connected);
+	EXPECT_EQ(2, st.adds);
+	vfg_dev_close(&self->d);
+	st = bypass_state(self->bfd, self->efd[0]);
+	EXPECT_EQ(0, st.connected);
+	EXPECT_EQ(2, st.dels);
+}
+
+/*
+ * A consumer that comes after the vector is connected at once; replacing
+ * the vector's trigger moves the producer to the new eventfd.
+ */
+TEST_F(bypass, consumer_after_vector_and_trigger_swap)
+{
+	struct vfg_bypass_test_state st;
+
+	ASSERT_EQ(0, vfg_irq_set_eventfds(self->d.fd, VFIO_PCI_MSI_IRQ_INDEX,
+					  0, 1, &self->efd[0]));
+	ASSERT_EQ(0, ioctl(self->bfd, VFG_BYPASS_TEST_ADD, &self->efd[0]));
+	ASSERT_EQ(0, ioctl(self->bfd, VFG_BYPASS_TEST_ADD, &self->efd[1]));
+	EXPECT_ERRNO(EEXIST, ioctl(self->bfd, VFG_BYPASS_TEST_ADD,
+				   &self->efd[1]));
+	st = bypass_state(self->bfd, self->efd[0]);
+	EXPECT_EQ(1, st.connected);
+	EXPECT_EQ(0, bypass_state(self->bfd, self->efd[1]).connected);
+
+	ASSERT_EQ(0, vfg_irq_set_eventfds(self->d.fd, VFIO_PCI_MSI_IRQ_INDEX,
+					  0, 1, &self->efd[1]));
+	EXPECT_EQ(0, bypass_state(self->bfd, self->efd[0]).connected);
+	st = bypass_state(self->bfd, self->efd[1]);
+	EXPECT_EQ(1, st.connected);
+	EXPECT_LT(0, st.irq);
 }
 
 TEST_HARNESS_MAIN
