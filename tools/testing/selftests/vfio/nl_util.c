@@ -301,6 +301,16 @@ static void parse_state(struct nlmsghdr *nlh, struct vfg_nl_state *st)
 	}
 }
 
+/* The bytes of the replies to the last request (vfg_nl_last_reply()). */
+static char reply[4 * BUFSZ];
+static size_t reply_len;
+
+const void *vfg_nl_last_reply(size_t *len)
+{
+	*len = reply_len;
+	return reply;
+}
+
 /* Read replies to the last request until its ACK/DONE; -errno or count. */
 static int collect(struct vfg_nl *nl, struct vfg_nl_state *st, int max)
 {
@@ -308,10 +318,15 @@ static int collect(struct vfg_nl *nl, struct vfg_nl_state *st, int max)
 	struct nlmsghdr *nlh;
 	int len, n = 0;
 
+	reply_len = 0;
 	for (;;) {
 		len = recv(nl->fd, buf, sizeof(buf), 0);
 		if (len < 0)
 			return -errno;
+		if (reply_len + len <= sizeof(reply)) {
+			memcpy(reply + reply_len, buf, len);
+			reply_len += len;
+		}
 		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, len);
 		     nlh = NLMSG_NEXT(nlh, len)) {
 			if (nlh->nlmsg_seq != nl->seq)

@@ -8,6 +8,7 @@
 #define NL_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <linux/vfio_groups.h>
 
 struct vfg_nl {
@@ -64,5 +65,10 @@ int vfg_nl_get_group(struct vfg_nl *nl, int group, struct vfg_nl_state *st);
 /* Dump every group into @st (up to @max); the count, or -errno. */
 int vfg_nl_dump(struct vfg_nl *nl, struct vfg_nl_state *st, int max);
 const char *vfg_nl_event_name(int event);
+/*
+ * The raw bytes received for the last GET_GROUP or dump (up to 64 KiB of
+ * them), for tests that scan what the kernel returned.
+ */
+const void *vfg_nl_last_reply(size_t *len);
 
 #endif
