@@ -32,7 +32,7 @@ static int nl_send(struct vfg_nl *nl, int family, int cmd, int flags,
 	struct genlmsghdr *g = NLMSG_DATA(nlh);
 	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
 
-	if (len > (int)sizeof(buf) - NLMSG_HDRLEN - GENL_HDRLEN)
+	if (len < 0 || (size_t)len > sizeof(buf) - NLMSG_HDRLEN - GENL_HDRLEN)
 		return -EINVAL;
 	memset(buf, 0, NLMSG_HDRLEN + GENL_HDRLEN);
 	nlh->nlmsg_len = NLMSG_HDRLEN + GENL_HDRLEN + len;
