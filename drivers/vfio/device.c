@@ -99,6 +99,8 @@ void vfg_device_init(struct vfg_device *vdev, struct device *dev,
 	vdev->state = VFG_DEV_NEW;
 	init_waitqueue_head(&vdev->wq);
 	address_space_init_once(&vdev->mapping);
+	mutex_init(&vdev->p2p_lock);
+	INIT_LIST_HEAD(&vdev->p2p);
 }
 
 static void vfg_device_release(struct kref *kref)
@@ -106,9 +108,11 @@ static void vfg_device_release(struct kref *kref)
 	struct vfg_device *vdev = container_of(kref, struct vfg_device, kref);
 	struct device *dev = vdev->dev;
 
-	WARN_ON(vdev->open_count || vdev->fds || vdev->holder);
+	WARN_ON(vdev->open_count || vdev->fds || vdev->holder ||
+		!list_empty(&vdev->p2p));
 	if (vdev->group)
 		vfg_group_put(vdev->group);
+	mutex_destroy(&vdev->p2p_lock);
 	mutex_destroy(&vdev->open_lock);
 	vdev->ops->release(vdev);
 	put_device(dev);
@@ -291,6 +295,8 @@ static void vfg_device_fd_closed(struct vfg_device *vdev)
 
 	mutex_lock(&vdev->open_lock);
 	if (!--vdev->open_count) {
+		/* Nobody may DMA to it once it is given back. */
+		vfg_device_zap_mappings(vdev);
 		if (vdev->state != VFG_DEV_REVOKED && vdev->ops->close_device)
 			vdev->ops->close_device(vdev);
 		holder = vdev->holder;
@@ -404,15 +410,82 @@ void vfg_device_unlock(struct vfg_device *vdev)
 }
 
 /**
- * vfg_device_zap_mappings() - take away every userspace mapping of the device
+ * vfg_device_zap_mappings() - take away every mapping of the device's memory
  * @vdev: the device
  *
- * Every device fd of @vdev shares its address space.  Later accesses fault
- * again, into the provider's fault handler.
+ * Every device fd of @vdev shares its address space: its userspace mappings
+ * go at once, and later accesses fault again, into the provider's fault
+ * handler.  Then every IOMMU mapping of the device's memory, in any
+ * container (peer-to-peer DMA, type1.c), is unmapped too, so that no DMA
+ * reaches memory that is gone or disabled; those stay unmapped until their
+ * owner unmaps and maps them again.
+ *
+ * Context: may sleep; the provider may hold its memory lock.
  */
 void vfg_device_zap_mappings(struct vfg_device *vdev)
 {
+	struct vfg_p2p *p2p;
+
 	unmap_mapping_range(&vdev->mapping, 0, 0, true);
+	mutex_lock(&vdev->p2p_lock);
+	list_for_each_entry(p2p, &vdev->p2p, node) {
+		if (!p2p->live)
+			continue;
+		iommu_unmap(p2p->domain, p2p->iova, p2p->size);
+		p2p->live = false;
+	}
+	mutex_unlock(&vdev->p2p_lock);
+}
+
+/**
+ * vfg_device_get_from_vma() - the device whose memory a mapping maps
+ * @vma: a mapping, with its mm's mmap_lock held
+ *
+ * Return: the device, with a reference (vfg_device_put()), if @vma is a
+ * mapping of one of our device fds; else NULL.  The caller takes
+ * @p2p_lock before it looks at the mapping's page table entries, so that a
+ * zap either comes before (and it finds none) or after (and finds its entry
+ * to take away).
+ */
+struct vfg_device *vfg_device_get_from_vma(struct vm_area_struct *vma)
+{
+	struct vfg_device *vdev;
+
+	if (!vma->vm_file || vma->vm_file->f_op != &vfg_device_fops)
+		return NULL;
+	vdev = vma->vm_file->private_data;
+	kref_get(&vdev->kref);
+	return vdev;
+}
+
+/**
+ * vfg_device_p2p_link() - record an IOMMU mapping of a device's memory
+ * @vdev: the device, from vfg_device_get_from_vma(); the reference becomes
+ *        @p2p's
+ * @p2p: the mapping, just made live with @vdev->p2p_lock held
+ */
+void vfg_device_p2p_link(struct vfg_device *vdev, struct vfg_p2p *p2p)
+{
+	lockdep_assert_held(&vdev->p2p_lock);
+	list_add_tail(&p2p->node, &vdev->p2p);
+}
+
+/**
+ * vfg_device_p2p_unlink() - remove an IOMMU mapping of a device's memory
+ * @vdev: the device
+ * @p2p: the mapping, linked; unmapped here if still live
+ *
+ * Drops the reference the mapping held.
+ */
+void vfg_device_p2p_unlink(struct vfg_device *vdev, struct vfg_p2p *p2p)
+{
+	mutex_lock(&vdev->p2p_lock);
+	list_del(&p2p->node);
+	if (p2p->live)
+		iommu_unmap(p2p->domain, p2p->iova, p2p->size);
+	p2p->live = false;
+	mutex_unlock(&vdev->p2p_lock);
+	vfg_device_put(vdev);
 }
 
 /* ---- the device fd ------------------------------------------------------ */

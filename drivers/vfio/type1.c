@@ -22,6 +22,9 @@
  * covers them: a page is never returned to the system while the device could
  * still reach it.
  *
+ * Peer-to-peer mappings of VM_IO/VM_PFNMAP memory (another device's BAR)
+ * pin and charge nothing: see vfg_dma_map_pfnmap().
+ *
  * Mappings live in an rb-tree keyed by IOVA; they never overlap, so finding
  * any mapping that intersects a range is one O(log n) descent.  Ranges are
  * [iova, last], last inclusive, so a mapping may end at the top of the
@@ -66,6 +69,11 @@ MODULE_PARM_DESC(dma_entry_limit,
  * @prot: IOMMU_READ and/or IOMMU_WRITE
  * @mm: the mm charged for it, mmgrab()ed
  * @locked: pages charged to @mm's locked_vm
+ * @pfnmap: it maps VM_IO/VM_PFNMAP memory (peer-to-peer): nothing pinned
+ *          or charged
+ * @exporter: with @pfnmap, the device of ours whose memory it maps (a
+ *            reference held through @p2p), or NULL
+ * @p2p: with @exporter, the mapping as the exporter knows it
  */
 struct vfg_dma {
 	struct rb_node node;
@@ -75,6 +83,9 @@ struct vfg_dma {
 	int prot;
 	struct mm_struct *mm;
 	unsigned long locked;
+	bool pfnmap;
+	struct vfg_device *exporter;
+	struct vfg_p2p p2p;
 };
 
 /**
@@ -280,8 +291,15 @@ static unsigned long vfg_unmap_range(struct vfg_iommu *iommu, dma_addr_t iova,
 
 static void vfg_dma_remove(struct vfg_iommu *iommu, struct vfg_dma *dma)
 {
-	vfg_unmap_range(iommu, dma->iova, dma->last - dma->iova + 1,
-			dma->prot & IOMMU_WRITE);
+	size_t size = dma->last - dma->iova + 1;
+
+	if (dma->exporter)
+		vfg_device_p2p_unlink(dma->exporter, &dma->p2p);
+	else if (dma->pfnmap)
+		iommu_unmap(iommu->domain, dma->iova, size);
+	else
+		vfg_unmap_range(iommu, dma->iova, size,
+				dma->prot & IOMMU_WRITE);
 	vfg_uncharge(dma->mm, dma->locked);
 	mmdrop(dma->mm);
 	rb_erase(&dma->node, &iommu->dmas);
@@ -358,6 +376,101 @@ static int vfg_dma_populate(struct vfg_iommu *iommu, struct vfg_dma *dma)
 		vfg_uncharge(dma->mm, dma->locked);
 		dma->locked = 0;
 	}
+	return ret;
+}
+
+/*
+ * Peer-to-peer DMA: @dma maps memory that is no RAM of the process but the
+ * pages of a VM_IO/VM_PFNMAP mapping (another device's BAR, mmapped from
+ * its device fd or by another driver).  Such pages cannot be pinned and are
+ * not charged: the PFNs are taken from the mapping's page tables, the whole
+ * range must lie in that one mapping with the access asked for, and a PFN
+ * that is ordinary RAM is refused (it could be freed and reused under the
+ * device).  When the memory is one of our devices', the mapping is linked to
+ * that device, which unmaps it whenever it takes its memory away
+ * (vfg_device_zap_mappings()).  Every page is faulted in first, without the
+ * device's p2p_lock (the fault handler takes the provider's memory lock);
+ * then, under it, the PFNs are read again and mapped, so a zap in between is
+ * either seen here (no PFN: -EFAULT) or finds the mapping to take away.
+ */
+static int vfg_dma_map_pfnmap(struct vfg_iommu *iommu, struct vfg_dma *dma)
+{
+	struct mm_struct *mm = current->mm;
+	size_t size = dma->last - dma->iova + 1;
+	unsigned long addr, end = dma->vaddr + size, pfn, next;
+	bool write = dma->prot & IOMMU_WRITE;
+	struct vfg_device *exporter = NULL;
+	struct vm_area_struct *vma;
+	size_t len;
+	int ret = -EFAULT;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, dma->vaddr);
+	if (!vma || !(vma->vm_flags & (VM_IO | VM_PFNMAP)) ||
+	    end > vma->vm_end || (write && !(vma->vm_flags & VM_WRITE)) ||
+	    ((dma->prot & IOMMU_READ) && !(vma->vm_flags & VM_READ)))
+		goto out;
+	for (addr = dma->vaddr; addr < end; addr += PAGE_SIZE) {
+		if (!follow_pfn(vma, addr, &pfn))
+			continue;
+		ret = fixup_user_fault(mm, addr, write ? FAULT_FLAG_WRITE : 0,
+				       NULL);
+		if (ret)
+			goto out;
+	}
+
+	exporter = vfg_device_get_from_vma(vma);
+	if (exporter)
+		mutex_lock(&exporter->p2p_lock);
+	ret = 0;
+	for (addr = dma->vaddr; addr < end; addr += len) {
+		if (follow_pfn(vma, addr, &pfn) ||
+		    (pfn_valid(pfn) && !PageReserved(pfn_to_page(pfn)))) {
+			ret = -EFAULT;
+			break;
+		}
+		for (len = PAGE_SIZE; addr + len < end; len += PAGE_SIZE)
+			if (follow_pfn(vma, addr + len, &next) ||
+			    next != pfn + (len >> PAGE_SHIFT))
+				break;
+		ret = iommu_map(iommu->domain, dma->iova + (addr - dma->vaddr),
+				PFN_PHYS(pfn), len, dma->prot | IOMMU_CACHE);
+		if (ret)
+			break;
+	}
+	if (ret && addr > dma->vaddr)
+		iommu_unmap(iommu->domain, dma->iova, addr - dma->vaddr);
+	if (!ret) {
+		dma->pfnmap = true;
+		if (exporter) {
+			dma->p2p.domain = iommu->domain;
+			dma->p2p.iova = dma->iova;
+			dma->p2p.size = size;
+			dma->p2p.live = true;
+			vfg_device_p2p_link(exporter, &dma->p2p);
+			dma->exporter = exporter;
+		}
+	}
+	if (exporter) {
+		mutex_unlock(&exporter->p2p_lock);
+		if (ret)
+			vfg_device_put(exporter);
+	}
+out:
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/* Does [vaddr, ...) start in a VM_IO/VM_PFNMAP mapping of the caller? */
+static bool vfg_vaddr_is_pfnmap(unsigned long vaddr)
+{
+	struct vm_area_struct *vma;
+	bool ret;
+
+	mmap_read_lock(current->mm);
+	vma = vma_lookup(current->mm, vaddr);
+	ret = vma && (vma->vm_flags & (VM_IO | VM_PFNMAP));
+	mmap_read_unlock(current->mm);
 	return ret;
 }
 
@@ -768,6 +881,7 @@ static long vfg_type1_map(struct vfg_iommu *iommu, void __user *arg)
 	struct vfio_iommu_type1_dma_map map;
 	struct vfg_dma *dma;
 	dma_addr_t last;
+	bool pfnmap;
 	u64 vend;
 	int prot = 0;
 	int ret;
@@ -804,9 +918,12 @@ static long vfg_type1_map(struct vfg_iommu *iommu, void __user *arg)
 	}
 	if (!current->mm)
 		return -ESRCH;
-	ret = vfg_charge_check(map.size >> PAGE_SHIFT);
-	if (ret)
-		return ret;
+	pfnmap = vfg_vaddr_is_pfnmap(map.vaddr);
+	if (!pfnmap) {
+		ret = vfg_charge_check(map.size >> PAGE_SHIFT);
+		if (ret)
+			return ret;
+	}
 
 	dma = kzalloc(sizeof(*dma), GFP_KERNEL);
 	if (!dma)
@@ -817,7 +934,8 @@ static long vfg_type1_map(struct vfg_iommu *iommu, void __user *arg)
 	dma->prot = prot;
 	dma->mm = current->mm;
 	mmgrab(dma->mm);
-	ret = vfg_dma_populate(iommu, dma);
+	ret = pfnmap ? vfg_dma_map_pfnmap(iommu, dma) :
+		       vfg_dma_populate(iommu, dma);
 	if (ret) {
 		mmdrop(dma->mm);
 		kfree(dma);

@@ -179,6 +179,24 @@ struct vfg_device;
 struct vm_area_struct;
 
 /**
+ * struct vfg_p2p - an IOMMU mapping of a device's memory (type1.c), known
+ *                  to the device so that it can take it away
+ * @node: in the exporting vfg_device's @p2p list, under its @p2p_lock
+ * @domain: the IOMMU domain it is mapped in
+ * @iova: its first IOVA
+ * @size: its size
+ * @live: it is mapped; cleared when the exporting device takes it away
+ *        (under @p2p_lock)
+ */
+struct vfg_p2p {
+	struct list_head node;
+	struct iommu_domain *domain;
+	dma_addr_t iova;
+	size_t size;
+	bool live;
+};
+
+/**
  * struct vfg_device_ops - what a bus driver provides for its devices
  * @open_device: the first device fd is being opened: make the device ready
  *               for userspace.  Called with vfg_device.open_lock held.
@@ -253,6 +271,10 @@ enum vfg_device_state {
  * @wq: woken when @fds reaches zero
  * @mapping: the address space of every device fd of this device, so that
  *           all userspace mappings can be zapped at once
+ * @p2p_lock: protects @p2p and each entry's @live; innermost: taken under
+ *            mmap_lock and the provider's memory lock, never the other way
+ * @p2p: IOMMU mappings of this device's memory in any container, through
+ *       vfg_p2p.node; each holds a reference to the device
  */
 struct vfg_device {
 	struct device *dev;
@@ -269,6 +291,9 @@ struct vfg_device {
 	struct kvm *kvm;
 	wait_queue_head_t wq;
 	struct address_space mapping;
+
+	struct mutex p2p_lock;		/* protects p2p */
+	struct list_head p2p;
 };
 
 /* device.c */
@@ -281,6 +306,9 @@ int vfg_device_open_fd(struct vfg_device *vdev);
 bool vfg_device_lock_live(struct vfg_device *vdev);
 void vfg_device_unlock(struct vfg_device *vdev);
 void vfg_device_zap_mappings(struct vfg_device *vdev);
+struct vfg_device *vfg_device_get_from_vma(struct vm_area_struct *vma);
+void vfg_device_p2p_link(struct vfg_device *vdev, struct vfg_p2p *p2p);
+void vfg_device_p2p_unlink(struct vfg_device *vdev, struct vfg_p2p *p2p);
 
 /* netlink.c */
 void vfg_nl_event(const struct vfg_nl_event *ev);
