@@ -21,25 +21,28 @@
  *   The device holds a reference on its group and on its struct device for
  *   its whole life.
  *
- * States (@state, under @open_lock), one way only:
+ * States (@state, under @state_lock), one way only:
  *   NEW -> LIVE       vfg_device_register(): linked into its group, where
  *                     GET_DEVICE_FD finds it
  *   LIVE -> REMOVING  vfg_device_unregister(): unlinked; opens fail with
  *                     -ENODEV from here on, as they check the state under
- *                     @open_lock
+ *                     @state_lock and count themselves in @fds at once
  *   REMOVING -> REVOKED  the release timeout expired with fds open:
  *                     ops->revoke took the device from them, and their
  *                     operations fail with -ENODEV until they are closed
  * A device stays in REMOVING or REVOKED once unregistration has returned;
  * only references remain then.
  *
- * Open and close: @open_count counts opened fds.  The first open calls
+ * Open and close: @fds counts fds from the moment an open has checked the
+ * state until the fd has finished closing, so unregistration waits for opens
+ * in progress too.  @open_count counts opened fds.  The first open calls
  * ops->open_device and the last close ops->close_device, each decided under
- * @open_lock together with the count, so a last close and a new open cannot
- * both believe they are first or last.  A closing fd then tells its group
- * (which may detach from its container and so give DMA ownership back), and
- * only after that drops @fds and wakes unregistration: remove() never
- * returns while a detach it caused is still running.
+ * @open_lock, which is held from reading the count to writing it, so a last
+ * close and a new open cannot both believe they are first or last.  A
+ * closing fd then tells its group (which may detach from its container and
+ * so give DMA ownership back), and only after that drops @fds and wakes
+ * unregistration: remove() never returns while a detach it caused is still
+ * running.
  *
  * Removal: vfg_device_unregister() cannot fail.  It waits for @fds to reach
  * zero; meanwhile it asks for the device back every release_retry_ms
@@ -51,13 +54,20 @@
  * safe: every operation fails with -ENODEV and mappings get SIGBUS.
  *
  * Locks: @open_lock is held across the provider's open, close and revoke
- * callbacks, which may reset the device; so it is never held together with
- * group->lock, and removal takes it only for short state changes and the
- * revoke.  See vfio.h for the order of the other locks.
+ * callbacks and its resets; @state_lock, inside it, only for the fields it
+ * protects.  Neither is held together with group->lock.  A reset can wait
+ * for PCI hotplug (pciehp's reset_lock), and pciehp removes devices, so
+ * remove() must not wait for @open_lock behind it: removal takes only
+ * @state_lock, and @open_lock by trylock for the revoke.  That wait always
+ * ends: remove() holds the device lock, and every reset we run takes the
+ * device lock by trylock first, so a reset that holds @open_lock then is
+ * never one that waits for anything remove()'s caller holds.  See vfio.h
+ * for the order of the other locks.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/anon_inodes.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/module.h>
 #include <linux/sched.h>
@@ -96,6 +106,7 @@ void vfg_device_init(struct vfg_device *vdev, struct device *dev,
 	kref_init(&vdev->kref);
 	INIT_LIST_HEAD(&vdev->group_node);
 	mutex_init(&vdev->open_lock);
+	mutex_init(&vdev->state_lock);
 	vdev->state = VFG_DEV_NEW;
 	init_waitqueue_head(&vdev->wq);
 	address_space_init_once(&vdev->mapping);
@@ -113,6 +124,7 @@ static void vfg_device_release(struct kref *kref)
 	if (vdev->group)
 		vfg_group_put(vdev->group);
 	mutex_destroy(&vdev->p2p_lock);
+	mutex_destroy(&vdev->state_lock);
 	mutex_destroy(&vdev->open_lock);
 	vdev->ops->release(vdev);
 	put_device(dev);
@@ -131,7 +143,7 @@ void vfg_device_put(struct vfg_device *vdev)
 static void vfg_device_set_state(struct vfg_device *vdev,
 				 enum vfg_device_state state)
 {
-	lockdep_assert_held(&vdev->open_lock);
+	lockdep_assert_held(&vdev->state_lock);
 	WARN_ON(state <= vdev->state);
 	WRITE_ONCE(vdev->state, state);
 }
@@ -150,19 +162,19 @@ int vfg_device_register(struct vfg_device *vdev)
 
 	if (ret)
 		return ret;
-	mutex_lock(&vdev->open_lock);
+	mutex_lock(&vdev->state_lock);
 	vfg_device_set_state(vdev, VFG_DEV_LIVE);
-	mutex_unlock(&vdev->open_lock);
+	mutex_unlock(&vdev->state_lock);
 	return 0;
 }
 
-/* A netlink event about the device's release; @open_lock held. */
+/* A netlink event about the device's release; @state_lock held. */
 static void vfg_device_event(struct vfg_device *vdev, u32 event, u32 attempt,
 			     s64 deadline_ms)
 {
 	struct vfg_nl_event ev = VFG_NL_EVENT(event, vfg_group_id(vdev->group));
 
-	lockdep_assert_held(&vdev->open_lock);
+	lockdep_assert_held(&vdev->state_lock);
 	ev.device = dev_name(vdev->dev);
 	ev.holder = vdev->holder;
 	ev.attempt = attempt;
@@ -170,14 +182,14 @@ static void vfg_device_event(struct vfg_device *vdev, u32 event, u32 attempt,
 	vfg_nl_event(&ev);
 }
 
-/* Ask the holder for the device: REQ, netlink, log.  @open_lock held. */
+/* Ask the holder for the device: REQ, netlink, log.  @state_lock held. */
 static void vfg_device_request(struct vfg_device *vdev, u32 attempt,
 			       s64 left_ms)
 {
 	char comm[TASK_COMM_LEN] = "?";
 	struct task_struct *task;
 
-	lockdep_assert_held(&vdev->open_lock);
+	lockdep_assert_held(&vdev->state_lock);
 	if (vdev->ops->request)
 		vdev->ops->request(vdev, attempt);
 	vfg_device_event(vdev, VFIO_GROUPS_EVENT_RELEASE_REQUESTED, attempt,
@@ -210,24 +222,24 @@ static bool vfg_device_wait_release(struct vfg_device *vdev)
 	s64 left_ms;
 
 	for (;;) {
-		mutex_lock(&vdev->open_lock);
+		mutex_lock(&vdev->state_lock);
 		if (!vdev->fds) {
 			if (attempt)
 				vfg_device_event(vdev,
 						 VFIO_GROUPS_EVENT_RELEASED,
 						 0, -1);
-			mutex_unlock(&vdev->open_lock);
+			mutex_unlock(&vdev->state_lock);
 			return true;
 		}
 		if (timeout_ms && time_after_eq(jiffies, deadline)) {
-			mutex_unlock(&vdev->open_lock);
+			mutex_unlock(&vdev->state_lock);
 			return false;
 		}
 		left_ms = -1;
 		if (timeout_ms)
 			left_ms = jiffies_to_msecs(deadline - jiffies);
 		vfg_device_request(vdev, ++attempt, left_ms);
-		mutex_unlock(&vdev->open_lock);
+		mutex_unlock(&vdev->state_lock);
 
 		wait = msecs_to_jiffies(max(READ_ONCE(release_retry_ms), 10U));
 		if (timeout_ms)
@@ -249,18 +261,32 @@ static bool vfg_device_wait_release(struct vfg_device *vdev)
 	}
 }
 
-/* Take the device from its open fds (the release timeout expired). */
+/*
+ * Take the device from its open fds (the release timeout expired).  The
+ * open lock by trylock: see "Locks" above.
+ */
 static void vfg_device_revoke(struct vfg_device *vdev)
 {
-	mutex_lock(&vdev->open_lock);
-	if (vdev->open_count && vdev->state == VFG_DEV_REMOVING) {
+	bool revoke;
+
+	while (!mutex_trylock(&vdev->open_lock))
+		usleep_range(500, 1000);
+	mutex_lock(&vdev->state_lock);
+	revoke = vdev->open_count && vdev->state == VFG_DEV_REMOVING;
+	if (revoke) {
 		dev_warn(vdev->dev, "release timeout: revoking the device from pid %d\n",
 			 pid_nr(vdev->holder));
 		vfg_device_set_state(vdev, VFG_DEV_REVOKED);
-		vdev->ops->revoke(vdev);
-		vfg_device_event(vdev, VFIO_GROUPS_EVENT_REVOKED, 0, -1);
 	}
+	mutex_unlock(&vdev->state_lock);
+	if (revoke)
+		vdev->ops->revoke(vdev);
 	mutex_unlock(&vdev->open_lock);
+	if (revoke) {
+		mutex_lock(&vdev->state_lock);
+		vfg_device_event(vdev, VFIO_GROUPS_EVENT_REVOKED, 0, -1);
+		mutex_unlock(&vdev->state_lock);
+	}
 }
 
 /**
@@ -277,43 +303,59 @@ static void vfg_device_revoke(struct vfg_device *vdev)
 void vfg_device_unregister(struct vfg_device *vdev)
 {
 	vfg_group_unlink_device(vdev);
-	mutex_lock(&vdev->open_lock);
+	mutex_lock(&vdev->state_lock);
 	vfg_device_set_state(vdev, VFG_DEV_REMOVING);
-	mutex_unlock(&vdev->open_lock);
+	mutex_unlock(&vdev->state_lock);
 
 	if (!vfg_device_wait_release(vdev))
 		vfg_device_revoke(vdev);
 }
 
 /*
- * The inverse of a successful first half of vfg_device_open_fd(): one fd
- * (opened, or failing after it was counted) is done.
+ * The end of every fd, opened or not: give back what GET_DEVICE_FD and
+ * vfg_device_open_fd() counted, in the order removal relies on.
+ */
+static void vfg_device_fd_done(struct vfg_device *vdev)
+{
+	/* May detach the group: before removal may go on (see above). */
+	vfg_group_device_closed(vdev->group);
+
+	mutex_lock(&vdev->state_lock);
+	if (!--vdev->fds)
+		wake_up_all(&vdev->wq);
+	mutex_unlock(&vdev->state_lock);
+	vfg_device_put(vdev);
+}
+
+/*
+ * The inverse of a successful open in vfg_device_open_fd(): one opened fd
+ * (installed, or failing after it was opened) is done.
  */
 static void vfg_device_fd_closed(struct vfg_device *vdev)
 {
 	struct pid *holder = NULL;
+	bool last, revoked;
 
 	mutex_lock(&vdev->open_lock);
-	if (!--vdev->open_count) {
-		/* Nobody may DMA to it once it is given back. */
-		vfg_device_zap_mappings(vdev);
-		if (vdev->state != VFG_DEV_REVOKED && vdev->ops->close_device)
-			vdev->ops->close_device(vdev);
+	mutex_lock(&vdev->state_lock);
+	last = !--vdev->open_count;
+	revoked = vdev->state == VFG_DEV_REVOKED;
+	if (last) {
 		holder = vdev->holder;
 		vdev->holder = NULL;
+	}
+	mutex_unlock(&vdev->state_lock);
+	if (last) {
+		/* Nobody may DMA to it once it is given back. */
+		vfg_device_zap_mappings(vdev);
+		if (!revoked && vdev->ops->close_device)
+			vdev->ops->close_device(vdev);
 		vdev->kvm = NULL;
 	}
 	mutex_unlock(&vdev->open_lock);
 
-	/* May detach the group: before removal may go on (see above). */
-	vfg_group_device_closed(vdev->group);
-
-	mutex_lock(&vdev->open_lock);
-	if (!--vdev->fds)
-		wake_up_all(&vdev->wq);
-	mutex_unlock(&vdev->open_lock);
+	vfg_device_fd_done(vdev);
 	put_pid(holder);
-	vfg_device_put(vdev);
 }
 
 /**
@@ -331,10 +373,21 @@ int vfg_device_open_fd(struct vfg_device *vdev)
 	struct file *file;
 	int fd, ret = 0;
 
-	mutex_lock(&vdev->open_lock);
-	if (vdev->state != VFG_DEV_LIVE) {
+	/* From here on, removal waits for this fd (see the top). */
+	mutex_lock(&vdev->state_lock);
+	if (vdev->state == VFG_DEV_LIVE)
+		vdev->fds++;
+	else
 		ret = -ENODEV;
-	} else if (!vdev->open_count) {
+	mutex_unlock(&vdev->state_lock);
+	if (ret) {
+		vfg_group_device_closed(vdev->group);
+		vfg_device_put(vdev);
+		return ret;
+	}
+
+	mutex_lock(&vdev->open_lock);
+	if (!vdev->open_count) {
 		vdev->kvm = kvm;
 		if (vdev->ops->open_device)
 			ret = vdev->ops->open_device(vdev);
@@ -342,14 +395,14 @@ int vfg_device_open_fd(struct vfg_device *vdev)
 			vdev->kvm = NULL;
 	}
 	if (!ret) {
+		mutex_lock(&vdev->state_lock);
 		if (!vdev->open_count++)
 			vdev->holder = get_pid(task_tgid(current));
-		vdev->fds++;
+		mutex_unlock(&vdev->state_lock);
 	}
 	mutex_unlock(&vdev->open_lock);
 	if (ret) {
-		vfg_group_device_closed(vdev->group);
-		vfg_device_put(vdev);
+		vfg_device_fd_done(vdev);
 		return ret;
 	}
 
@@ -393,7 +446,7 @@ err_close:
 bool vfg_device_lock_live(struct vfg_device *vdev)
 {
 	mutex_lock(&vdev->open_lock);
-	if (vdev->state == VFG_DEV_REVOKED) {
+	if (READ_ONCE(vdev->state) == VFG_DEV_REVOKED) {
 		mutex_unlock(&vdev->open_lock);
 		return false;
 	}

@@ -22,7 +22,8 @@
  * ----------
  *   vfg.lock -> group->lock -> container->lock -> vfg.domain_rwsem (read)
  *            -> iommu_group internal mutex
- *   vfg_device.open_lock and group->lock are never held together
+ *   vfg_device.open_lock -> vfg_device.state_lock; neither is ever held
+ *            together with group->lock
  *
  * vfg.lock (main.c) protects the list of groups and the creation and
  * destruction of groups.  Bus notifier callbacks run with the device lock
@@ -255,15 +256,18 @@ enum vfg_device_state {
  *        VFIO_GROUP_GET_DEVICE_FD finds the device until its release ends
  * @group: the device's group, from registration (a reference is held)
  * @group_node: in group->devices while registered, under group->lock
- * @open_lock: protects the fields below, and serialises the provider's
- *             open_device, close_device and revoke callbacks with each other
- *             and with what the provider runs under vfg_device_lock_live()
+ * @open_lock: serialises the provider's open_device, close_device and
+ *             revoke callbacks with each other and with what the provider
+ *             runs under vfg_device_lock_live() (resets); held from reading
+ *             @open_count to writing it in opens and closes; protects @kvm
+ * @state_lock: protects @state, @open_count, @fds and @holder; taken inside
+ *              @open_lock, never held across a callback
  * @state: enum vfg_device_state; read without the lock only as a hint
  * @open_count: opened device fds: the first open calls open_device, the
- *              last close close_device, both decided under @open_lock
- * @fds: like @open_count, but dropped only once a closing fd has finished
- *       with its group (detached it from its container if it was the last):
- *       unregistration waits for it to reach zero
+ *              last close close_device (written under both locks)
+ * @fds: fds from the moment an open has checked @state until the fd has
+ *       finished with its group (detached it from its container if it was
+ *       the last): unregistration waits for it to reach zero
  * @holder: the thread group that opened the first fd
  * @kvm: the group's KVM at the first open, for the provider's open_device
  *       (which must not keep it past close_device); NULL when not opened
@@ -283,7 +287,8 @@ struct vfg_device {
 	struct vfg_group *group;
 	struct list_head group_node;
 
-	struct mutex open_lock;		/* protects the fields below */
+	struct mutex open_lock;		/* see above */
+	struct mutex state_lock;	/* protects the fields below */
 	enum vfg_device_state state;
 	unsigned int open_count;
 	unsigned int fds;
