@@ -494,6 +494,51 @@ TEST_F_TIMEOUT(qemu, realize_and_quit, 300)
 }
 
 /*
+ * Two assigned devices of two groups: QEMU puts both groups in one container
+ * and maps the machine's memory once for both; both realize with their IDs.
+ */
+TEST_F_TIMEOUT(qemu, two_devices, 300)
+{
+	char reply[1 << 15], devarg2[128], group2_dev[PATH_MAX];
+	const char *devs[] = { self->devarg, devarg2 };
+	long vendor = -1, device = -1, pins;
+	int group2, ret;
+
+	if (access(QEMU, X_OK))
+		SKIP(return, "no %s: boot the clients image", QEMU);
+	ASSERT_NE(0, self->t.pedu[0]);
+	ASSERT_EQ(0, vfg_pci_bind(self->t.pedu, "vfio-pci"));
+	group2 = vfg_pci_group(self->t.pedu);
+	ASSERT_LE(0, group2);
+	ASSERT_NE(self->group_id, group2);
+	vfg_group_dev_path(group2, group2_dev);
+	ASSERT_TRUE(vfg_wait_path(group2_dev, true, 5000));
+	snprintf(devarg2, sizeof(devarg2), "vfio-pci,host=%s,id=%s2",
+		 self->t.pedu, HOSTDEV);
+
+	ASSERT_EQ(0, qemu_start(&self->q, devs, 2));
+	ret = qmp_handshake(&self->q);
+	if (ret)
+		log_file(_metadata, QEMU_ERR);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, qmp(&self->q, "{\"execute\": \"query-pci\"}", reply,
+			 sizeof(reply)));
+	ASSERT_EQ(0, qmp_pci_ids(reply, HOSTDEV, &vendor, &device));
+	EXPECT_EQ(EDU_DEVICE, device);
+	vendor = device = -1;
+	ASSERT_EQ(0, qmp_pci_ids(reply, HOSTDEV "2", &vendor, &device));
+	EXPECT_EQ(EDU_VENDOR, vendor);
+	EXPECT_EQ(EDU_DEVICE, device);
+	EXPECT_TRUE(has_open(self->q.pid, self->group_dev));
+	EXPECT_TRUE(has_open(self->q.pid, group2_dev));
+	/* One container: the 64 MiB machine is pinned once, not twice. */
+	pins = vfg_pins_outstanding() - self->pins_before;
+	EXPECT_GE(pins, 63L << 8);
+	EXPECT_LT(pins, 96L << 8);
+	qemu_quit(_metadata, self);
+}
+
+/*
  * Unbind while QEMU holds the device.  The removal waits and signals the
  * REQ eventfd; QEMU asks to unplug the device from its machine, which the
  * root bus of q35 refuses ("does not support hotplugging"), so QEMU keeps
