@@ -88,9 +88,8 @@ static int vfg_viability_one(struct device *dev, void *data)
 		return 0;
 	v->blockers++;
 	if (v->explain)
-		pr_warn_ratelimited("group %d is not viable: %s is %s (%s); unbind it or bind it to %s\n",
-				    v->group->id, dev_name(dev), why, drv,
-				    vfg.pci_driver_name);
+		pr_warn_ratelimited("group %d is not viable: %s is %s (%s); unbind it or bind it to a VFIO driver (vfio-pci)\n",
+				    v->group->id, dev_name(dev), why, drv);
 	if (v->buf)
 		v->len += sysfs_emit_at(v->buf, v->len, "%s %s: %s\n",
 					dev_name(dev), drv, why);
@@ -603,12 +602,13 @@ static long vfg_group_get_device_fd(struct vfg_group *group,
 	if (!found) {
 		list_for_each_entry(m, &group->members, node)
 			if (!strcmp(dev_name(m->dev), name))
-				pr_info_ratelimited("group %d: %s is not bound to %s, or is being removed\n",
-						    group->id, name,
-						    vfg.pci_driver_name);
+				pr_info_ratelimited("group %d: %s is not bound to a VFIO driver (vfio-pci), or is being removed\n",
+						    group->id, name);
 		goto out_unlock;
 	}
-	kref_get(&found->kref);
+	ret = -ENODEV;
+	if (!vfg_device_get_user(found))
+		goto out_unlock;
 	group->dev_fds++;
 	mutex_unlock(&group->lock);
 	kfree(name);
@@ -710,6 +710,7 @@ void vfg_group_put(struct vfg_group *group)
 {
 	put_device(&group->dev);
 }
+EXPORT_SYMBOL_GPL(vfg_group_put);
 
 /**
  * vfg_group_owns() - whether userspace owns an IOMMU group through @group
@@ -729,6 +730,7 @@ bool vfg_group_owns(struct vfg_group *group, struct iommu_group *iommu_group)
 	mutex_unlock(&group->lock);
 	return ret;
 }
+EXPORT_SYMBOL_GPL(vfg_group_owns);
 
 /**
  * vfg_group_from_file() - the group behind a group file
@@ -814,6 +816,7 @@ struct vfg_group *vfg_group_get_from_fd(int fd)
 	fdput(f);
 	return group;
 }
+EXPORT_SYMBOL_GPL(vfg_group_get_from_fd);
 
 static long vfg_group_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)

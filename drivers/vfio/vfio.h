@@ -116,7 +116,6 @@ struct vfg_group {
  * @class: the "vfio" class of group devices
  * @devt: first of our char device numbers
  * @minors: allocator of group minors
- * @pci_driver_name: name of our PCI driver
  * @domain_rwsem: see "Lock order" above
  */
 struct vfg_state {
@@ -126,7 +125,6 @@ struct vfg_state {
 	struct class *class;
 	dev_t devt;
 	struct ida minors;
-	const char *pci_driver_name;
 };
 
 extern struct vfg_state vfg;
@@ -199,6 +197,8 @@ struct vfg_p2p {
 
 /**
  * struct vfg_device_ops - what a bus driver provides for its devices
+ * @owner: the bus driver's module (THIS_MODULE): held while the device has
+ *         users, so it cannot be unloaded under an open fd
  * @open_device: the first device fd is being opened: make the device ready
  *               for userspace.  Called with vfg_device.open_lock held.
  * @close_device: the last device fd was closed: give the device back as it
@@ -218,6 +218,7 @@ struct vfg_p2p {
  * @release: the last reference is gone: free the provider's structure
  */
 struct vfg_device_ops {
+	struct module *owner;
 	int (*open_device)(struct vfg_device *vdev);
 	void (*close_device)(struct vfg_device *vdev);
 	void (*revoke)(struct vfg_device *vdev);
@@ -314,6 +315,8 @@ void vfg_device_zap_mappings(struct vfg_device *vdev);
 struct vfg_device *vfg_device_get_from_vma(struct vm_area_struct *vma);
 void vfg_device_p2p_link(struct vfg_device *vdev, struct vfg_p2p *p2p);
 void vfg_device_p2p_unlink(struct vfg_device *vdev, struct vfg_p2p *p2p);
+void vfg_device_p2p_put(struct vfg_device *vdev);
+bool vfg_device_get_user(struct vfg_device *vdev);
 
 /* netlink.c */
 void vfg_nl_event(const struct vfg_nl_event *ev);
@@ -352,6 +355,23 @@ void vfg_container_detach(struct vfg_group *group);
 bool vfg_container_has_iommu(struct vfg_container *c);
 bool vfg_container_coherent(struct vfg_container *c);
 
+/**
+ * struct vfg_type1_params - settings of the type1 backend
+ * @allow_unsafe_interrupts: let groups without interrupt remapping in
+ * @dma_entry_limit: most mappings a container may have
+ * @disable_hugepages: map every page on its own, never a larger run
+ *
+ * Read with READ_ONCE(); set through the parameters of the
+ * vfio_iommu_type1 module (type1_params.c), under their upstream names.
+ */
+struct vfg_type1_params {
+	bool allow_unsafe_interrupts;
+	unsigned int dma_entry_limit;
+	bool disable_hugepages;
+};
+
+extern struct vfg_type1_params vfg_type1_params;
+
 /* type1.c */
 struct vfg_iommu;
 struct vfg_iommu *vfg_type1_create(struct list_head *groups, bool v2);
@@ -366,9 +386,5 @@ long vfg_type1_ioctl(struct vfg_iommu *iommu, unsigned int cmd,
 
 /* main.c: what the buses we serve tell us */
 bool vfg_bus_driver_managed_dma(struct device *dev);
-
-/* pci/vfio_pci.c */
-int vfg_pci_init(void);
-void vfg_pci_exit(void);
 
 #endif /* VFG_VFIO_H */

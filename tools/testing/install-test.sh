@@ -76,13 +76,16 @@ fi
 # 2. Files, each where it belongs.
 mod=$D/lib/modules/$KVER/extra/vfio.ko
 lib=$D$PREFIX/lib
-check "install: vfio.ko in lib/modules/$KVER/extra" test -f "$mod"
+check "install: vfio.ko, vfio-pci.ko, vfio_iommu_type1.ko in lib/modules/$KVER/extra" \
+	bash -c "for m in vfio vfio-pci vfio_iommu_type1; do
+			 test -f '$D/lib/modules/$KVER/extra/'\$m.ko || exit 1; done"
 check "install: its vermagic is $KVER" \
 	bash -c "modinfo -F vermagic '$mod' | grep -q '^$KVER '"
-check "install: depmod.d file" \
-	grep -qx 'override vfio \* extra' "$D/etc/depmod.d/vfio-groups.conf"
-check "install: modprobe.d file sends vfio-pci to our module" \
-	grep -q '^install vfio_pci /sbin/modprobe --ignore-install vfio' \
+check "install: depmod.d file overrides the three module names" \
+	bash -c "for m in vfio vfio_pci vfio_iommu_type1; do
+			 grep -qx \"override \$m \\* extra\" '$D/etc/depmod.d/vfio-groups.conf' || exit 1; done"
+check "install: modprobe.d file sends vfio_pci_core to our vfio-pci" \
+	grep -q '^install vfio_pci_core /sbin/modprobe --ignore-install vfio-pci' \
 	"$D/etc/modprobe.d/vfio-groups.conf"
 check "install: no depmod run with DESTDIR (staged tree, host untouched)" \
 	bash -c "[ ! -e '$D/lib/modules/$KVER/modules.dep' ] &&
@@ -156,9 +159,12 @@ if [ -f "$mod" ]; then
 	mkdir -p "$md/kernel/drivers/vfio" "$md/updates" "$tmp/nocfg"
 	cp "$mod" "$md/kernel/drivers/vfio/vfio.ko"	# stand-ins
 	cp "$mod" "$md/updates/vfio.ko"
+	cp "$md/extra/vfio-pci.ko" "$md/kernel/drivers/vfio/vfio-pci.ko"
 	depmod -b "$D" -C "$D/etc/depmod.d" "$KVER" 2>/dev/null
 	check "install: with the depmod.d file, extra/vfio.ko wins" \
 		grep -q '^extra/vfio.ko:' "$md/modules.dep"
+	check "install: ... extra/vfio-pci.ko too, and it needs extra/vfio.ko" \
+		grep -q '^extra/vfio-pci.ko: extra/vfio.ko' "$md/modules.dep"
 	depmod -b "$D" -C "$tmp/nocfg" "$KVER" 2>/dev/null
 	check "install: ... and without it, it would not" \
 		grep -q '^updates/vfio.ko:' "$md/modules.dep"
@@ -177,19 +183,26 @@ check "dkms: PACKAGE_VERSION $dkmsver is MODULE_VERSION $modver" \
 	test -n "$modver" -a "$modver" = "$dkmsver"
 mkdir -p "$tmp/dkms"
 git ls-files -z -co --exclude-standard | xargs -0 cp --parents -t "$tmp/dkms" 2>/dev/null
-name="dkms: MAKE[0] builds drivers/vfio/vfio.ko for $KVER, CLEAN removes it"
+name="dkms: MAKE[0] builds the three modules for $KVER, CLEAN removes them"
 if (
 	cd "$tmp/dkms" || exit 1
 	# shellcheck disable=SC2034	# dkms.conf uses them
 	kernelver=$KVER kernel_source_dir=$KDIR
 	# shellcheck disable=SC1091
 	. ./dkms.conf
-	built=${BUILT_MODULE_LOCATION[0]}${BUILT_MODULE_NAME[0]}.ko
 	eval "${MAKE[0]}" >"$tmp/dkms.log" 2>&1 &&
-		[ -f "$built" ] && [ "$PACKAGE_NAME" = vfio-groups ] &&
-		[ "${DEST_MODULE_LOCATION[0]}" = /extra ] &&
+		[ "$PACKAGE_NAME" = vfio-groups ] &&
+		[ "${#BUILT_MODULE_NAME[@]}" = 3 ] &&
 		[[ $KVER =~ $BUILD_EXCLUSIVE_KERNEL ]] || exit 1
-	eval "$CLEAN" >>"$tmp/dkms.log" 2>&1 && [ ! -e "$built" ]
+	for i in 0 1 2; do
+		[ -f "${BUILT_MODULE_LOCATION[i]}${BUILT_MODULE_NAME[i]}.ko" ] &&
+			[ "${DEST_MODULE_LOCATION[i]}" = /extra ] || exit 1
+	done
+	eval "$CLEAN" >>"$tmp/dkms.log" 2>&1 || exit 1
+	for i in 0 1 2; do
+		[ ! -e "${BUILT_MODULE_LOCATION[i]}${BUILT_MODULE_NAME[i]}.ko" ] ||
+			exit 1
+	done
 ); then
 	ok "$name"
 else

@@ -33,6 +33,11 @@
 
 static struct pci_driver vfg_pci_driver;
 
+static char *driver_name = "vfio-pci";
+module_param(driver_name, charp, 0444);
+MODULE_PARM_DESC(driver_name,
+		 "Name of the PCI driver userspace binds devices to (default vfio-pci)");
+
 static void vfg_pci_release(struct vfg_device *core)
 {
 	struct vfg_pci_device *vdev = to_vfg_pci(core);
@@ -68,7 +73,7 @@ static int vfg_pci_open_device(struct vfg_device *core)
 		pci_info(pdev, "reset on open failed; continuing\n");
 	pci_save_state(pdev);
 	vdev->saved_state = pci_store_saved_state(pdev);
-	ret = pci_request_selected_regions(pdev, bars, vfg.pci_driver_name);
+	ret = pci_request_selected_regions(pdev, bars, driver_name);
 	if (ret) {
 		pci_warn(pdev, "cannot claim its BARs: %d\n", ret);
 		goto err_disable;
@@ -512,6 +517,7 @@ static int vfg_pci_mmap_dev(struct vfg_device *core, struct vm_area_struct *vma)
 }
 
 static const struct vfg_device_ops vfg_pci_ops = {
+	.owner = THIS_MODULE,
 	.open_device = vfg_pci_open_device,
 	.close_device = vfg_pci_close_device,
 	.revoke = vfg_pci_revoke,
@@ -591,29 +597,92 @@ static struct pci_driver vfg_pci_driver = {
 	.driver_managed_dma = true,
 };
 
-/**
- * vfg_pci_init() - register the PCI driver
- *
- * Return: 0 or a negative errno.
- */
-int vfg_pci_init(void)
+/* ---- the module -------------------------------------------------------- */
+
+static char ids[1024] __initdata;
+module_param_string(ids, ids, sizeof(ids), 0);
+MODULE_PARM_DESC(ids,
+		 "Initial PCI IDs to add to the driver, format is \"vendor:device[:subvendor[:subdevice[:class[:class_mask]]]]\" and multiple comma separated entries can be specified");
+
+static int __init vfg_pci_check_name(void)
 {
-	int ret = vfg_virqfd_init();
+	if (!driver_name || !*driver_name || strlen(driver_name) > 64 ||
+	    strchr(driver_name, '/')) {
+		pr_err("driver_name must be 1 to 64 characters, without '/'\n");
+		return -EINVAL;
+	}
+	if (driver_find(driver_name, &pci_bus_type)) {
+		pr_err("a PCI driver named %s is already registered; unload it (for vfio-pci: the kernel's own VFIO modules) or load with another driver_name\n",
+		       driver_name);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/*
+ * ids=: dynamic IDs, as "new_id" would add them: devices that match and
+ * have no driver are bound now, and devices that appear later when they are
+ * added.  A malformed entry is skipped with a message, as upstream does.
+ */
+static void __init vfg_pci_add_ids(void)
+{
+	unsigned int vendor, device, subvendor = PCI_ANY_ID,
+		     subdevice = PCI_ANY_ID, class = 0, class_mask = 0;
+	char *p = ids, *id;
+	int n, ret;
+
+	while ((id = strsep(&p, ","))) {
+		if (!*id)
+			continue;
+		subvendor = PCI_ANY_ID;
+		subdevice = PCI_ANY_ID;
+		class = 0;
+		class_mask = 0;
+		n = sscanf(id, "%x:%x:%x:%x:%x:%x", &vendor, &device,
+			   &subvendor, &subdevice, &class, &class_mask);
+		if (n < 2) {
+			pr_warn("ids: cannot parse \"%s\"\n", id);
+			continue;
+		}
+		ret = pci_add_dynid(&vfg_pci_driver, vendor, device, subvendor,
+				    subdevice, class, class_mask, 0);
+		if (ret)
+			pr_warn("ids: cannot add %04x:%04x: %d\n", vendor,
+				device, ret);
+		else
+			pr_info("ids: binds %04x:%04x[%04x:%04x] class %#08x/%08x\n",
+				vendor, device, subvendor, subdevice, class,
+				class_mask);
+	}
+}
+
+static int __init vfg_pci_init(void)
+{
+	int ret = vfg_pci_check_name();
 
 	if (ret)
 		return ret;
-	vfg_pci_driver.name = vfg.pci_driver_name;
-	ret = pci_register_driver(&vfg_pci_driver);
+	ret = vfg_virqfd_init();
 	if (ret)
+		return ret;
+	vfg_pci_driver.name = driver_name;
+	ret = pci_register_driver(&vfg_pci_driver);
+	if (ret) {
 		vfg_virqfd_exit();
-	return ret;
+		return ret;
+	}
+	vfg_pci_add_ids();
+	return 0;
 }
 
-/**
- * vfg_pci_exit() - unregister the PCI driver (unbinding every device)
- */
-void vfg_pci_exit(void)
+static void __exit vfg_pci_exit(void)
 {
 	pci_unregister_driver(&vfg_pci_driver);
 	vfg_virqfd_exit();
 }
+
+module_init(vfg_pci_init);
+module_exit(vfg_pci_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("vfio-groups PCI driver: PCI devices for userspace, by IOMMU group");

@@ -258,7 +258,7 @@ START_TEST(test_driver_name_from_module)
 {
 	struct vfg_ctx *c2;
 
-	fakesys_file(fs, "sys/module/vfio/parameters/driver_name", "vfg-pci\n");
+	fakesys_file(fs, "sys/module/vfio_pci/parameters/driver_name", "vfg-pci\n");
 	fakesys_driver(fs, "vfg-pci");
 	c2 = vfg_ctx_new(fakesys_root(fs));
 	ck_assert_int_eq(vfg_group_bind(c2, 1), 0);

@@ -139,7 +139,7 @@ START_TEST(test_driver_name_param)
 	struct vfg_ctx *c2;
 
 	ck_assert_str_eq(vfg_ctx_get_driver_name(ctx), "vfio-pci");
-	fakesys_file(fs, "sys/module/vfio/parameters/driver_name", "vfg-pci\n");
+	fakesys_file(fs, "sys/module/vfio_pci/parameters/driver_name", "vfg-pci\n");
 	c2 = vfg_ctx_new(fakesys_root(fs));
 	ck_assert_str_eq(vfg_ctx_get_driver_name(c2), "vfg-pci");
 	ck_assert_int_eq(vfg_driver_is_dma_managed(c2, "vfg-pci"), 1);

@@ -502,7 +502,7 @@ TEST_F(dma, root_locked_vm_accounted)
 
 TEST_F(dma, entry_limit)
 {
-	const char *param = "/sys/module/vfio/parameters/dma_entry_limit";
+	const char *param = "/sys/module/vfio_iommu_type1/parameters/dma_entry_limit";
 	char *buf = alloc_buf(ANON, SZ_64K);
 	int i;
 

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,22 +27,99 @@ const char *vfg_module_path(void)
 	return p && *p ? p : "/opt/vfg/vfio.ko";
 }
 
-int vfg_module_load(const char *params)
-{
-	int fd = open(vfg_module_path(), O_RDONLY | O_CLOEXEC);
-	int ret;
+/* Our modules, in load order, and the parameters each one takes. */
+static const struct {
+	const char *file;	/* beside vfg_module_path() */
+	const char *name;	/* in /sys/module */
+	const char *const params[8];
+} vfg_modules[] = {
+	{ "vfio.ko", "vfio", { NULL } },
+	{ "vfio_iommu_type1.ko", "vfio_iommu_type1",
+	  { "allow_unsafe_interrupts", "dma_entry_limit", "disable_hugepages",
+	    NULL } },
+	{ "vfio-pci.ko", "vfio_pci", { "driver_name", "ids", NULL } },
+};
 
+/* Which of vfg_modules takes parameter @p ("name=value"); vfio by default. */
+static unsigned int vfg_param_module(const char *p)
+{
+	size_t len = strcspn(p, "=");
+	unsigned int i, j;
+
+	for (i = 1; i < ARRAY_SIZE(vfg_modules); i++)
+		for (j = 0; vfg_modules[i].params[j]; j++)
+			if (strlen(vfg_modules[i].params[j]) == len &&
+			    !strncmp(vfg_modules[i].params[j], p, len))
+				return i;
+	return 0;
+}
+
+static int vfg_module_insert(unsigned int i, const char *params)
+{
+	char path[PATH_MAX], *dir = strdup(vfg_module_path());
+	int fd, ret;
+
+	if (!dir)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/%s", dirname(dir),
+		 vfg_modules[i].file);
+	free(dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = syscall(SYS_finit_module, fd, params ? params : "", 0);
+	ret = syscall(SYS_finit_module, fd, params, 0);
 	ret = ret ? -errno : 0;
 	close(fd);
 	return ret;
 }
 
+/*
+ * Load vfio.ko, vfio_iommu_type1.ko and vfio-pci.ko, handing each the
+ * parameters of @params that are its own.  On failure, whatever was loaded
+ * here is unloaded again.
+ */
+int vfg_module_load(const char *params)
+{
+	char per[ARRAY_SIZE(vfg_modules)][512] = { { 0 } };
+	char *copy = strdup(params ? params : ""), *save = NULL, *tok;
+	unsigned int i, m;
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		m = vfg_param_module(tok);
+		snprintf(per[m] + strlen(per[m]), sizeof(per[m]) - strlen(per[m]),
+			 "%s%s", per[m][0] ? " " : "", tok);
+	}
+	free(copy);
+	for (i = 0; i < ARRAY_SIZE(vfg_modules); i++) {
+		ret = vfg_module_insert(i, per[i]);
+		if (ret)
+			break;
+	}
+	while (ret && i--)
+		syscall(SYS_delete_module, vfg_modules[i].name, O_NONBLOCK);
+	return ret;
+}
+
+/* Unload the three, vfio-pci first; the first error stops it. */
 int vfg_module_unload(void)
 {
-	return syscall(SYS_delete_module, "vfio", O_NONBLOCK) ? -errno : 0;
+	char path[PATH_MAX];
+	unsigned int i;
+
+	for (i = ARRAY_SIZE(vfg_modules); i--;) {
+		snprintf(path, sizeof(path), "/sys/module/%s",
+			 vfg_modules[i].name);
+		if (i && access(path, F_OK))
+			continue;
+		if (syscall(SYS_delete_module, vfg_modules[i].name,
+			    O_NONBLOCK))
+			return -errno;
+	}
+	return 0;
 }
 
 bool vfg_module_loaded(void)

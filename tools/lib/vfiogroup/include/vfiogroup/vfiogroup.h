@@ -65,7 +65,7 @@ const char *vfg_ctx_get_root(struct vfg_ctx *ctx);
  * vfg_ctx_get_driver_name() - the name of the vfio-groups PCI driver
  * @ctx: library context
  *
- * Read from /sys/module/vfio/parameters/driver_name when the module is
+ * Read from /sys/module/vfio_pci/parameters/driver_name when the module is
  * loaded with that parameter, "vfio-pci" otherwise.  Read once per context.
  *
  * Return: the name; never NULL.
