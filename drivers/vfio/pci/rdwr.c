@@ -53,7 +53,7 @@ void vfg_pci_unmap_bars(struct vfg_pci_device *vdev)
 static bool vfg_pci_in_msix(struct vfg_pci_device *vdev, int bar, loff_t pos,
 			    size_t len)
 {
-	return bar == vdev->msix_bar && pos < vdev->msix_offset + vdev->msix_size &&
+	return bar == vdev->msix_bar && pos < vfg_pci_msix_end(vdev) &&
 	       pos + len > vdev->msix_offset;
 }
 
@@ -269,7 +269,7 @@ int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma)
 	if (off >= size || len > PAGE_ALIGN(size) - off)
 		return -EINVAL;
 	if (index == vdev->msix_bar && !vfg_pci_msix_mappable(vdev) &&
-	    off < PAGE_ALIGN(vdev->msix_offset + vdev->msix_size) &&
+	    off < PAGE_ALIGN(vfg_pci_msix_end(vdev)) &&
 	    off + len > (vdev->msix_offset & PAGE_MASK))
 		return -EINVAL;
 

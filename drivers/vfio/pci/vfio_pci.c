@@ -185,7 +185,7 @@ static int vfg_pci_msix_caps(struct vfg_pci_device *vdev, struct vfg_caps *caps)
 	struct vfio_region_info_cap_sparse_mmap *sparse;
 	u64 size = PAGE_ALIGN(vdev->bar_size[vdev->msix_bar]);
 	u64 start = vdev->msix_offset & PAGE_MASK;
-	u64 end = PAGE_ALIGN(vdev->msix_offset + vdev->msix_size);
+	u64 end = PAGE_ALIGN(vfg_pci_msix_end(vdev));
 	int nr = (start > 0) + (end < size), i = 0;
 	void *hdr;
 

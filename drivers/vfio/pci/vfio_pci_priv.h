@@ -141,6 +141,15 @@ struct vfg_pci_device {
 	struct eventfd_ctx __rcu *req_trigger;
 };
 
+/*
+ * The end of the MSI-X table in its BAR.  Offset and size are both u32, from
+ * the device: add them in 64 bits, or a table near 4 GiB wraps to 0.
+ */
+static inline u64 vfg_pci_msix_end(struct vfg_pci_device *vdev)
+{
+	return (u64)vdev->msix_offset + vdev->msix_size;
+}
+
 static inline struct vfg_pci_device *to_vfg_pci(struct vfg_device *core)
 {
 	return container_of(core, struct vfg_pci_device, core);
