@@ -378,19 +378,24 @@ static irqreturn_t vfg_msi_handler(int irq, void *dev_id)
 /*
  * The MSI-X table is in a BAR: allocating, starting and stopping vectors
  * writes to it, which the device ignores while memory decode is off.  Turn
- * decode on around those writes if userspace has it off (vdev->lock
- * serializes this with userspace's config writes), and back off afterwards
- * without undoing what the MSI core changed meanwhile (DisINTx).
+ * decode on around those writes if userspace has it off, and back off
+ * afterwards without undoing what the MSI core changed meanwhile (DisINTx).
+ * memory_lock is held for writing in between, so that no user access or
+ * fault sees decoding on: a page mapped in that window would outlive it.
  */
 static bool vfg_msix_mem_enable(struct vfg_pci_device *vdev, bool msix)
 {
 	u16 cmd;
 
+	lockdep_assert_held(&vdev->lock);
 	if (!msix)
 		return false;
+	down_write(&vdev->memory_lock);
 	pci_read_config_word(vdev->pdev, PCI_COMMAND, &cmd);
-	if (cmd & PCI_COMMAND_MEMORY)
+	if (cmd & PCI_COMMAND_MEMORY) {
+		up_write(&vdev->memory_lock);
 		return false;
+	}
 	pci_write_config_word(vdev->pdev, PCI_COMMAND, cmd | PCI_COMMAND_MEMORY);
 	return true;
 }
@@ -404,6 +409,7 @@ static void vfg_msix_mem_restore(struct vfg_pci_device *vdev, bool enabled)
 	pci_read_config_word(vdev->pdev, PCI_COMMAND, &cmd);
 	pci_write_config_word(vdev->pdev, PCI_COMMAND,
 			      cmd & ~PCI_COMMAND_MEMORY);
+	up_write(&vdev->memory_lock);
 }
 
 /*

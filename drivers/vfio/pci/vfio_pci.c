@@ -272,16 +272,35 @@ out:
 	return ret;
 }
 
+/*
+ * Close the BARs for a reset: every user mapping goes, and memory_lock held
+ * for writing keeps pread/pwrite and faults out (-EIO, SIGBUS) until
+ * vfg_pci_reset_end().  The caller holds the core's open_lock, so the
+ * reset is also ordered against enable, disable and revoke.
+ */
+static void vfg_pci_reset_begin(struct vfg_pci_device *vdev)
+{
+	lockdep_assert_held(&vdev->core.open_lock);
+	down_write(&vdev->memory_lock);
+	vfg_device_zap_mappings(&vdev->core);
+}
+
+static void vfg_pci_reset_end(struct vfg_pci_device *vdev)
+{
+	up_write(&vdev->memory_lock);
+}
+
 static long vfg_pci_reset(struct vfg_pci_device *vdev)
 {
 	int ret;
 
 	if (!vdev->reset_works)
 		return -EINVAL;
-	/* Resets are ordered against enable, disable and revoke. */
 	if (!vfg_device_lock_live(&vdev->core))
 		return -ENODEV;
+	vfg_pci_reset_begin(vdev);
 	ret = pci_try_reset_function(vdev->pdev);
+	vfg_pci_reset_end(vdev);
 	vfg_device_unlock(&vdev->core);
 	return ret;
 }
@@ -428,7 +447,9 @@ static long vfg_pci_hot_reset(struct vfg_pci_device *vdev, void __user *arg)
 		}
 	}
 	if (vfg_device_lock_live(&vdev->core)) {
+		vfg_pci_reset_begin(vdev);
 		ret = pci_reset_bus(vdev->pdev);
+		vfg_pci_reset_end(vdev);
 		vfg_device_unlock(&vdev->core);
 	} else {
 		ret = -ENODEV;

@@ -16,8 +16,15 @@
  *                    vfg_device_lock_live()
  *   vdev->lock       config space, BAR maps, interrupt setup, @revoked;
  *                    never held while touching user memory or resetting
- *   vdev->memory_lock (rwsem, leaf) @revoked against BAR page faults, which
- *                    take it for reading under mmap_lock
+ *   vdev->memory_lock (rwsem) the gate to the BARs: every BAR and ROM
+ *                    access (pread/pwrite, and page faults, which take it
+ *                    under mmap_lock) holds it for reading and checks that
+ *                    the device decodes the BAR; whoever changes that holds
+ *                    it for writing: command register writes, resets (core
+ *                    open_lock -> memory_lock), the revoke and the MSI-X
+ *                    setup that briefly turns memory decoding on.  Nothing
+ *                    is taken under it but irqlock and the mm's i_mmap lock
+ *                    (zapping), and user memory is never touched under it
  *   vdev->irqlock    (spinlock) INTx mask state, taken from hard IRQ context
  *                    and under an eventfd's wait queue lock (intr.c)
  */
@@ -162,6 +169,7 @@ ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
 			  size_t count, loff_t pos, bool write);
 
 /* rdwr.c */
+bool vfg_pci_bar_decoded(struct vfg_pci_device *vdev, int bar);
 ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
 		       char __user *buf, size_t count, loff_t pos, bool write);
 ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,

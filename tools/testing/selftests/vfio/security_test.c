@@ -16,7 +16,6 @@
  * port (t.pedu) is the one that can be reset.  Every check holds for the
  * kernel's own VFIO too (VFG_USE_KERNEL_VFIO=1).
  */
-#define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
