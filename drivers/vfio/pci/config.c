@@ -8,8 +8,10 @@
  * virtual is read from the device; what is not writable is dropped.  A few
  * registers are written through to the device, each by its own rule:
  *
- *   command   memory, I/O, bus master, parity and SERR enables pass through;
- *             INTx disable is virtual (the kernel owns INTx masking)
+ *   command   memory, I/O, bus master, parity and SERR enables pass through
+ *             (under memory_lock for writing: see rdwr.c); INTx disable is
+ *             virtual, and masks INTx while set, as the mask ioctl does
+ *             (the kernel owns the device's DisINTx bit)
  *   status    only the write-one-to-clear error bits pass through
  *   0x0c/0x0d cache line size and latency timer pass through
  *
@@ -151,8 +153,9 @@ int vfg_pci_config_init(struct vfg_pci_device *vdev)
 		cfg_put32(vdev, i, ret ? ~0U : v);
 	}
 
-	/* Command: INTx disable is ours. */
+	/* Command: INTx disable is ours, and masks INTx (intr.c). */
 	vdev->vconfig[PCI_COMMAND + 1] &= ~(PCI_COMMAND_INTX_DISABLE >> 8);
+	vdev->intx_virq_disabled = false;
 	vdev->vconfig_virt[PCI_COMMAND + 1] = PCI_COMMAND_INTX_DISABLE >> 8;
 	vdev->vconfig_wr[PCI_COMMAND + 1] = PCI_COMMAND_INTX_DISABLE >> 8;
 

@@ -570,6 +570,7 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	init_rwsem(&vdev->memory_lock);
 	mutex_init(&vdev->lock);
 	spin_lock_init(&vdev->irqlock);
+	vfg_pci_intx_init(vdev);
 	vdev->irq_type = -1;
 	vdev->msix_bar = -1;
 	vdev->cfg_size = pdev->cfg_size;

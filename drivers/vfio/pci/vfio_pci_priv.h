@@ -109,9 +109,14 @@ struct vfg_pci_irq_ctx {
  * @irq_type: VFIO_PCI_{INTX,MSI,MSIX}_IRQ_INDEX in use, or -1 for none
  * @ctx: vectors, @num_ctx of them (INTx uses one)
  * @num_ctx: number of entries in @ctx
- * @irqlock: protects @intx_masked and @intx_unmask; taken in IRQ context
+ * @irqlock: protects @intx_masked, @intx_virq_disabled and @intx_unmask;
+ *           taken in IRQ context
  * @intx_masked: INTx is masked (by the handler or by userspace)
+ * @intx_virq_disabled: the virtual INTx disable bit of the command register
+ *                      is set: INTx stays masked, whatever unmasks it
  * @intx_unmask: eventfd that unmasks INTx when signalled
+ * @intx_rearm: work that finishes an unmask from the eventfd in process
+ *              context (intr.c); cancelled before INTx goes
  * @err_trigger: eventfd for the ERR index; RCU: read under rcu_read_lock(),
  *               replaced under @lock, put after synchronize_rcu()
  * @req_trigger: eventfd for the REQ index; as @err_trigger
@@ -143,7 +148,9 @@ struct vfg_pci_device {
 	int num_ctx;
 	spinlock_t irqlock;		/* see above */
 	bool intx_masked;
+	bool intx_virq_disabled;
 	struct vfg_virqfd *intx_unmask;
+	struct work_struct intx_rearm;
 	struct eventfd_ctx __rcu *err_trigger;
 	struct eventfd_ctx __rcu *req_trigger;
 };
@@ -185,6 +192,7 @@ void vfg_pci_irq_disable_all(struct vfg_pci_device *vdev);
 void vfg_pci_signal_req(struct vfg_pci_device *vdev);
 void vfg_pci_signal_err(struct vfg_pci_device *vdev);
 void vfg_pci_intx_command_written(struct vfg_pci_device *vdev);
+void vfg_pci_intx_init(struct vfg_pci_device *vdev);
 
 /* virqfd.c */
 int vfg_virqfd_enable(struct vfg_virqfd **slot, spinlock_t *lock, int fd,
