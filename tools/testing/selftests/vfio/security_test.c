@@ -186,6 +186,21 @@ static size_t written_beyond(const uint8_t *buf, size_t len, size_t argsz)
 	return n;
 }
 
+/* VFIO_DEVICE_PCI_HOT_RESET of @fd's bus, with one group fd. */
+static int hot_reset(int fd, int group)
+{
+	struct {
+		struct vfio_pci_hot_reset hdr;
+		int32_t fds[1];
+	} r = {
+		.hdr.argsz = sizeof(r),
+		.hdr.count = 1,
+		.fds = { group },
+	};
+
+	return ioctl(fd, VFIO_DEVICE_PCI_HOT_RESET, &r);
+}
+
 /* ---- BARs while the device does not decode them ------------------------- */
 
 /* pread/pwrite of a BAR fail with EIO while memory decoding is off. */
@@ -229,7 +244,8 @@ TEST_F(sec, mmap_memory_off_sigbus)
 
 /*
  * A reset takes the mappings away for its duration: the next access after
- * VFIO_DEVICE_RESET faults again (and finds the device).
+ * VFIO_DEVICE_RESET, or VFIO_DEVICE_PCI_HOT_RESET, faults again (and finds
+ * the device).
  */
 TEST_F(sec, reset_zaps_mappings)
 {
@@ -255,6 +271,18 @@ TEST_F(sec, reset_zaps_mappings)
 	after = minflt();
 	EXPECT_LT(before, after) {
 		TH_LOG("no fault after VFIO_DEVICE_RESET: the mapping survived the reset");
+	}
+
+	/* The same for a hot reset, of the root port's bus: pedu alone. */
+	before = minflt();
+	EXPECT_EQ(EDU_ID, edu_read32(bar, EDU_REG_ID));
+	EXPECT_EQ(before, minflt());
+	ASSERT_EQ(0, hot_reset(pedu.fd, pedu.group));
+	before = minflt();
+	EXPECT_EQ(EDU_ID, edu_read32(bar, EDU_REG_ID));
+	after = minflt();
+	EXPECT_LT(before, after) {
+		TH_LOG("no fault after VFIO_DEVICE_PCI_HOT_RESET: the mapping survived the reset");
 	}
 	munmap((void *)bar, EDU_BAR0_SIZE);
 	vfg_dev_close(&pedu);
