@@ -256,11 +256,18 @@ int vfg_group_add_device(struct device *dev)
 	struct vfg_member *m;
 	int ret = 0;
 
+	/*
+	 * Look the IOMMU group up under vfg.lock.  The load-time scan races
+	 * with removal: the IOMMU core leaves the group (dev->iommu_group goes
+	 * NULL) before our BUS_NOTIFY_REMOVED_DEVICE runs, and that takes
+	 * vfg.lock.  So either we see the group and the removal, later, sees
+	 * our member; or the removal has begun and we see no group: never a
+	 * member added after its removal was handled.
+	 */
+	mutex_lock(&vfg.lock);
 	iommu_group = iommu_group_get(dev);
 	if (!iommu_group)
-		return 0;
-
-	mutex_lock(&vfg.lock);
+		goto out;
 	if (vfg_group_find_member(dev, NULL)) {
 		iommu_group_put(iommu_group);
 		goto out;

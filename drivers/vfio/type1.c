@@ -795,16 +795,18 @@ static long vfg_type1_get_info(struct vfg_iommu *iommu, void __user *arg)
 					  iova_pgsizes);
 	struct vfio_iommu_type1_info_cap_iova_range *cap_iova;
 	struct vfio_iommu_type1_info_dma_avail *cap_avail;
-	struct vfio_iommu_type1_info info;
+	struct vfio_iommu_type1_info info = { };
 	struct vfg_caps caps = { };
 	struct vfg_iova_range *r;
 	unsigned int nr = 0, i = 0, limit;
+	u32 argsz;
 	long ret = 0;
 
 	if (copy_from_user(&info, arg, minsz))
 		return -EFAULT;
 	if (info.argsz < minsz)
 		return -EINVAL;
+	argsz = info.argsz;
 	info.flags = VFIO_IOMMU_INFO_PGSIZES;
 	info.iova_pgsizes = iommu->pgsize_bitmap;
 
@@ -839,7 +841,12 @@ static long vfg_type1_get_info(struct vfg_iommu *iommu, void __user *arg)
 			     arg);
 	if (ret)
 		goto out;
-	if (copy_to_user(arg, &info, sizeof(info)))
+	/*
+	 * The caller's struct may end at cap_offset, before our padding:
+	 * never write past the argsz it gave (vfg_caps_place() may have
+	 * raised info.argsz to the size it needs).
+	 */
+	if (copy_to_user(arg, &info, min_t(size_t, argsz, sizeof(info))))
 		ret = -EFAULT;
 out:
 	vfg_caps_free(&caps);
@@ -979,8 +986,14 @@ static long vfg_type1_unmap(struct vfg_iommu *iommu, void __user *arg)
 		}
 	}
 
-	/* type1 (v1) unmaps every mapping the range touches, whole. */
+	/*
+	 * type1 (v1), as upstream: the mappings that start in the range go
+	 * whole, even past its end; a range that starts inside a mapping
+	 * unmaps nothing at all and reports size 0.
+	 */
 	dma = vfg_dma_first(iommu, unmap.iova, last);
+	if (!iommu->v2 && dma && dma->iova < unmap.iova)
+		dma = NULL;
 	while (dma) {
 		n = rb_next(&dma->node);
 		next = n ? rb_entry(n, struct vfg_dma, node) : NULL;

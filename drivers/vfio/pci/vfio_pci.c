@@ -190,7 +190,7 @@ static int vfg_pci_msix_caps(struct vfg_pci_device *vdev, struct vfg_caps *caps)
 	struct vfio_region_info_cap_sparse_mmap *sparse;
 	u64 size = PAGE_ALIGN(vdev->bar_size[vdev->msix_bar]);
 	u64 start = vdev->msix_offset & PAGE_MASK;
-	u64 end = PAGE_ALIGN(vdev->msix_offset + vdev->msix_size);
+	u64 end = PAGE_ALIGN(vfg_pci_msix_end(vdev));
 	int nr = (start > 0) + (end < size), i = 0;
 	void *hdr;
 
@@ -277,16 +277,35 @@ out:
 	return ret;
 }
 
+/*
+ * Close the BARs for a reset: every user mapping goes, and memory_lock held
+ * for writing keeps pread/pwrite and faults out (-EIO, SIGBUS) until
+ * vfg_pci_reset_end().  The caller holds the core's open_lock, so the
+ * reset is also ordered against enable, disable and revoke.
+ */
+static void vfg_pci_reset_begin(struct vfg_pci_device *vdev)
+{
+	lockdep_assert_held(&vdev->core.open_lock);
+	down_write(&vdev->memory_lock);
+	vfg_device_zap_mappings(&vdev->core);
+}
+
+static void vfg_pci_reset_end(struct vfg_pci_device *vdev)
+{
+	up_write(&vdev->memory_lock);
+}
+
 static long vfg_pci_reset(struct vfg_pci_device *vdev)
 {
 	int ret;
 
 	if (!vdev->reset_works)
 		return -EINVAL;
-	/* Resets are ordered against enable, disable and revoke. */
 	if (!vfg_device_lock_live(&vdev->core))
 		return -ENODEV;
+	vfg_pci_reset_begin(vdev);
 	ret = pci_try_reset_function(vdev->pdev);
+	vfg_pci_reset_end(vdev);
 	vfg_device_unlock(&vdev->core);
 	return ret;
 }
@@ -433,7 +452,9 @@ static long vfg_pci_hot_reset(struct vfg_pci_device *vdev, void __user *arg)
 		}
 	}
 	if (vfg_device_lock_live(&vdev->core)) {
+		vfg_pci_reset_begin(vdev);
 		ret = pci_reset_bus(vdev->pdev);
+		vfg_pci_reset_end(vdev);
 		vfg_device_unlock(&vdev->core);
 	} else {
 		ret = -ENODEV;
@@ -555,6 +576,7 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	init_rwsem(&vdev->memory_lock);
 	mutex_init(&vdev->lock);
 	spin_lock_init(&vdev->irqlock);
+	vfg_pci_intx_init(vdev);
 	vdev->irq_type = -1;
 	vdev->msix_bar = -1;
 	vdev->cfg_size = pdev->cfg_size;
