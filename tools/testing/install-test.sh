@@ -5,7 +5,8 @@
 # module under lib/modules/KVER/extra and the depmod.d file that makes it win
 # over the kernel's vfio.ko, the library (soname links), its header and
 # pkg-config file (a program compiles and links against them, shared and
-# static), the command, its manual page and bash completion; and that
+# static), the command, its manual page, bash completion and the systemd
+# unit that restores persistent bindings at boot; and that
 # dkms.conf builds the module and names its version.  TAP on stdout.
 #
 #   tools/testing/install-test.sh [KVER]
@@ -110,6 +111,35 @@ check "install: bash completion parses and registers" \
 		 _init_completion() { :; } &&
 		 . '$D$PREFIX/share/bash-completion/completions/vfio-group' &&
 		 complete -p vfio-group | grep -q _vfio_group"
+
+unit=$D$PREFIX/lib/systemd/system/vfio-group-restore.service
+check "install: vfio-group-restore.service in lib/systemd/system" test -f "$unit"
+check "install: ... runs the installed vfio-group restore, once, early" \
+	bash -c "grep -qx 'ExecStart=$PREFIX/sbin/vfio-group restore' '$unit' &&
+		 grep -qx 'Type=oneshot' '$unit' &&
+		 grep -qx 'DefaultDependencies=no' '$unit' &&
+		 grep -q '^After=.*systemd-modules-load.service' '$unit' &&
+		 grep -q '^Before=.*libvirtd.service' '$unit' &&
+		 grep -q '^Before=.*network-pre.target' '$unit' &&
+		 grep -qx 'WantedBy=sysinit.target' '$unit'"
+check "install: ... and is not enabled in a staged tree" \
+	bash -c "! find '$D' -path '*.wants/vfio-group-restore.service' | grep -q ."
+if command -v systemd-analyze >/dev/null; then
+	# verify wants the binary it names: point it at the staged one.
+	sed "s|^ExecStart=$PREFIX|ExecStart=$D$PREFIX|" "$unit" \
+		>"$tmp/vfio-group-restore.service"
+	check "install: ... systemd-analyze verify finds nothing wrong" \
+		bash -c "out=\$(systemd-analyze verify --man=no '$tmp/vfio-group-restore.service' 2>&1 |
+			grep -i 'vfio-group-restore') ; [ -z \"\$out\" ] || { echo \"\$out\"; false; }"
+fi
+check "install: ... and the command it runs restores from an empty directory" \
+	bash -c "'$D$PREFIX/sbin/vfio-group' --config-dir '$tmp/none' restore |
+		 grep -qx 'no persistent bindings in $tmp/none'"
+make -s install-tools DESTDIR="$tmp/usr-dest" PREFIX=/usr BUILD="$BUILD" \
+	SYSTEMDUNITDIR=/lib/systemd/system >/dev/null 2>&1
+check "install: SYSTEMDUNITDIR=/lib/systemd/system PREFIX=/usr puts the unit there" \
+	bash -c "grep -qx 'ExecStart=/usr/sbin/vfio-group restore' \
+		'$tmp/usr-dest/lib/systemd/system/vfio-group-restore.service'"
 
 # 3. A program against the installed header and pkg-config file.
 cat >"$tmp/prog.c" <<'EOF'
