@@ -171,6 +171,7 @@ static void vfg_group_release(struct device *dev)
 	iommu_group_put(group->iommu_group);
 	ida_free(&vfg.minors, MINOR(dev->devt));
 	mutex_destroy(&group->lock);
+	mutex_destroy(&group->attach_lock);
 	kfree(group);
 }
 
@@ -199,6 +200,7 @@ static int vfg_group_create(struct iommu_group *iommu_group,
 	/* From here on, the release callback undoes everything. */
 	group->iommu_group = iommu_group;
 	group->id = iommu_group_id(iommu_group);
+	mutex_init(&group->attach_lock);
 	mutex_init(&group->lock);
 	INIT_LIST_HEAD(&group->members);
 	INIT_LIST_HEAD(&group->devices);
@@ -487,18 +489,38 @@ static int vfg_group_open(struct inode *inode, struct file *file)
 	return ret;
 }
 
+/*
+ * Detach @group from its container, if @detach, and clear group->container.
+ * Under attach_lock only: the detach waits for the container's lock.
+ */
+static void vfg_group_detach(struct vfg_group *group, bool detach)
+{
+	lockdep_assert_held(&group->attach_lock);
+	if (!detach)
+		return;
+	vfg_container_detach(group);
+	mutex_lock(&group->lock);
+	group->container = NULL;
+	mutex_unlock(&group->lock);
+}
+
 static int vfg_group_release_fd(struct inode *inode, struct file *file)
 {
 	struct vfg_group *group = file->private_data;
+	bool detach;
 
+	mutex_lock(&group->attach_lock);
 	mutex_lock(&group->lock);
 	/* Open device fds keep the group attached until the last closes. */
-	if (group->container && !group->dev_fds)
-		vfg_container_detach(group);
+	detach = group->container && !group->dev_fds;
+	mutex_unlock(&group->lock);
+	vfg_group_detach(group, detach);
+	mutex_lock(&group->lock);
 	group->opened = false;
 	put_pid(group->holder);
 	group->holder = NULL;
 	mutex_unlock(&group->lock);
+	mutex_unlock(&group->attach_lock);
 	put_device(&group->dev);
 	return 0;
 }
@@ -506,7 +528,9 @@ static int vfg_group_release_fd(struct inode *inode, struct file *file)
 /*
  * The group ioctls copy from and to userspace outside group->lock: a fault
  * takes mmap_lock, and group->lock is taken on the way of device removal
- * (bus notifier), which must not wait for either.
+ * (bus notifier), which must not wait for either.  For the same reason,
+ * whatever waits for a container's lock holds the group's attach_lock, never
+ * its lock (vfio.h, "User memory").
  */
 static long vfg_group_get_status(struct vfg_group *group, void __user *arg)
 {
@@ -534,11 +558,13 @@ static long vfg_group_get_status(struct vfg_group *group, void __user *arg)
 
 static long vfg_group_set_container(struct vfg_group *group, int __user *arg)
 {
-	long ret;
+	struct vfg_container *c;
+	long ret = 0;
 	int fd;
 
 	if (get_user(fd, arg))
 		return -EFAULT;
+	mutex_lock(&group->attach_lock);
 	mutex_lock(&group->lock);
 	if (!group->registered)
 		ret = -ENODEV;
@@ -546,9 +572,23 @@ static long vfg_group_set_container(struct vfg_group *group, int __user *arg)
 		ret = -EPERM;
 	else if (group->container)
 		ret = -EINVAL;
-	else
-		ret = vfg_container_attach(group, fd);
 	mutex_unlock(&group->lock);
+	if (ret)
+		goto out;
+	/*
+	 * Viability may change before DMA ownership is claimed; the claim
+	 * itself fails while a driver that does kernel DMA is bound.
+	 */
+	c = vfg_container_attach(group, fd);
+	if (IS_ERR(c)) {
+		ret = PTR_ERR(c);
+		goto out;
+	}
+	mutex_lock(&group->lock);
+	group->container = c;
+	mutex_unlock(&group->lock);
+out:
+	mutex_unlock(&group->attach_lock);
 	return ret;
 }
 
@@ -556,6 +596,7 @@ static long vfg_group_unset_container(struct vfg_group *group)
 {
 	long ret = 0;
 
+	mutex_lock(&group->attach_lock);
 	mutex_lock(&group->lock);
 	if (!group->registered)
 		ret = -ENODEV;
@@ -563,29 +604,36 @@ static long vfg_group_unset_container(struct vfg_group *group)
 		ret = -EINVAL;
 	else if (group->dev_fds)
 		ret = -EBUSY;
-	else
-		vfg_container_detach(group);
 	mutex_unlock(&group->lock);
+	vfg_group_detach(group, !ret);
+	mutex_unlock(&group->attach_lock);
 	return ret;
 }
 
 /*
  * The device is looked up, referenced and counted in dev_fds (which keeps
- * the group in its container) under group->lock; device.c takes both over
- * and opens it without the lock, since its first open may reset it and so
- * wait for PCI hotplug.
+ * the group in its container) under group->lock, with attach_lock held so
+ * that the container cannot change meanwhile; device.c takes both over and
+ * opens it without the locks, since its first open may reset it and so wait
+ * for PCI hotplug.
  */
 static long vfg_group_get_device_fd(struct vfg_group *group,
 				    char __user *arg)
 {
 	struct vfg_device *vdev, *found = NULL;
+	struct vfg_container *c;
 	struct vfg_member *m;
+	bool has_iommu;
 	char *name;
 	long ret;
 
 	name = strndup_user(arg, PAGE_SIZE);
 	if (IS_ERR(name))
 		return PTR_ERR(name);
+	mutex_lock(&group->attach_lock);
+	/* group->container is stable under attach_lock. */
+	c = group->container;
+	has_iommu = c && vfg_container_has_iommu(c);
 	mutex_lock(&group->lock);
 	ret = -ENODEV;
 	if (!group->registered)
@@ -594,7 +642,7 @@ static long vfg_group_get_device_fd(struct vfg_group *group,
 	if (!vfg_group_viable_locked(group, true))
 		goto out_unlock;
 	ret = -EINVAL;
-	if (!group->container || !vfg_container_has_iommu(group->container))
+	if (!has_iommu)
 		goto out_unlock;
 	list_for_each_entry(vdev, &group->devices, group_node)
 		if (!strcmp(dev_name(vdev->dev), name))
@@ -611,11 +659,13 @@ static long vfg_group_get_device_fd(struct vfg_group *group,
 	kref_get(&found->kref);
 	group->dev_fds++;
 	mutex_unlock(&group->lock);
+	mutex_unlock(&group->attach_lock);
 	kfree(name);
 	return vfg_device_open_fd(found);
 
 out_unlock:
 	mutex_unlock(&group->lock);
+	mutex_unlock(&group->attach_lock);
 	kfree(name);
 	return ret;
 }
@@ -630,11 +680,15 @@ out_unlock:
  */
 void vfg_group_device_closed(struct vfg_group *group)
 {
+	bool detach;
+
+	mutex_lock(&group->attach_lock);
 	mutex_lock(&group->lock);
-	if (!WARN_ON(!group->dev_fds) && !--group->dev_fds &&
-	    !group->opened && group->container)
-		vfg_container_detach(group);
+	detach = !WARN_ON(!group->dev_fds) && !--group->dev_fds &&
+		 !group->opened && group->container;
 	mutex_unlock(&group->lock);
+	vfg_group_detach(group, detach);
+	mutex_unlock(&group->attach_lock);
 }
 
 /**

@@ -20,13 +20,27 @@
  *
  * Lock order
  * ----------
- *   vfg.lock -> group->lock -> container->lock -> vfg.domain_rwsem (read)
- *            -> iommu_group internal mutex
+ *   group->attach_lock -> container->lock -> vfg.domain_rwsem (read)
+ *                                         -> iommu_group internal mutex
+ *   group->attach_lock -> container->lock -> group->lock
+ *   vfg.lock -> group->lock -> iommu_group internal mutex
  *   vfg_device.open_lock and group->lock are never held together
  *
  * vfg.lock (main.c) protects the list of groups and the creation and
  * destruction of groups.  Bus notifier callbacks run with the device lock
  * held; nothing in this driver takes a device lock while holding one of ours.
+ *
+ * User memory: container->lock is held across VFIO_IOMMU_MAP_DMA, which
+ * pins (and so faults in) user pages, and a fault may take as long as the
+ * backing store likes (a FUSE or network file).  Therefore no thread holding
+ * vfg.lock or a group->lock ever waits for a container->lock: vfg.lock and
+ * group->lock are taken by the PCI bus notifiers (every bind, unbind and
+ * hotplug on the machine), by netlink state queries and by sysfs, and none
+ * of those may wait behind user memory.  Attaching a group to its container
+ * and detaching it are serialised by the group's own attach_lock instead,
+ * which only the group's holder waits for (its group fd ioctls and close,
+ * and the close of its device fds).  group->container is written under both
+ * attach_lock and group->lock, so it can be read under either.
  *
  * vfg.domain_rwsem keeps every change of an IOMMU group's domain that we make
  * (claiming and releasing DMA ownership, attaching and detaching a type1
@@ -70,12 +84,18 @@ struct vfg_member {
  * @iommu_group: the kernel's group; a reference is held for our lifetime
  * @id: iommu_group_id()
  * @node: in vfg.groups, under vfg.lock
- * @lock: protects every field below it
+ * @attach_lock: serialises changes of @container (attach and detach) and
+ *               the decisions that lead to them; held while waiting for the
+ *               container's lock, so never taken under vfg.lock or @lock
+ *               (see "User memory" above)
+ * @lock: protects every field below it; never held while waiting for a
+ *        container's lock
  * @members: list of struct vfg_member
  * @registered: node and sysfs are live; false once the last member has left
  * @opened: the group fd is open (one opener at a time)
  * @holder: thread group of the opener, while @opened
- * @container: the container this group is attached to, or NULL
+ * @container: the container this group is attached to, or NULL; written
+ *             under both @attach_lock and @lock
  * @viable: last computed viability, to report changes
  * @devices: registered struct vfg_device of this group (device.c), through
  *           vfg_device.group_node
@@ -92,6 +112,7 @@ struct vfg_group {
 	int id;
 	struct list_head node;
 
+	struct mutex attach_lock;	/* see above and "User memory" */
 	struct mutex lock;		/* protects the fields below */
 	struct list_head members;
 	bool registered;
@@ -302,7 +323,7 @@ extern const struct attribute_group *vfg_group_attr_groups[];
 /* container.c */
 int vfg_container_init(void);
 void vfg_container_exit(void);
-int vfg_container_attach(struct vfg_group *group, int fd);
+struct vfg_container *vfg_container_attach(struct vfg_group *group, int fd);
 void vfg_container_detach(struct vfg_group *group);
 bool vfg_container_has_iommu(struct vfg_container *c);
 
