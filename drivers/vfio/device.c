@@ -33,6 +33,13 @@
  * A device stays in REMOVING or REVOKED once unregistration has returned;
  * only references remain then.
  *
+ * Holds (@holds): an operation on several devices at once (a PCI hot
+ * reset) keeps each of them LIVE, and so bound to its driver, with
+ * vfg_device_hold() for as long as it runs; unregistration waits for the
+ * holds to end before it waits for the fds.  Remove() runs under the device
+ * lock, so a hold must not be kept across a wait for a device lock, only
+ * across trylocks (as pci_reset_bus() does them).
+ *
  * Open and close: @open_count counts opened fds.  The first open calls
  * ops->open_device and the last close ops->close_device, each decided under
  * @open_lock together with the count, so a last close and a new open cannot
@@ -277,6 +284,8 @@ void vfg_device_unregister(struct vfg_device *vdev)
 	vfg_device_set_state(vdev, VFG_DEV_REMOVING);
 	mutex_unlock(&vdev->open_lock);
 
+	/* No new hold from here on; the ones taken end soon. */
+	wait_event(vdev->wq, !READ_ONCE(vdev->holds));
 	if (!vfg_device_wait_release(vdev))
 		vfg_device_revoke(vdev);
 }
@@ -406,6 +415,39 @@ void vfg_device_unlock(struct vfg_device *vdev)
 void vfg_device_zap_mappings(struct vfg_device *vdev)
 {
 	unmap_mapping_range(&vdev->mapping, 0, 0, true);
+}
+
+/**
+ * vfg_device_hold() - keep a live device registered for a short operation
+ * @vdev: the device, with a reference held
+ *
+ * Until vfg_device_unhold(), unregistration (and so the driver's remove())
+ * waits.  See "Holds" at the top of this file.
+ *
+ * Return: true if held; false if the device is not live.
+ */
+bool vfg_device_hold(struct vfg_device *vdev)
+{
+	bool live;
+
+	mutex_lock(&vdev->open_lock);
+	live = vdev->state == VFG_DEV_LIVE;
+	if (live)
+		vdev->holds++;
+	mutex_unlock(&vdev->open_lock);
+	return live;
+}
+
+/**
+ * vfg_device_unhold() - the end of vfg_device_hold()
+ * @vdev: the device
+ */
+void vfg_device_unhold(struct vfg_device *vdev)
+{
+	mutex_lock(&vdev->open_lock);
+	if (!WARN_ON(!vdev->holds) && !--vdev->holds)
+		wake_up_all(&vdev->wq);
+	mutex_unlock(&vdev->open_lock);
 }
 
 /* ---- the device fd ------------------------------------------------------ */

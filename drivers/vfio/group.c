@@ -766,22 +766,80 @@ void vfg_group_put(struct vfg_group *group)
 }
 
 /**
- * vfg_group_owns() - whether userspace owns an IOMMU group through @group
+ * vfg_group_is() - whether @group is the group of @iommu_group
  * @group: a group
- * @iommu_group: an IOMMU group
+ * @iommu_group: an IOMMU group, or NULL
  *
- * Return: true if @iommu_group is @group's and @group is attached to a
- * container (so its DMA is owned by userspace and no kernel driver that does
- * DMA is bound to any of its devices).
+ * Return: true if @iommu_group is @group's.
  */
-bool vfg_group_owns(struct vfg_group *group, struct iommu_group *iommu_group)
+bool vfg_group_is(struct vfg_group *group, struct iommu_group *iommu_group)
 {
-	bool ret;
+	return iommu_group && group->iommu_group == iommu_group;
+}
+
+/**
+ * vfg_group_hold_owned() - keep a group owned by its holder for a while
+ * @group: a group whose fd the caller was given
+ *
+ * Userspace owns a group while it is attached to a container: its DMA is
+ * owned, so no driver that does kernel DMA is bound to any of its devices.
+ * A held group stays attached, and cannot be opened by anyone else, until
+ * vfg_group_unhold(), as if a device fd of it were open.  May wait for the
+ * group's container (attach_lock).
+ *
+ * Return: true if the group is registered and attached to a container, and
+ * is now held; false otherwise.
+ */
+bool vfg_group_hold_owned(struct vfg_group *group)
+{
+	bool owned;
+
+	mutex_lock(&group->attach_lock);
+	mutex_lock(&group->lock);
+	owned = group->registered && group->container;
+	if (owned)
+		group->dev_fds++;
+	mutex_unlock(&group->lock);
+	mutex_unlock(&group->attach_lock);
+	return owned;
+}
+
+/**
+ * vfg_group_unhold() - the end of vfg_group_hold_owned()
+ * @group: the group
+ *
+ * If the group fd was closed meanwhile and no device fd is open, the group
+ * is detached from its container now.
+ */
+void vfg_group_unhold(struct vfg_group *group)
+{
+	vfg_group_device_closed(group);
+}
+
+/**
+ * vfg_group_get_device() - a registered device of a group
+ * @group: the group
+ * @dev: the bus device
+ *
+ * Return: the struct vfg_device registered for @dev in @group, with a
+ * reference (vfg_device_put()); NULL if @dev is not one (it is not bound to
+ * a bus driver of ours, or is being removed).
+ */
+struct vfg_device *vfg_group_get_device(struct vfg_group *group,
+					struct device *dev)
+{
+	struct vfg_device *vdev, *found = NULL;
 
 	mutex_lock(&group->lock);
-	ret = group->iommu_group == iommu_group && group->container;
+	list_for_each_entry(vdev, &group->devices, group_node) {
+		if (vdev->dev == dev) {
+			kref_get(&vdev->kref);
+			found = vdev;
+			break;
+		}
+	}
 	mutex_unlock(&group->lock);
-	return ret;
+	return found;
 }
 
 /**

@@ -103,7 +103,8 @@ struct vfg_member {
  *           VFIO_GROUP_GET_DEVICE_FD has checked the group until the fd's
  *           release has finished; while there are any the group stays
  *           attached to its container, even with the group fd closed, and
- *           the group cannot be opened again
+ *           the group cannot be opened again; a hot reset in progress
+ *           counts here too (vfg_group_hold_owned())
  */
 struct vfg_group {
 	struct device dev;
@@ -263,8 +264,11 @@ enum vfg_device_state {
  * @fds: like @open_count, but dropped only once a closing fd has finished
  *       with its group (detached it from its container if it was the last):
  *       unregistration waits for it to reach zero
+ * @holds: short holds of a live device by an operation on several devices
+ *         at once (a PCI hot reset, vfg_device_hold()): unregistration
+ *         waits for them to end before it waits for @fds
  * @holder: the thread group that opened the first fd
- * @wq: woken when @fds reaches zero
+ * @wq: woken when @fds or @holds reaches zero
  * @mapping: the address space of every device fd of this device, so that
  *           all userspace mappings can be zapped at once
  */
@@ -279,6 +283,7 @@ struct vfg_device {
 	enum vfg_device_state state;
 	unsigned int open_count;
 	unsigned int fds;
+	unsigned int holds;
 	struct pid *holder;
 	wait_queue_head_t wq;
 	struct address_space mapping;
@@ -294,6 +299,8 @@ int vfg_device_open_fd(struct vfg_device *vdev);
 bool vfg_device_lock_live(struct vfg_device *vdev);
 void vfg_device_unlock(struct vfg_device *vdev);
 void vfg_device_zap_mappings(struct vfg_device *vdev);
+bool vfg_device_hold(struct vfg_device *vdev);
+void vfg_device_unhold(struct vfg_device *vdev);
 
 /* netlink.c */
 void vfg_nl_event(const struct vfg_nl_event *ev);
@@ -317,7 +324,11 @@ void vfg_group_device_closed(struct vfg_group *group);
 struct vfg_group *vfg_group_get_from_fd(int fd);
 void vfg_group_put(struct vfg_group *group);
 int vfg_group_id(struct vfg_group *group);
-bool vfg_group_owns(struct vfg_group *group, struct iommu_group *iommu_group);
+bool vfg_group_is(struct vfg_group *group, struct iommu_group *iommu_group);
+bool vfg_group_hold_owned(struct vfg_group *group);
+void vfg_group_unhold(struct vfg_group *group);
+struct vfg_device *vfg_group_get_device(struct vfg_group *group,
+					struct device *dev);
 extern const struct attribute_group *vfg_group_attr_groups[];
 
 /* container.c */
