@@ -37,6 +37,13 @@
  * A device stays in REMOVING or REVOKED once unregistration has returned;
  * only references remain then.
  *
+ * Holds (@holds): an operation on several devices at once (a PCI hot
+ * reset) keeps each of them LIVE, and so bound to its driver, with
+ * vfg_device_hold() for as long as it runs; unregistration waits for the
+ * holds to end before it waits for the fds.  Remove() runs under the device
+ * lock, so a hold must not be kept across a wait for a device lock, only
+ * across trylocks (as pci_reset_bus() does them).
+ *
  * Open and close: @fds counts fds from the moment an open has checked the
  * state until the fd has finished closing, so unregistration waits for opens
  * in progress too.  @open_count counts opened fds.  The first open calls
@@ -343,6 +350,8 @@ void vfg_device_unregister(struct vfg_device *vdev)
 	vfg_device_set_state(vdev, VFG_DEV_REMOVING);
 	mutex_unlock(&vdev->state_lock);
 
+	/* No new hold from here on; the ones taken end soon. */
+	wait_event(vdev->wq, !READ_ONCE(vdev->holds));
 	if (!vfg_device_wait_release(vdev))
 		vfg_device_revoke(vdev);
 }
@@ -590,6 +599,41 @@ void vfg_device_p2p_unlink(struct vfg_device *vdev, struct vfg_p2p *p2p)
 	mutex_unlock(&vdev->p2p_lock);
 	vfg_device_put_user(vdev);
 }
+
+/**
+ * vfg_device_hold() - keep a live device registered for a short operation
+ * @vdev: the device, with a reference held
+ *
+ * Until vfg_device_unhold(), unregistration (and so the driver's remove())
+ * waits.  See "Holds" at the top of this file.
+ *
+ * Return: true if held; false if the device is not live.
+ */
+bool vfg_device_hold(struct vfg_device *vdev)
+{
+	bool live;
+
+	mutex_lock(&vdev->state_lock);
+	live = vdev->state == VFG_DEV_LIVE;
+	if (live)
+		vdev->holds++;
+	mutex_unlock(&vdev->state_lock);
+	return live;
+}
+EXPORT_SYMBOL_GPL(vfg_device_hold);
+
+/**
+ * vfg_device_unhold() - the end of vfg_device_hold()
+ * @vdev: the device
+ */
+void vfg_device_unhold(struct vfg_device *vdev)
+{
+	mutex_lock(&vdev->state_lock);
+	if (!WARN_ON(!vdev->holds) && !--vdev->holds)
+		wake_up_all(&vdev->wq);
+	mutex_unlock(&vdev->state_lock);
+}
+EXPORT_SYMBOL_GPL(vfg_device_unhold);
 
 /* ---- the device fd ------------------------------------------------------ */
 

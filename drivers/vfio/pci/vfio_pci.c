@@ -310,7 +310,11 @@ static long vfg_pci_reset(struct vfg_pci_device *vdev)
 	return ret;
 }
 
-/* The devices a bus (or slot) reset of @pdev would reset too. */
+/*
+ * The devices a bus (or slot) reset of @pdev would reset too, each with a
+ * reference: pci_walk_bus() holds the bus lock only while it walks, and a
+ * device may be hot-unplugged as soon as it returns.
+ */
 struct vfg_reset_walk {
 	struct pci_slot *slot;
 	struct pci_dev **devs;
@@ -325,11 +329,23 @@ static int vfg_reset_walk_one(struct pci_dev *pdev, void *data)
 	if (w->slot && pdev->slot != w->slot)
 		return 0;
 	if (w->devs && w->nr < w->max)
-		w->devs[w->nr] = pdev;
+		w->devs[w->nr] = pci_dev_get(pdev);
 	w->nr++;
 	return 0;
 }
 
+static void vfg_reset_walk_free(struct vfg_reset_walk *w)
+{
+	int i;
+
+	for (i = 0; i < w->nr; i++)
+		pci_dev_put(w->devs[i]);
+	kfree(w->devs);
+	w->devs = NULL;
+	w->nr = 0;
+}
+
+/* Fill @w; on success, vfg_reset_walk_free() gives it back. */
 static int vfg_reset_scope(struct pci_dev *pdev, struct vfg_reset_walk *w)
 {
 	memset(w, 0, sizeof(*w));
@@ -340,13 +356,18 @@ static int vfg_reset_scope(struct pci_dev *pdev, struct vfg_reset_walk *w)
 	pci_walk_bus(pdev->bus, vfg_reset_walk_one, w);
 	if (!w->nr)
 		return -ENODEV;
-	w->devs = kcalloc(w->nr, sizeof(*w->devs), GFP_KERNEL);
+	/* Room for devices added between the two walks. */
+	w->max = w->nr + 8;
+	w->devs = kcalloc(w->max, sizeof(*w->devs), GFP_KERNEL);
 	if (!w->devs)
 		return -ENOMEM;
-	w->max = w->nr;
 	w->nr = 0;
 	pci_walk_bus(pdev->bus, vfg_reset_walk_one, w);
-	w->nr = min(w->nr, w->max);
+	if (w->nr > w->max) {
+		w->nr = w->max;
+		vfg_reset_walk_free(w);
+		return -EAGAIN;
+	}
 	return 0;
 }
 
@@ -393,22 +414,144 @@ static long vfg_pci_hot_reset_info(struct vfg_pci_device *vdev,
 		ret = -EFAULT;
 	kfree(out);
 out:
-	kfree(w.devs);
+	vfg_reset_walk_free(&w);
 	return ret;
 }
 
 #define VFG_HOT_RESET_MAX_GROUPS 64
 
+/*
+ * What a hot reset holds while it runs: each device it resets, kept bound
+ * to us (vfg_device_hold()), and each group those are in, kept owned by the
+ * caller (vfg_group_hold_owned()).
+ */
+struct vfg_hot_reset {
+	struct vfg_group *groups[VFG_HOT_RESET_MAX_GROUPS];
+	bool held[VFG_HOT_RESET_MAX_GROUPS];
+	int nr_groups;
+	struct vfg_device **vdevs;
+	int nr_vdevs;
+};
+
+static void vfg_hot_reset_release_devices(struct vfg_hot_reset *hr)
+{
+	int i;
+
+	for (i = 0; i < hr->nr_vdevs; i++) {
+		vfg_device_unhold(hr->vdevs[i]);
+		vfg_device_put(hr->vdevs[i]);
+	}
+	kfree(hr->vdevs);
+	hr->vdevs = NULL;
+	hr->nr_vdevs = 0;
+}
+
+static void vfg_hot_reset_release_groups(struct vfg_hot_reset *hr)
+{
+	int i;
+
+	for (i = 0; i < hr->nr_groups; i++) {
+		if (hr->held[i])
+			vfg_group_unhold(hr->groups[i]);
+		vfg_group_put(hr->groups[i]);
+	}
+}
+
+/* The index in @hr of the passed group of @pdev, or -1. */
+static int vfg_hot_reset_group_of(struct vfg_hot_reset *hr,
+				  struct pci_dev *pdev)
+{
+	struct iommu_group *iommu_group = iommu_group_get(&pdev->dev);
+	int i;
+
+	for (i = 0; i < hr->nr_groups; i++)
+		if (vfg_group_is(hr->groups[i], iommu_group))
+			break;
+	iommu_group_put(iommu_group);
+	return i < hr->nr_groups ? i : -1;
+}
+
+/*
+ * Hold the group of @pdev, which the reset would hit, or say why not: it
+ * must be one the caller passed, attached to a container (upstream's rule;
+ * anything else is -EINVAL).  May wait for the group's container, so never
+ * under a global lock.
+ */
+static int vfg_hot_reset_hold_group(struct vfg_pci_device *vdev,
+				    struct vfg_hot_reset *hr,
+				    struct pci_dev *pdev)
+{
+	int i = vfg_hot_reset_group_of(hr, pdev);
+
+	if (i < 0) {
+		pci_info(vdev->pdev, "hot reset refused: the group of %s was not passed\n",
+			 pci_name(pdev));
+		return -EINVAL;
+	}
+	if (hr->held[i])
+		return 0;
+	if (!vfg_group_hold_owned(hr->groups[i])) {
+		pci_info(vdev->pdev, "hot reset refused: the group of %s is not in a container\n",
+			 pci_name(pdev));
+		return -EINVAL;
+	}
+	hr->held[i] = true;
+	return 0;
+}
+
+/*
+ * Hold @pdev, whose group must be held already: it must be bound to us and
+ * live.
+ */
+static int vfg_hot_reset_hold_device(struct vfg_pci_device *vdev,
+				     struct vfg_hot_reset *hr,
+				     struct pci_dev *pdev)
+{
+	int i = vfg_hot_reset_group_of(hr, pdev);
+	struct vfg_device *found = NULL;
+
+	if (i >= 0 && hr->held[i])
+		found = vfg_group_get_device(hr->groups[i], &pdev->dev);
+	if (found && !vfg_device_hold(found)) {
+		vfg_device_put(found);
+		found = NULL;
+	}
+	if (!found) {
+		pci_info(vdev->pdev, "hot reset refused: %s is not bound to %s in an owned group\n",
+			 pci_name(pdev), driver_name);
+		return -EINVAL;
+	}
+	hr->vdevs[hr->nr_vdevs++] = found;
+	return 0;
+}
+
+/*
+ * VFIO_DEVICE_PCI_HOT_RESET.  Every device the reset hits must be bound to
+ * us and in a group the caller passed and owns, and that must stay true
+ * until the reset is over:
+ *
+ * - each group is held first (it stays in its container; this may wait for
+ *   the container, so it is done before any global lock is taken);
+ * - for a bus reset, the PCI rescan/remove lock is taken, so that no device
+ *   is added to or removed from the bus meanwhile (pci_reset_bus() walks
+ *   the bus's device list without a lock of its own), and the devices the
+ *   reset hits are found again under it; a slot reset is serialised against
+ *   its hotplug driver by the driver's own reset lock instead, which is
+ *   taken inside its removal path and so cannot nest in the rescan lock;
+ * - each device is held (its removal, and so any rebinding, waits);
+ *   pci_reset_bus() takes the device locks with trylocks, so a removal
+ *   already waiting for a hold makes it fail with -EAGAIN, not deadlock.
+ */
 static long vfg_pci_hot_reset(struct vfg_pci_device *vdev, void __user *arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_pci_hot_reset, count);
-	struct vfg_group *groups[VFG_HOT_RESET_MAX_GROUPS];
 	struct vfio_pci_hot_reset hdr;
-	struct iommu_group *iommu_group;
+	struct vfg_hot_reset hr = { };
 	struct vfg_reset_walk w;
-	int i, j, nr = 0, fd;
+	struct vfg_group *group;
+	bool rescan_locked = false;
+	int i, fd;
 	long ret;
-	bool found;
 
 	if (copy_from_user(&hdr, arg, minsz))
 		return -EFAULT;
@@ -416,53 +559,67 @@ static long vfg_pci_hot_reset(struct vfg_pci_device *vdev, void __user *arg)
 	    hdr.count > VFG_HOT_RESET_MAX_GROUPS ||
 	    hdr.argsz < minsz + hdr.count * sizeof(s32))
 		return -EINVAL;
-	ret = vfg_reset_scope(vdev->pdev, &w);
-	if (ret)
-		return ret;
-
 	for (i = 0; i < hdr.count; i++) {
 		if (get_user(fd, (s32 __user *)(arg + minsz) + i)) {
 			ret = -EFAULT;
-			goto out;
+			goto out_groups;
 		}
-		groups[nr] = vfg_group_get_from_fd(fd);
-		if (IS_ERR(groups[nr])) {
-			ret = PTR_ERR(groups[nr]);
-			goto out;
+		group = vfg_group_get_from_fd(fd);
+		if (IS_ERR(group)) {
+			ret = PTR_ERR(group);
+			goto out_groups;
 		}
-		nr++;
+		hr.groups[hr.nr_groups++] = group;
 	}
+
+	ret = vfg_reset_scope(vdev->pdev, &w);
+	if (ret)
+		goto out_groups;
+	for (i = 0; i < w.nr && !ret; i++)
+		ret = vfg_hot_reset_hold_group(vdev, &hr, w.devs[i]);
+	if (ret)
+		goto out_walk;
 	/*
-	 * The caller must own the group of every device the reset hits: only
-	 * a group in a container is the caller's, as its DMA is owned, so none
-	 * of its devices has a host driver that a reset would pull the rug
-	 * from under.
+	 * Our open lock orders the reset against our own open, close and
+	 * revoke, and comes before the rescan lock: pciehp takes that one
+	 * under its reset_lock, which a reset under our open lock may take.
 	 */
-	for (i = 0; i < w.nr; i++) {
-		iommu_group = iommu_group_get(&w.devs[i]->dev);
-		found = false;
-		for (j = 0; j < nr && iommu_group; j++)
-			found |= vfg_group_owns(groups[j], iommu_group);
-		iommu_group_put(iommu_group);
-		if (!found) {
-			pci_info(vdev->pdev, "hot reset refused: the caller does not own the group of %s\n",
-				 pci_name(w.devs[i]));
-			ret = -EINVAL;
-			goto out;
-		}
+	if (!vfg_device_lock_live(&vdev->core)) {
+		ret = -ENODEV;
+		goto out_walk;
 	}
-	if (vfg_device_lock_live(&vdev->core)) {
+	if (!w.slot) {
+		vfg_reset_walk_free(&w);
+		pci_lock_rescan_remove();
+		rescan_locked = true;
+		ret = vfg_reset_scope(vdev->pdev, &w);
+		if (ret)
+			goto out_unlock;
+	}
+	hr.vdevs = kcalloc(w.nr, sizeof(*hr.vdevs), GFP_KERNEL);
+	if (!hr.vdevs) {
+		ret = -ENOMEM;
+		goto out_walk_unlock;
+	}
+	for (i = 0; i < w.nr && !ret; i++)
+		ret = vfg_hot_reset_hold_device(vdev, &hr, w.devs[i]);
+	if (!ret) {
 		vfg_pci_reset_begin(vdev);
 		ret = pci_reset_bus(vdev->pdev);
 		vfg_pci_reset_end(vdev);
-		vfg_device_unlock(&vdev->core);
-	} else {
-		ret = -ENODEV;
 	}
-out:
-	while (nr--)
-		vfg_group_put(groups[nr]);
-	kfree(w.devs);
+	vfg_hot_reset_release_devices(&hr);
+out_walk_unlock:
+	vfg_reset_walk_free(&w);
+out_unlock:
+	if (rescan_locked)
+		pci_unlock_rescan_remove();
+	vfg_device_unlock(&vdev->core);
+	goto out_groups;
+out_walk:
+	vfg_reset_walk_free(&w);
+out_groups:
+	vfg_hot_reset_release_groups(&hr);
 	return ret;
 }
 

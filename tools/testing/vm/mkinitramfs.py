@@ -35,6 +35,7 @@ from cpio import Cpio  # noqa: E402
 KERNEL_MODULES = [
     "vfio", "vfio_iommu_type1", "vfio-pci-core", "vfio-pci", "vfio_virqfd",
     "irqbypass", "uio", "uio_pci_generic", "pci-stub", "e1000e", "nvme",
+    "fuse",
 ]
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -554,23 +554,33 @@ bool vfg_pci_is_pcie(const char *bdf)
 
 int vfg_topo_find(struct vfg_topo *t)
 {
-	char edus[8][13], parent[13], nic[1][13];
-	int i, n, nb = 0;
+	char edus[8][13], parents[8][13], nic[1][13];
+	int i, j, n, nb = 0, siblings;
 
 	memset(t, 0, sizeof(*t));
 	n = vfg_find_pci(EDU_VENDOR, EDU_DEVICE, edus, 8);
 	if (n > 8)
 		return -ENODEV;
-	for (i = 0; i < n; i++) {
-		if (vfg_pci_parent(edus[i], parent))
+	for (i = 0; i < n; i++)
+		if (vfg_pci_parent(edus[i], parents[i]))
 			return -ENODEV;
-		if (!parent[0]) {
+	for (i = 0; i < n; i++) {
+		siblings = 0;
+		for (j = 0; j < n; j++)
+			siblings += !strcmp(parents[i], parents[j]);
+		if (!parents[i][0]) {
 			memcpy(t->lone, edus[i], 13);
-		} else if (vfg_pci_is_pcie(parent)) {
-			memcpy(t->port, parent, 13);
+		} else if (vfg_pci_is_pcie(parents[i]) && siblings == 1) {
+			memcpy(t->port, parents[i], 13);
 			memcpy(t->pedu, edus[i], 13);
+		} else if (vfg_pci_is_pcie(parents[i])) {
+			/* Several edus behind one PCIe port: a switch's bus. */
+			if (t->nr_sedu == 3)
+				return -ENODEV;
+			memcpy(t->sw, parents[i], 13);
+			memcpy(t->sedu[t->nr_sedu++], edus[i], 13);
 		} else if (nb < 2) {
-			memcpy(t->bridge, parent, 13);
+			memcpy(t->bridge, parents[i], 13);
 			memcpy(t->bedu[nb++], edus[i], 13);
 		} else {
 			return -ENODEV;
@@ -694,7 +704,7 @@ int vfg_irq_lines(const char *s)
 int vfg_topo_restore(const struct vfg_topo *t)
 {
 	const char *devs[] = { t->lone, t->bedu[0], t->bedu[1], t->pedu,
-			       t->nic };
+			       t->nic, t->sedu[0], t->sedu[1], t->sedu[2] };
 	unsigned int i;
 	char drv[64];
 	int bad = 0;
@@ -757,7 +767,7 @@ int vfg_dev_env_setup(struct vfg_topo *t)
 int vfg_dev_irq_lines(const struct vfg_topo *t)
 {
 	const char *devs[] = { t->lone, t->bedu[0], t->bedu[1], t->pedu,
-			       t->nic };
+			       t->nic, t->sedu[0], t->sedu[1], t->sedu[2] };
 	unsigned int i;
 	int n = vfg_irq_lines("vfio");
 
