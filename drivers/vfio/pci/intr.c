@@ -14,8 +14,9 @@
  * handler masks it and signals the trigger, and it stays masked until
  * userspace unmasks it, by ioctl or through the unmask eventfd (a virqfd,
  * see virqfd.c), which KVM signals when the guest EOIs.  A device that
- * supports DisINTx (pci_intx_mask_supported(), decided once at enumeration)
- * is masked there, on a shared line; any other gets the line to itself and
+ * supports DisINTx (pci_intx_mask_supported(), decided once at enumeration,
+ * unless vfio-pci's nointxmask says not to use it) is masked there, on a
+ * shared line; any other gets the line to itself and
  * is masked at the interrupt controller.  When an unmask by ioctl finds the
  * device still asserting, the line fires again and the handler masks and
  * signals again.
@@ -81,6 +82,12 @@
 /* Largest Multiple Message Capable encoding defined: 32 vectors. */
 #define VFG_MSI_MMC_MAX	5
 
+/* Is INTx masked at the device (DisINTx), on a line it may share? */
+static bool vfg_pci_intx_maskable(struct vfg_pci_device *vdev)
+{
+	return !vfg_pci_nointxmask && pci_intx_mask_supported(vdev->pdev);
+}
+
 static bool vfg_intx_irq_valid(struct pci_dev *pdev)
 {
 	return pdev->irq && pdev->irq != IRQ_NOTCONNECTED;
@@ -110,7 +117,7 @@ static void vfg_intx_mask(struct vfg_pci_device *vdev)
 
 	spin_lock_irqsave(&vdev->irqlock, flags);
 	if (!vdev->intx_masked) {
-		if (pci_intx_mask_supported(pdev))
+		if (vfg_pci_intx_maskable(vdev))
 			pci_intx(pdev, 0);
 		else
 			disable_irq_nosync(pdev->irq);
@@ -132,7 +139,7 @@ static void vfg_intx_unmask(struct vfg_pci_device *vdev)
 	spin_lock_irqsave(&vdev->irqlock, flags);
 	if (vdev->intx_masked && !vdev->intx_virq_disabled) {
 		/* pci_intx(pdev, 1) clears DisINTx: the device may assert. */
-		if (pci_intx_mask_supported(pdev))
+		if (vfg_pci_intx_maskable(vdev))
 			pci_intx(pdev, 1);
 		else
 			enable_irq(pdev->irq);
@@ -166,7 +173,7 @@ void vfg_pci_intx_command_written(struct vfg_pci_device *vdev)
 	spin_lock_irqsave(&vdev->irqlock, flags);
 	changed = vdev->intx_virq_disabled != virq_disabled;
 	vdev->intx_virq_disabled = virq_disabled;
-	if (intx && vdev->intx_masked && pci_intx_mask_supported(vdev->pdev))
+	if (intx && vdev->intx_masked && vfg_pci_intx_maskable(vdev))
 		pci_intx(vdev->pdev, 0);
 	spin_unlock_irqrestore(&vdev->irqlock, flags);
 
@@ -191,7 +198,7 @@ static void vfg_intx_unmask_virqfd(void *data)
 	unsigned long flags;
 	bool rearm = false;
 
-	if (!pci_intx_mask_supported(pdev)) {
+	if (!vfg_pci_intx_maskable(vdev)) {
 		schedule_work(&vdev->intx_rearm);
 		return;
 	}
@@ -218,7 +225,7 @@ static void vfg_intx_rearm(struct work_struct *work)
 						   intx_rearm);
 	struct eventfd_ctx *trigger;
 
-	if (!pci_intx_mask_supported(vdev->pdev)) {
+	if (!vfg_pci_intx_maskable(vdev)) {
 		vfg_intx_unmask(vdev);
 		return;
 	}
@@ -245,7 +252,7 @@ static irqreturn_t vfg_intx_handler(int irq, void *dev_id)
 	unsigned long flags;
 
 	spin_lock_irqsave(&vdev->irqlock, flags);
-	if (!pci_intx_mask_supported(pdev)) {
+	if (!vfg_pci_intx_maskable(vdev)) {
 		/* Exclusive line: it is ours whatever the state. */
 		if (!vdev->intx_masked) {
 			disable_irq_nosync(irq);
@@ -272,7 +279,7 @@ static int vfg_intx_enable(struct vfg_pci_device *vdev,
 			   struct eventfd_ctx *trigger)
 {
 	struct pci_dev *pdev = vdev->pdev;
-	bool maskable = pci_intx_mask_supported(pdev);
+	bool maskable = vfg_pci_intx_maskable(vdev);
 	struct vfg_pci_irq_ctx *ctx;
 	unsigned long flags;
 	int ret;
@@ -359,7 +366,7 @@ static void vfg_intx_disable(struct vfg_pci_device *vdev)
 	cancel_work_sync(&vdev->intx_rearm);
 
 	/* Leave a device on a shared line unable to assert unhandled. */
-	if (pci_intx_mask_supported(vdev->pdev))
+	if (vfg_pci_intx_maskable(vdev))
 		vfg_intx_mask(vdev);
 
 	/* Also balances a disable_irq_nosync() of an exclusive line. */

@@ -25,6 +25,7 @@
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/pm_runtime.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/vfio_groups.h>
@@ -32,6 +33,30 @@
 #include "vfio_pci_priv.h"
 
 static struct pci_driver vfg_pci_driver;
+
+/*
+ * Module parameters, with the kernel's vfio-pci's names and meanings (see
+ * Documentation/driver-api/vfio-groups.rst, "Modules").
+ */
+bool vfg_pci_nointxmask;
+module_param_named(nointxmask, vfg_pci_nointxmask, bool, 0644);
+MODULE_PARM_DESC(nointxmask,
+		 "Disable support for PCI 2.3 style INTx masking.  If this resolves problems for specific devices, report lspci -vvvxxx to linux-pci@vger.kernel.org so the device can be fixed automatically via the broken_intx_masking flag.");
+
+static bool disable_vga;
+module_param(disable_vga, bool, 0444);
+MODULE_PARM_DESC(disable_vga,
+		 "Disable VGA resource access through vfio-pci (vfio-groups offers no VGA region yet, so it is always disabled)");
+
+static bool disable_idle_d3;
+module_param(disable_idle_d3, bool, 0644);
+MODULE_PARM_DESC(disable_idle_d3,
+		 "Disable using the PCI D3 low power state for idle, unused devices");
+
+static bool disable_denylist;
+module_param(disable_denylist, bool, 0444);
+MODULE_PARM_DESC(disable_denylist,
+		 "Disable use of device denylist. Disabling the denylist allows binding to devices with known errata that may lead to exploitable stability or security issues when accessed by untrusted users.");
 
 static char *driver_name = "vfio-pci";
 module_param(driver_name, charp, 0444);
@@ -64,9 +89,13 @@ static int vfg_pci_open_device(struct vfg_device *core)
 	int ret, i;
 
 	lockdep_assert_held(&core->open_lock);
-	ret = pci_enable_device(pdev);
+	/* Out of idle D3 (state restored) for as long as it is open. */
+	ret = pm_runtime_resume_and_get(&pdev->dev);
 	if (ret)
 		return ret;
+	ret = pci_enable_device(pdev);
+	if (ret)
+		goto err_pm;
 	/* Userspace turns bus mastering on when it is ready for DMA. */
 	pci_clear_master(pdev);
 	if (vdev->reset_works && pci_try_reset_function(pdev))
@@ -106,6 +135,8 @@ err_regions:
 err_disable:
 	pci_load_and_free_saved_state(pdev, &vdev->saved_state);
 	pci_disable_device(pdev);
+err_pm:
+	pm_runtime_put(&pdev->dev);
 	return ret;
 }
 
@@ -135,6 +166,7 @@ static void vfg_pci_disable(struct vfg_pci_device *vdev, bool reset)
 	else
 		pci_restore_state(pdev);
 	pci_disable_device(pdev);
+	pm_runtime_put(&pdev->dev);
 }
 
 static void vfg_pci_close_device(struct vfg_device *core)
@@ -709,12 +741,69 @@ static const struct vfg_device_ops vfg_pci_ops = {
 
 /* ---- the driver -------------------------------------------------------- */
 
+/*
+ * Devices whose errata make them unsafe in untrusted hands: the kernel's
+ * vfio-pci refuses the same ones unless disable_denylist is set.
+ */
+static bool vfg_pci_denylisted(struct pci_dev *pdev)
+{
+	static const struct pci_device_id denylist[] = {
+		{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C3XXX) },
+		{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C3XXX_VF) },
+		{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C62X) },
+		{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C62X_VF) },
+		{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_DH895XCC) },
+		{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_DH895XCC_VF) },
+		{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_DSA_SPR0) },
+		{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_IAX_SPR0) },
+		{ }
+	};
+
+	if (!pci_match_id(denylist, pdev))
+		return false;
+	if (disable_denylist) {
+		pci_warn(pdev, "%04x:%04x is on the vfio-pci denylist; allowed by disable_denylist\n",
+			 pdev->vendor, pdev->device);
+		return false;
+	}
+	pci_warn(pdev, "not binding: %04x:%04x is on the vfio-pci denylist (known errata; disable_denylist allows it)\n",
+		 pdev->vendor, pdev->device);
+	return true;
+}
+
+/*
+ * Idle power: while no fd has the device open it may be runtime-suspended,
+ * which puts it in D3hot (the PCI core saves and restores its state around
+ * that), unless disable_idle_d3.  The first open resumes it and the last
+ * close lets it suspend again; see vfg_pci_open_device().
+ */
+static void vfg_pci_pm_init(struct vfg_pci_device *vdev)
+{
+	struct pci_dev *pdev = vdev->pdev;
+
+	/* Unknown after binding: the core allows only D0 from there. */
+	pci_set_power_state(pdev, PCI_D0);
+	pm_runtime_allow(&pdev->dev);
+	/* The PCI core holds a usage count across a bound driver's life. */
+	if (vdev->idle_d3)
+		pm_runtime_put(&pdev->dev);
+}
+
+static void vfg_pci_pm_exit(struct vfg_pci_device *vdev)
+{
+	if (vdev->idle_d3)
+		pm_runtime_get_noresume(&vdev->pdev->dev);
+	pm_runtime_forbid(&vdev->pdev->dev);
+}
+
 static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct iommu_group *iommu_group;
 	struct vfg_pci_device *vdev;
 	int ret;
 
+	if (vfg_pci_denylisted(pdev))
+		return -EBUSY;
 	if (pdev->hdr_type != PCI_HEADER_TYPE_NORMAL) {
 		pci_info(pdev, "not binding: only normal (type 0) functions can be assigned, this is a bridge\n");
 		return -EINVAL;
@@ -739,12 +828,15 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	vdev->cfg_size = pdev->cfg_size;
 	vdev->reset_works = pdev->reset_methods[0] != 0;
 	vfg_device_init(&vdev->core, &pdev->dev, &vfg_pci_ops);
+	vdev->idle_d3 = !disable_idle_d3;
+	dev_set_drvdata(&pdev->dev, vdev);
+	vfg_pci_pm_init(vdev);
 	ret = vfg_device_register(&vdev->core);
 	if (ret) {
+		vfg_pci_pm_exit(vdev);
 		vfg_device_put(&vdev->core);
 		return ret;
 	}
-	dev_set_drvdata(&pdev->dev, vdev);
 	return 0;
 }
 
@@ -753,6 +845,7 @@ static void vfg_pci_remove(struct pci_dev *pdev)
 	struct vfg_pci_device *vdev = dev_get_drvdata(&pdev->dev);
 
 	vfg_device_unregister(&vdev->core);
+	vfg_pci_pm_exit(vdev);
 	vfg_device_put(&vdev->core);
 }
 
@@ -769,7 +862,15 @@ static const struct pci_error_handlers vfg_pci_err_handlers = {
 	.error_detected = vfg_pci_error_detected,
 };
 
+/*
+ * The PCI core runtime-suspends a bound device only if its driver has PM
+ * ops; with none of ours it saves the state, puts the device in D3hot and
+ * restores it on resume, which is all an idle device needs.
+ */
+static const struct dev_pm_ops vfg_pci_pm_ops = { };
+
 static struct pci_driver vfg_pci_driver = {
+	.driver.pm = &vfg_pci_pm_ops,
 	.probe = vfg_pci_probe,
 	.remove = vfg_pci_remove,
 	.err_handler = &vfg_pci_err_handlers,

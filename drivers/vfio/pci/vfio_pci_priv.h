@@ -99,6 +99,8 @@ struct vfg_pci_irq_ctx {
  * @revoked: access was taken away at removal: our paths fail with -ENODEV
  *           (set under @lock and @memory_lock)
  * @reset_works: a function reset method exists
+ * @idle_d3: runtime PM may put the device in D3hot while no fd has it open
+ *           (vfio-pci's disable_idle_d3 when it was bound)
  * @saved_state: config state as the device was bound, restored at last close
  * @vconfig: virtual config space image (see config.c)
  * @vconfig_virt: per byte, the bits read from @vconfig instead of the device
@@ -134,6 +136,7 @@ struct vfg_pci_device {
 	struct mutex lock;		/* see above */
 	bool revoked;
 	bool reset_works;
+	bool idle_d3;
 	struct pci_saved_state *saved_state;
 
 	u8 *vconfig;
@@ -173,6 +176,9 @@ static inline struct vfg_pci_device *to_vfg_pci(struct vfg_device *core)
 {
 	return container_of(core, struct vfg_pci_device, core);
 }
+
+/* vfio_pci.c: module parameters */
+extern bool vfg_pci_nointxmask;
 
 /* config.c */
 int vfg_pci_config_init(struct vfg_pci_device *vdev);

@@ -37,7 +37,9 @@ static const struct {
 	{ "vfio_iommu_type1.ko", "vfio_iommu_type1",
 	  { "allow_unsafe_interrupts", "dma_entry_limit", "disable_hugepages",
 	    NULL } },
-	{ "vfio-pci.ko", "vfio_pci", { "driver_name", "ids", NULL } },
+	{ "vfio-pci.ko", "vfio_pci",
+	  { "driver_name", "ids", "nointxmask", "disable_vga", "disable_idle_d3",
+	    "disable_denylist", NULL } },
 };
 
 /* Which of vfg_modules takes parameter @p ("name=value"); vfio by default. */
