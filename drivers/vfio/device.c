@@ -306,9 +306,10 @@ static bool vfg_device_wait_release(struct vfg_device *vdev)
 
 /*
  * Take the device from its open fds (the release timeout expired).  The
- * open lock by trylock: see "Locks" above.
+ * open lock by trylock: see "Locks" above.  Return: whether it was revoked
+ * (false when no fd had it open any more).
  */
-static void vfg_device_revoke(struct vfg_device *vdev)
+static bool vfg_device_revoke(struct vfg_device *vdev)
 {
 	bool revoke;
 
@@ -330,6 +331,7 @@ static void vfg_device_revoke(struct vfg_device *vdev)
 		vfg_device_event(vdev, VFIO_GROUPS_EVENT_REVOKED, 0, -1);
 		mutex_unlock(&vdev->state_lock);
 	}
+	return revoke;
 }
 
 /**
@@ -352,8 +354,13 @@ void vfg_device_unregister(struct vfg_device *vdev)
 
 	/* No new hold from here on; the ones taken end soon. */
 	wait_event(vdev->wq, !READ_ONCE(vdev->holds));
-	if (!vfg_device_wait_release(vdev))
-		vfg_device_revoke(vdev);
+	/*
+	 * Not revoked with the time up: the fds left are closing (detaching
+	 * their group) or opens giving up; neither takes long, and removal
+	 * must not return before a detach it caused has finished.
+	 */
+	if (!vfg_device_wait_release(vdev) && !vfg_device_revoke(vdev))
+		wait_event(vdev->wq, !READ_ONCE(vdev->fds));
 }
 EXPORT_SYMBOL_GPL(vfg_device_unregister);
 
@@ -433,7 +440,16 @@ int vfg_device_open_fd(struct vfg_device *vdev)
 	}
 
 	mutex_lock(&vdev->open_lock);
-	if (!vdev->open_count) {
+	/*
+	 * Again under the open lock, which the revoke takes: an open that
+	 * counted itself before removal began but comes here after it must
+	 * not enable a device that removal may already have given up on.
+	 */
+	mutex_lock(&vdev->state_lock);
+	if (vdev->state != VFG_DEV_LIVE)
+		ret = -ENODEV;
+	mutex_unlock(&vdev->state_lock);
+	if (!ret && !vdev->open_count) {
 		vdev->kvm = kvm;
 		if (vdev->ops->open_device)
 			ret = vdev->ops->open_device(vdev);
