@@ -17,8 +17,6 @@
 
 #include "vfio.h"
 
-#define VFG_VERSION "1.0"
-
 struct vfg_state vfg = {
 	.lock = __MUTEX_INITIALIZER(vfg.lock),
 	.groups = LIST_HEAD_INIT(vfg.groups),

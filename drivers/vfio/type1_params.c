@@ -31,5 +31,6 @@ module_param_named(disable_hugepages, vfg_type1_params.disable_hugepages,
 MODULE_PARM_DESC(disable_hugepages,
 		 "Map every page on its own, never physically contiguous runs as larger IOMMU pages");
 
+MODULE_VERSION(VFG_VERSION);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Parameters of the vfio-groups type1 IOMMU backend, under the upstream module name");

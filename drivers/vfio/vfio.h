@@ -64,6 +64,9 @@
 #include <linux/rwsem.h>
 #include <linux/wait.h>
 
+/* The version of the three modules (MODULE_VERSION); dkms.conf's too. */
+#define VFG_VERSION "1.0"
+
 struct vfg_container;
 struct kvm;
 

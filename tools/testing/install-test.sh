@@ -205,7 +205,7 @@ fi
 
 # 5. dkms.conf: its version is the module's; its MAKE builds the module
 # where BUILT_MODULE_LOCATION says, in a copy as DKMS would.
-modver=$(sed -n 's/^#define VFG_VERSION "\(.*\)"/\1/p' drivers/vfio/main.c)
+modver=$(sed -n 's/^#define VFG_VERSION "\(.*\)"/\1/p' drivers/vfio/vfio.h)
 # shellcheck disable=SC1091,SC2034
 dkmsver=$(kernelver=$KVER kernel_source_dir=$KDIR
 	  . ./dkms.conf && echo "$PACKAGE_VERSION")

@@ -37,6 +37,53 @@
 
 #include "vfio_pci_priv.h"
 
+/*
+ * Claim @bar on its first use (pread, pwrite, mmap), not at open, as the
+ * kernel's vfio-pci does: a device whose BAR a firmware framebuffer or
+ * another driver still holds can be opened, and only a use of that BAR
+ * fails, with -EBUSY and a log line.  Claims are given
+ * back at the last close (vfg_pci_release_bars()).
+ */
+static int vfg_pci_bar_claim(struct vfg_pci_device *vdev, int bar)
+{
+	struct pci_dev *pdev = vdev->pdev;
+	struct resource *r = &pdev->resource[bar];
+	int ret = 0;
+
+	mutex_lock(&vdev->claim_lock);
+	if (vdev->claimed & BIT(bar))
+		goto out;
+	ret = pci_request_selected_regions(pdev, BIT(bar),
+					   vfg_pci_driver_name());
+	if (ret) {
+		/*
+		 * The holder's name is in /proc/iomem (or /proc/ioports); the
+		 * resource tree's lock that would let us read it is private.
+		 */
+		pci_warn(pdev, "BAR %d %pR is claimed by another driver or a firmware framebuffer (see /proc/%s): %d\n",
+			 bar, r, r->flags & IORESOURCE_IO ? "ioports" : "iomem",
+			 ret);
+		ret = -EBUSY;
+		goto out;
+	}
+	vdev->claimed |= BIT(bar);
+out:
+	mutex_unlock(&vdev->claim_lock);
+	return ret;
+}
+
+/**
+ * vfg_pci_release_bars() - give back the BARs claimed since the first open
+ * @vdev: the device, being disabled
+ */
+void vfg_pci_release_bars(struct vfg_pci_device *vdev)
+{
+	mutex_lock(&vdev->claim_lock);
+	pci_release_selected_regions(vdev->pdev, vdev->claimed);
+	vdev->claimed = 0;
+	mutex_unlock(&vdev->claim_lock);
+}
+
 static void __iomem *vfg_pci_bar_map(struct vfg_pci_device *vdev, int bar)
 {
 	lockdep_assert_held(&vdev->lock);
@@ -179,6 +226,8 @@ ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
 			ret = -ENODEV;
 		else if (!vfg_pci_bar_decoded(vdev, bar))
 			ret = -EIO;
+		else
+			ret = vfg_pci_bar_claim(vdev, bar);
 		io = ret ? NULL : vfg_pci_bar_map(vdev, bar);
 		if (io)
 			vfg_pci_bar_io(vdev, bar, io, pos + done, tmp, n, write);
@@ -305,6 +354,7 @@ int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma)
 	struct pci_dev *pdev = vdev->pdev;
 	resource_size_t size;
 	u64 off = (u64)pgoff << PAGE_SHIFT;
+	int ret;
 
 	if (READ_ONCE(vdev->revoked))
 		return -ENODEV;
@@ -322,6 +372,9 @@ int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma)
 	    off < PAGE_ALIGN(vfg_pci_msix_end(vdev)) &&
 	    off + len > (vdev->msix_offset & PAGE_MASK))
 		return -EINVAL;
+	ret = vfg_pci_bar_claim(vdev, index);
+	if (ret)
+		return ret;
 
 	vma->vm_private_data = vdev;
 	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);

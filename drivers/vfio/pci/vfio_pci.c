@@ -24,6 +24,7 @@
 
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/aperture.h>
 #include <linux/pci.h>
 #include <linux/pm_runtime.h>
 #include <linux/slab.h>
@@ -63,12 +64,23 @@ module_param(driver_name, charp, 0444);
 MODULE_PARM_DESC(driver_name,
 		 "Name of the PCI driver userspace binds devices to (default vfio-pci)");
 
+/**
+ * vfg_pci_driver_name() - the name of our PCI driver
+ *
+ * Return: the driver_name parameter, "vfio-pci" by default.
+ */
+const char *vfg_pci_driver_name(void)
+{
+	return driver_name;
+}
+
 static void vfg_pci_release(struct vfg_device *core)
 {
 	struct vfg_pci_device *vdev = to_vfg_pci(core);
 
 	pci_dev_put(vdev->pdev);
 	mutex_destroy(&vdev->lock);
+	mutex_destroy(&vdev->claim_lock);
 	kfree(vdev);
 }
 
@@ -83,7 +95,6 @@ static int vfg_pci_open_device(struct vfg_device *core)
 {
 	struct vfg_pci_device *vdev = to_vfg_pci(core);
 	struct pci_dev *pdev = vdev->pdev;
-	int bars = pci_select_bars(pdev, IORESOURCE_MEM | IORESOURCE_IO);
 	u32 table;
 	u16 flags;
 	int ret, i;
@@ -102,11 +113,6 @@ static int vfg_pci_open_device(struct vfg_device *core)
 		pci_info(pdev, "reset on open failed; continuing\n");
 	pci_save_state(pdev);
 	vdev->saved_state = pci_store_saved_state(pdev);
-	ret = pci_request_selected_regions(pdev, bars, driver_name);
-	if (ret) {
-		pci_warn(pdev, "cannot claim its BARs: %d\n", ret);
-		goto err_disable;
-	}
 
 	mutex_lock(&vdev->lock);
 	for (i = 0; i <= PCI_ROM_RESOURCE; i++)
@@ -127,11 +133,9 @@ static int vfg_pci_open_device(struct vfg_device *core)
 	ret = vfg_pci_config_init(vdev);
 	mutex_unlock(&vdev->lock);
 	if (ret)
-		goto err_regions;
+		goto err_disable;
 	return 0;
 
-err_regions:
-	pci_release_selected_regions(pdev, bars);
 err_disable:
 	pci_load_and_free_saved_state(pdev, &vdev->saved_state);
 	pci_disable_device(pdev);
@@ -153,9 +157,7 @@ static void vfg_pci_disable(struct vfg_pci_device *vdev, bool reset)
 	vfg_pci_irq_disable_all(vdev);
 	pci_clear_master(pdev);
 	vfg_pci_unmap_bars(vdev);
-	pci_release_selected_regions(pdev, pci_select_bars(pdev,
-							   IORESOURCE_MEM |
-							   IORESOURCE_IO));
+	vfg_pci_release_bars(vdev);
 	vfg_pci_config_free(vdev);
 	mutex_unlock(&vdev->lock);
 
@@ -804,6 +806,17 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 	if (vfg_pci_denylisted(pdev))
 		return -EBUSY;
+	/*
+	 * A boot GPU: firmware framebuffers (efifb, simplefb...) and the
+	 * console on them would keep its memory; they go, as for any driver
+	 * that takes over a display device.
+	 */
+	if ((pdev->class >> 8) == PCI_CLASS_DISPLAY_VGA) {
+		ret = aperture_remove_conflicting_pci_devices(pdev,
+							      driver_name);
+		if (ret)
+			return ret;
+	}
 	if (pdev->hdr_type != PCI_HEADER_TYPE_NORMAL) {
 		pci_info(pdev, "not binding: only normal (type 0) functions can be assigned, this is a bridge\n");
 		return -EINVAL;
@@ -821,6 +834,7 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	vdev->pdev = pci_dev_get(pdev);
 	init_rwsem(&vdev->memory_lock);
 	mutex_init(&vdev->lock);
+	mutex_init(&vdev->claim_lock);
 	spin_lock_init(&vdev->irqlock);
 	vfg_pci_intx_init(vdev);
 	vdev->irq_type = -1;
@@ -964,5 +978,6 @@ static void __exit vfg_pci_exit(void)
 module_init(vfg_pci_init);
 module_exit(vfg_pci_exit);
 
+MODULE_VERSION(VFG_VERSION);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("vfio-groups PCI driver: PCI devices for userspace, by IOMMU group");

@@ -101,6 +101,10 @@ struct vfg_pci_irq_ctx {
  * @reset_works: a function reset method exists
  * @idle_d3: runtime PM may put the device in D3hot while no fd has it open
  *           (vfio-pci's disable_idle_d3 when it was bound)
+ * @claim_lock: protects @claimed; a leaf, taken under @lock, memory_lock
+ *              and mmap_lock (rdwr.c)
+ * @claimed: BARs requested from the PCI core since the first open, by
+ *           their first use (rdwr.c)
  * @saved_state: config state as the device was bound, restored at last close
  * @vconfig: virtual config space image (see config.c)
  * @vconfig_virt: per byte, the bits read from @vconfig instead of the device
@@ -137,6 +141,8 @@ struct vfg_pci_device {
 	bool revoked;
 	bool reset_works;
 	bool idle_d3;
+	struct mutex claim_lock;	/* protects claimed */
+	u32 claimed;
 	struct pci_saved_state *saved_state;
 
 	u8 *vconfig;
@@ -179,6 +185,7 @@ static inline struct vfg_pci_device *to_vfg_pci(struct vfg_device *core)
 
 /* vfio_pci.c: module parameters */
 extern bool vfg_pci_nointxmask;
+const char *vfg_pci_driver_name(void);
 
 /* config.c */
 int vfg_pci_config_init(struct vfg_pci_device *vdev);
@@ -194,6 +201,7 @@ ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,
 			 size_t count, loff_t pos);
 int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma);
 void vfg_pci_unmap_bars(struct vfg_pci_device *vdev);
+void vfg_pci_release_bars(struct vfg_pci_device *vdev);
 
 /* intr.c */
 long vfg_pci_get_irq_info(struct vfg_pci_device *vdev, void __user *arg);
