@@ -1,0 +1,203 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The Debian packages, end to end: "make deb", lintian at its default level,
+# then a fresh Debian 12 chroot (mmdebstrap, with linux-headers-amd64) in
+# which the packages are installed with apt, DKMS must have built vfio.ko for
+# the chroot's kernel headers, "vfio-group --help" must run and a program must
+# build with pkg-config; then they are purged, and nothing of theirs may be
+# left.  TAP on stdout, the time each step took as comments.  About 6-10
+# minutes, most of it the chroot; "make deb-check" runs it, "make check" does
+# not.
+#
+#   tools/testing/deb-test.sh
+#
+# Needs root (chroot, mounts) and the Debian mirror of /etc/apt/sources.list.d/
+# debian.sources (or MIRROR=URL); installs its tools with apt.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+: "${BUILD:=$top/build}"
+DEB_OUT=$BUILD/deb
+SUITE=bookworm
+TOOLS=(devscripts debhelper dh-dkms dkms lintian mmdebstrap fakeroot
+       libnl-genl-3-dev libpci-dev pkgconf check)
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n $1"
+}
+
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n $1"
+	[ -z "${2:-}" ] || while IFS= read -r l; do echo "# $l"; done <<<"$2"
+}
+
+# check NAME CMD...: one result, the command's output shown on failure.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ok "$name"
+	else
+		not_ok "$name" "$(tail -n 40 <<<"$out")"
+	fi
+}
+
+t0=$SECONDS
+lap() { echo "# $1: $((SECONDS - t0)) s"; t0=$SECONDS; }
+
+if [ "$(id -u)" != 0 ]; then
+	echo "1..0 # SKIP deb-test needs root (chroot)"
+	exit 0
+fi
+missing=()
+for p in "${TOOLS[@]}"; do
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+tmp=$(mktemp -d /var/tmp/vfg-deb-test.XXXXXX)
+R=$tmp/root
+mounted=()
+cleanup() {
+	local i
+	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+		umount -l "${mounted[i]}" 2>/dev/null
+	done
+	rm -rf --one-file-system "$tmp"
+}
+trap cleanup EXIT
+
+# 1. Build.
+check "deb: make deb builds the four packages" \
+	bash -c "make -s deb BUILD='$BUILD' >'$tmp/build.log' 2>&1 ||
+		 { tail -n 40 '$tmp/build.log'; false; }"
+lap "make deb"
+debs=()
+for p in vfio-groups-dkms vfio-group libvfiogroup0 libvfiogroup-dev; do
+	f=$(ls "$DEB_OUT/${p}_"*.deb 2>/dev/null | head -n 1)
+	[ -n "$f" ] && debs+=("$f")
+done
+check "deb: ${#debs[@]} of 4 packages in $DEB_OUT" test ${#debs[@]} -eq 4
+
+# 2. lintian, default level: no error, no warning (overrides in debian/).
+check "deb: lintian reports no errors or warnings" \
+	bash -c "out=\$(lintian '$DEB_OUT'/*.changes 2>&1 | grep -E '^[EW]: ');
+		 [ -z \"\$out\" ] || { echo \"\$out\"; false; }"
+lap "lintian"
+
+# 3. A fresh Debian 12 with the kernel headers.
+if [ -n "${MIRROR:-}" ]; then
+	sources="deb $MIRROR $SUITE main"
+else
+	sources=/etc/apt/sources.list.d/debian.sources
+	[ -f "$sources" ] || sources=/etc/apt/sources.list
+fi
+if ! mmdebstrap --mode=root --variant=apt --include=linux-headers-amd64 \
+	"$SUITE" "$R" "$sources" >"$tmp/mmdebstrap.log" 2>&1; then
+	not_ok "chroot: mmdebstrap $SUITE with linux-headers-amd64" \
+		"$(tail -n 30 "$tmp/mmdebstrap.log")"
+	echo "1..$n"
+	exit 1
+fi
+ok "chroot: mmdebstrap $SUITE with linux-headers-amd64"
+lap "mmdebstrap"
+for m in proc sys dev; do
+	case $m in
+	proc) mount -t proc proc "$R/proc" ;;
+	sys) mount -t sysfs sysfs "$R/sys" ;;
+	dev) mount --bind /dev "$R/dev" ;;
+	esac && mounted+=("$R/$m")
+done
+in_root() { chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+	DEBIAN_FRONTEND=noninteractive "$@"; }
+kver=$(ls "$R/lib/modules" | head -n 1)
+
+# Every file but the ones that come and go with any apt run.
+snapshot() {
+	(cd "$R" && find . -xdev \( -path ./proc -o -path ./sys -o -path ./dev \
+		-o -path ./tmp -o -path ./var/cache -o -path ./var/log \
+		-o -path ./var/lib/apt -o -path ./var/lib/dpkg \) -prune \
+		-o -print) | sort
+}
+snapshot >"$tmp/before"
+
+# 4. Install.
+mkdir -p "$R/tmp/debs"
+cp "${debs[@]}" "$R/tmp/debs/"
+check "chroot: apt installs the packages (dkms, gcc pulled in)" \
+	in_root apt-get install -y -q /tmp/debs/*.deb
+lap "apt-get install (DKMS build included)"
+check "chroot: dkms status: vfio-groups installed for $kver" \
+	bash -c "in() { chroot '$R' \"\$@\"; };
+		 out=\$(in dkms status vfio-groups 2>&1); echo \"\$out\";
+		 grep -q ', $kver, .*: installed' <<<\"\$out\""
+ko=$(find "$R/lib/modules/$kver" -name 'vfio.ko*' 2>/dev/null | head -n 1)
+check "chroot: vfio.ko for $kver, its vermagic $kver" \
+	bash -c "[ -n '$ko' ] &&
+		 modinfo -F vermagic '$ko' | grep -q '^$kver ' &&
+		 modinfo -F version '$ko' | grep -qx '$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)'"
+check "chroot: depmod picks it for \"modprobe vfio\"" \
+	bash -c "grep -q '^${ko#"$R/lib/modules/$kver/"}:' '$R/lib/modules/$kver/modules.dep'"
+check "chroot: modprobe.d and depmod.d files" \
+	test -f "$R/etc/modprobe.d/vfio-groups.conf" -a \
+	     -f "$R/etc/depmod.d/vfio-groups.conf"
+check "chroot: vfio-group --help runs" \
+	bash -c "chroot '$R' vfio-group --help | grep -q -i usage"
+check "chroot: man page and bash completion" \
+	test -f "$R/usr/share/man/man8/vfio-group.8.gz" -a \
+	     -f "$R/usr/share/bash-completion/completions/vfio-group"
+cat >"$R/tmp/prog.c" <<'EOF'
+#include <vfiogroup/vfiogroup.h>
+
+int main(void)
+{
+	struct vfg_ctx *ctx = vfg_ctx_new(NULL);
+
+	vfg_ctx_free(ctx);
+	return !ctx;
+}
+EOF
+check "chroot: a program builds with pkg-config vfiogroup and runs" \
+	in_root sh -c 'cc -Wall -Werror -o /tmp/prog /tmp/prog.c \
+		$(pkg-config --cflags --libs vfiogroup) && /tmp/prog'
+check "chroot: ... and statically (pkg-config --static)" \
+	in_root sh -c 'cc -static -o /tmp/prog-static /tmp/prog.c \
+		$(pkg-config --cflags --libs --static vfiogroup) 2>&1 |
+		grep -v "statically linked applications\|in function";
+		/tmp/prog-static'
+
+# 5. Purge: nothing of ours left, no other file changed but the ones DKMS's
+# depmod makes for a kernel with no image (modules.*), and the dependencies
+# apt pulled in, which stay installed.
+check "chroot: apt purges the packages" \
+	in_root apt-get purge -y -q vfio-groups-dkms vfio-group libvfiogroup0 \
+	libvfiogroup-dev
+lap "apt-get purge"
+rm -rf "$R/tmp/debs" "$R/tmp/prog" "$R/tmp/prog-static" "$R/tmp/prog.c"
+snapshot >"$tmp/after"
+in_root dpkg-query -W -f='${Package}\n' | while read -r p; do
+	in_root dpkg-query -L "$p" 2>/dev/null
+done | sed 's|^|.|' | sort -u >"$tmp/owned"
+left=$(comm -13 "$tmp/before" "$tmp/after" | comm -23 - "$tmp/owned" |
+	grep -v -e "^\./lib/modules/$kver/modules\." -e '^\./etc/ld\.so\.cache$' \
+		-e '^\./var/lib/dkms$' -e '^\./etc/alternatives/' \
+		-e '^\./var/lib/systemd/deb-systemd-helper')
+check "chroot: purge leaves no files behind" \
+	bash -c "[ -z \"\$1\" ] || { echo \"\$1\"; false; }" _ "$left"
+gone=$(comm -23 "$tmp/before" "$tmp/after")
+check "chroot: ... and removes none it did not install" \
+	bash -c "[ -z \"\$1\" ] || { echo \"\$1\"; false; }" _ "$gone"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
