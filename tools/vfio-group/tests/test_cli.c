@@ -18,28 +18,13 @@
 #include "fakesys.h"
 #include "suites.h"
 
-#define LONE	"0000:00:04.0"
-#define BRIDGE	"0000:00:05.0"
-#define EDU1	"0000:01:01.0"
-#define EDU2	"0000:01:02.0"
-#define NOGRP	"0000:00:1f.0"
-#define UIO	"uio_pci_generic"
 
 static struct fakesys *fs;
 static char out[65536], errout[65536];
 
 static void setup(void)
 {
-	fs = fakesys_new();
-	fakesys_device(fs, LONE, 1);
-	fakesys_device(fs, BRIDGE, 2);
-	fakesys_pci_bridge(fs, BRIDGE);
-	fakesys_bind(fs, BRIDGE, "shpchp");
-	fakesys_device_below(fs, EDU1, BRIDGE, 2);
-	fakesys_device_below(fs, EDU2, BRIDGE, 2);
-	fakesys_bind(fs, EDU2, UIO);
-	fakesys_device(fs, NOGRP, FAKESYS_NO_GROUP);
-	fakesys_driver(fs, "vfio-pci");
+	fs = fakesys_guest();
 	fakesys_kernel_start(fs);
 }
 
@@ -123,17 +108,7 @@ static int run(const char *first, ...)
 #define ASSERT_HAS(buf, s) \
 	ck_assert_msg(strstr(buf, s), "\"%s\" not in:\n%s", s, buf)
 
-#define ASSERT_STATE(bdf, drv, ovr) do {				\
-	ck_assert_str_eq(fakesys_driver_of(fs, bdf), drv);		\
-	ck_assert_str_eq(fakesys_override_of(fs, bdf), ovr);		\
-} while (0)
-
-static void assert_boot_state(void)
-{
-	ASSERT_STATE(BRIDGE, "shpchp", "(null)");
-	ASSERT_STATE(EDU1, "", "(null)");
-	ASSERT_STATE(EDU2, UIO, "(null)");
-}
+#define ASSERT_STATE(bdf, drv, ovr) FAKESYS_ASSERT_STATE(fs, bdf, drv, ovr)
 
 START_TEST(test_list)
 {
@@ -225,7 +200,7 @@ START_TEST(test_bind_dry_run)
 	ASSERT_HAS(out, EDU1 "  bind     (none) -> vfio-pci");
 	ASSERT_HAS(out, EDU2 "  bind     " UIO " -> vfio-pci");
 	ck_assert_str_eq(fakesys_log(fs), "");
-	assert_boot_state();
+	fakesys_assert_guest_state(fs);
 
 	ck_assert_int_eq(run("--json", "bind", "-n", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "{\"group\":2,\"dry_run\":true,\"changes\":[{\"device\":\"" BRIDGE "\",\"action\":\"unbind\",\"old_driver\":\"shpchp\",\"old_override\":null,\"new_driver\":null");
@@ -256,7 +231,7 @@ START_TEST(test_bind_unbind_roundtrip)
 	ck_assert_int_eq(run("unbind", BRIDGE, NULL), EXIT_OK);
 	ASSERT_HAS(out, "group 2: previous drivers restored\n");
 	ASSERT_HAS(out, EDU2 "  vfio-pci -> " UIO "\n");
-	assert_boot_state();
+	fakesys_assert_guest_state(fs);
 	ck_assert_str_eq(fakesys_read(fs, "run/vfio-group/group-2"), "");
 
 	ck_assert_int_eq(run("unbind", "2", NULL), EXIT_OK);
@@ -281,7 +256,7 @@ START_TEST(test_bind_record_merges)
 	ck_assert_int_eq(run("bind", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "bound 1 device to vfio-pci\n");
 	ck_assert_int_eq(run("unbind", "2", NULL), EXIT_OK);
-	assert_boot_state();
+	fakesys_assert_guest_state(fs);
 }
 END_TEST
 
@@ -296,7 +271,7 @@ START_TEST(test_bind_refuses_mounted)
 	ASSERT_HAS(errout, "refusing to bind group 2");
 	ASSERT_HAS(errout, "add --force");
 	ck_assert_str_eq(fakesys_log(fs), "");
-	assert_boot_state();
+	fakesys_assert_guest_state(fs);
 
 	ck_assert_int_eq(run("bind", "--dry-run", "2", NULL), EXIT_REFUSED);
 	ASSERT_HAS(out, "warning: " EDU1 " holds a mounted filesystem");
@@ -327,7 +302,7 @@ START_TEST(test_bind_rollback)
 	ASSERT_HAS(errout, "the failing step was writing \"" EDU2 "\" to /sys/bus/pci/drivers/vfio-pci/bind");
 	ASSERT_HAS(errout, "rolled back: every member is on the driver it had before");
 	ASSERT_HAS(errout, "dmesg");
-	assert_boot_state();
+	fakesys_assert_guest_state(fs);
 	ck_assert_str_eq(fakesys_read(fs, "run/vfio-group/group-2"), "");
 
 	fakesys_refuse(fs, EDU2, UIO, ENOMEM);

@@ -705,3 +705,28 @@ int __wrap_open(const char *path, int flags, ...)
 	}
 	return __real_open(path, flags, mode);
 }
+
+struct fakesys *fakesys_guest(void)
+{
+	struct fakesys *fs = fakesys_new();
+
+	fakesys_device(fs, LONE, 1);
+	fakesys_device(fs, BRIDGE, 2);
+	fakesys_pci_bridge(fs, BRIDGE);
+	fakesys_bind(fs, BRIDGE, "shpchp");
+	fakesys_match(fs, BRIDGE, "shpchp");
+	fakesys_device_below(fs, EDU1, BRIDGE, 2);
+	fakesys_device_below(fs, EDU2, BRIDGE, 2);
+	fakesys_bind(fs, EDU2, UIO);
+	fakesys_match(fs, EDU2, UIO);
+	fakesys_device(fs, NOGRP, FAKESYS_NO_GROUP);
+	fakesys_driver(fs, "vfio-pci");
+	return fs;
+}
+
+void fakesys_assert_guest_state(struct fakesys *fs)
+{
+	FAKESYS_ASSERT_STATE(fs, BRIDGE, "shpchp", "(null)");
+	FAKESYS_ASSERT_STATE(fs, EDU1, "", "(null)");
+	FAKESYS_ASSERT_STATE(fs, EDU2, UIO, "(null)");
+}

@@ -20,11 +20,6 @@
 static struct fakesys *fs;
 static struct vfg_ctx *ctx;
 
-#define LONE	"0000:00:04.0"
-#define BRIDGE	"0000:00:05.0"
-#define EDU1	"0000:01:01.0"
-#define EDU2	"0000:01:02.0"
-#define UIO	"uio_pci_generic"
 
 /*
  * Group 1: a lone edu, unbound.  Group 2: a conventional PCI bridge on
@@ -33,17 +28,7 @@ static struct vfg_ctx *ctx;
  */
 static void setup(void)
 {
-	fs = fakesys_new();
-	fakesys_device(fs, LONE, 1);
-	fakesys_device(fs, BRIDGE, 2);
-	fakesys_pci_bridge(fs, BRIDGE);
-	fakesys_bind(fs, BRIDGE, "shpchp");
-	fakesys_match(fs, BRIDGE, "shpchp");
-	fakesys_device_below(fs, EDU1, BRIDGE, 2);
-	fakesys_device_below(fs, EDU2, BRIDGE, 2);
-	fakesys_bind(fs, EDU2, UIO);
-	fakesys_match(fs, EDU2, UIO);
-	fakesys_driver(fs, "vfio-pci");
+	fs = fakesys_guest();
 	ctx = vfg_ctx_new(fakesys_root(fs));
 	ck_assert_ptr_nonnull(ctx);
 	fakesys_kernel_start(fs);
@@ -55,18 +40,7 @@ static void teardown(void)
 	fakesys_free(fs);
 }
 
-#define ASSERT_STATE(bdf, drv, ovr) do {				\
-	ck_assert_str_eq(fakesys_driver_of(fs, bdf), drv);		\
-	ck_assert_str_eq(fakesys_override_of(fs, bdf), ovr);		\
-} while (0)
-
-/* The state the setup made: what every rollback must bring back. */
-static void assert_boot_state(void)
-{
-	ASSERT_STATE(BRIDGE, "shpchp", "(null)");
-	ASSERT_STATE(EDU1, "", "(null)");
-	ASSERT_STATE(EDU2, UIO, "(null)");
-}
+#define ASSERT_STATE(bdf, drv, ovr) FAKESYS_ASSERT_STATE(fs, bdf, drv, ovr)
 
 START_TEST(test_plan_bridge_group)
 {
@@ -88,7 +62,7 @@ START_TEST(test_plan_bridge_group)
 	vfg_plan_free(p);
 	/* A plan is a dry run: nothing written, nothing changed. */
 	ck_assert_str_eq(fakesys_log(fs), "");
-	assert_boot_state();
+	fakesys_assert_guest_state(fs);
 }
 END_TEST
 
@@ -138,7 +112,7 @@ START_TEST(test_rollback_member_refuses)
 	ck_assert_int_eq(p->changes[0].done, 0);
 	ck_assert_int_eq(p->changes[1].done, 0);
 	vfg_plan_free(p);
-	assert_boot_state();
+	fakesys_assert_guest_state(fs);
 	/* The rollback, after the failed bind, went EDU2, EDU1, bridge. */
 	log = fakesys_log(fs);
 	fail = strstr(log, "bind vfio-pci " EDU2 "\n");
@@ -174,7 +148,7 @@ START_TEST(test_rollback_bind_file_unwritable)
 	ck_assert_int_eq(p->failed, 1);
 	ck_assert_int_eq(p->rollback_failures, 0);
 	vfg_plan_free(p);
-	assert_boot_state();
+	fakesys_assert_guest_state(fs);
 }
 END_TEST
 
@@ -320,7 +294,7 @@ START_TEST(test_unbind_restores_record)
 	ck_assert_int_eq(vfg_plan_apply(ctx, u), 0);
 	vfg_plan_free(u);
 	vfg_plan_free(p);
-	assert_boot_state();
+	fakesys_assert_guest_state(fs);
 
 	/* A record of another group is refused. */
 	ck_assert_int_eq(vfg_group_plan_bind(ctx, 2, &p), 0);

@@ -18,11 +18,6 @@
 static struct fakesys *fs;
 static struct vfg_ctx *ctx;
 
-#define LONE	"0000:00:04.0"
-#define BRIDGE	"0000:00:05.0"
-#define EDU1	"0000:01:01.0"
-#define EDU2	"0000:01:02.0"
-#define NOGRP	"0000:00:1f.0"
 
 /*
  * The guest's topology: a lone edu (group 1); a conventional PCI bridge
@@ -31,14 +26,7 @@ static struct vfg_ctx *ctx;
  */
 static void setup(void)
 {
-	fs = fakesys_new();
-	fakesys_device(fs, LONE, 1);
-	fakesys_device(fs, BRIDGE, 2);
-	fakesys_pci_bridge(fs, BRIDGE);
-	fakesys_bind(fs, BRIDGE, "shpchp");
-	fakesys_device_below(fs, EDU1, BRIDGE, 2);
-	fakesys_device_below(fs, EDU2, BRIDGE, 2);
-	fakesys_device(fs, NOGRP, FAKESYS_NO_GROUP);
+	fs = fakesys_guest();
 	ctx = vfg_ctx_new(fakesys_root(fs));
 	ck_assert_ptr_nonnull(ctx);
 }
@@ -177,7 +165,10 @@ START_TEST(test_groups_without_iommu)
 }
 END_TEST
 
-/* Without the module: the library's rule, shpchp on the bridge blocks. */
+/*
+ * Without the module: the library's rule, shpchp on the bridge blocks, and
+ * so does uio_pci_generic on EDU2.
+ */
 START_TEST(test_status_by_rule)
 {
 	struct vfg_group_status *st;
@@ -192,9 +183,12 @@ START_TEST(test_status_by_rule)
 	ck_assert_int_eq(st->devices[0].blocks, 1);
 	ck_assert_ptr_nonnull(strstr(st->devices[0].why, "kernel DMA API"));
 	ck_assert_int_eq(st->devices[1].blocks, 0);
-	ck_assert_uint_eq(st->n_blockers, 1);
+	ck_assert_int_eq(st->devices[2].blocks, 1);
+	ck_assert_uint_eq(st->n_blockers, 2);
 	ck_assert_str_eq(st->blockers[0].device, BRIDGE);
 	ck_assert_str_eq(st->blockers[0].driver, "shpchp");
+	ck_assert_str_eq(st->blockers[1].device, EDU2);
+	ck_assert_str_eq(st->blockers[1].driver, UIO);
 	vfg_group_status_free(st);
 	ck_assert_int_eq(vfg_group_is_viable(ctx, 2), 0);
 	ck_assert_int_eq(vfg_group_is_viable(ctx, 1), 1);
@@ -209,6 +203,9 @@ START_TEST(test_status_bound_members)
 
 	snprintf(p, sizeof(p), "%s/sys/devices/pci0000:00/%s/driver",
 		 fakesys_root(fs), BRIDGE);
+	ck_assert_int_eq(unlink(p), 0);
+	snprintf(p, sizeof(p), "%s/sys/devices/pci0000:00/%s/%s/driver",
+		 fakesys_root(fs), BRIDGE, EDU2);
 	ck_assert_int_eq(unlink(p), 0);
 	fakesys_bind(fs, BRIDGE, "pcieport");
 	fakesys_bind(fs, EDU1, "vfio-pci");
