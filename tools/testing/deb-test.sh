@@ -96,14 +96,15 @@ check "deb: lintian reports no errors or warnings" \
 		 [ -z \"\$out\" ] || { echo \"\$out\"; false; }"
 lap "lintian"
 
-# 3. A fresh Debian 12 with the kernel headers.
+# 3. A fresh Debian 12 with the kernel headers, and a compiler and pkg-config
+# for the program built against libvfiogroup-dev.
 if [ -n "${MIRROR:-}" ]; then
 	sources="deb $MIRROR $SUITE main"
 else
 	sources=/etc/apt/sources.list.d/debian.sources
 	[ -f "$sources" ] || sources=/etc/apt/sources.list
 fi
-if ! mmdebstrap --mode=root --variant=apt --include=linux-headers-amd64 \
+if ! mmdebstrap --mode=root --variant=apt --include=linux-headers-amd64,gcc,pkgconf \
 	"$SUITE" "$R" "$sources" >"$tmp/mmdebstrap.log" 2>&1; then
 	not_ok "chroot: mmdebstrap $SUITE with linux-headers-amd64" \
 		"$(tail -n 30 "$tmp/mmdebstrap.log")"
@@ -136,11 +137,10 @@ snapshot >"$tmp/before"
 mkdir -p "$R/tmp/debs"
 cp "${debs[@]}" "$R/tmp/debs/"
 check "chroot: apt installs the packages (dkms, gcc pulled in)" \
-	in_root apt-get install -y -q /tmp/debs/*.deb
+	in_root apt-get install -y -q "${debs[@]/#*\//\/tmp\/debs\/}"
 lap "apt-get install (DKMS build included)"
 check "chroot: dkms status: vfio-groups installed for $kver" \
-	bash -c "in() { chroot '$R' \"\$@\"; };
-		 out=\$(in dkms status vfio-groups 2>&1); echo \"\$out\";
+	bash -c "out=\$(chroot '$R' dkms status vfio-groups 2>&1); echo \"\$out\";
 		 grep -q ', $kver, .*: installed' <<<\"\$out\""
 ko=$(find "$R/lib/modules/$kver" -name 'vfio.ko*' 2>/dev/null | head -n 1)
 check "chroot: vfio.ko for $kver, its vermagic $kver" \
