@@ -136,6 +136,7 @@ snapshot >"$tmp/before"
 # 4. Install.
 mkdir -p "$R/tmp/debs"
 cp "${debs[@]}" "$R/tmp/debs/"
+in_root apt-get update -q >"$tmp/update.log" 2>&1	# mmdebstrap removed the lists
 check "chroot: apt installs the packages (dkms, gcc pulled in)" \
 	in_root apt-get install -y -q "${debs[@]/#*\//\/tmp\/debs\/}"
 lap "apt-get install (DKMS build included)"

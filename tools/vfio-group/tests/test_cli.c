@@ -116,9 +116,9 @@ START_TEST(test_list)
 	ASSERT_HAS(out, "group 1: viable\n");
 	ASSERT_HAS(out, "group 2: not viable\n");
 	ASSERT_HAS(out, BRIDGE "  1b36:0001  PCI bridge [0604]");
-	ASSERT_HAS(out, "shpchp            blocks: bound to a driver that does DMA through the kernel DMA API");
-	ASSERT_HAS(out, EDU2 "  1234:11e8  Unclassified device [00ff]          " UIO);
-	ASSERT_HAS(out, EDU1 "  1234:11e8  Unclassified device [00ff]          -\n");
+	ASSERT_HAS(out, "shpchp            Red Hat, Inc. QEMU PCI-PCI bridge  blocks: bound to a driver that does DMA through the kernel DMA API");
+	ASSERT_HAS(out, EDU2 "  1234:11e8  Unclassified device [00ff]          " UIO "   Technical Corp.");
+	ASSERT_HAS(out, EDU1 "  1234:11e8  Unclassified device [00ff]          -                 Technical Corp. QEMU PCI Test Device\n");
 	ASSERT_HAS(out, "next: 'vfio-group explain 2' says why; 'vfio-group bind 2' makes it viable");
 	ASSERT_HAS(out, "note: the vfio module is not loaded");
 	ck_assert_ptr_null(strstr(out, NOGRP));
@@ -130,6 +130,25 @@ START_TEST(test_list)
 }
 END_TEST
 
+/* Names from pci.ids as lspci prints them; numeric ones without it. */
+START_TEST(test_list_names)
+{
+	char p[4096];
+
+	ck_assert_int_eq(run("list", NULL), EXIT_OK);
+	ASSERT_HAS(out, BRIDGE "  1b36:0001  PCI bridge [0604]                   shpchp            Red Hat, Inc. QEMU PCI-PCI bridge  blocks:");
+	ASSERT_HAS(out, EDU1 "  1234:11e8  Unclassified device [00ff]          -                 Technical Corp. QEMU PCI Test Device\n");
+	ck_assert_int_eq(run("--json", "list", "1", NULL), EXIT_OK);
+	ASSERT_HAS(out, "\"class_name\":\"Unclassified device [00ff]\",\"vendor_name\":\"Technical Corp.\",\"device_name\":\"QEMU PCI Test Device\",\"name\":\"Technical Corp. QEMU PCI Test Device\"");
+	snprintf(p, sizeof(p), "%s/usr/share/misc/pci.ids", fakesys_root(fs));
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(run("list", "2", NULL), EXIT_OK);
+	ASSERT_HAS(out, BRIDGE "  1b36:0001  Class 0604                          shpchp            Device 1b36:0001  blocks:");
+	ck_assert_int_eq(run("--json", "explain", "2", NULL), EXIT_OK);
+	ASSERT_HAS(out, "\"class_name\":null,\"vendor_name\":null,\"device_name\":null,\"name\":\"Device 1234:11e8\"");
+}
+END_TEST
+
 START_TEST(test_list_json_and_holder)
 {
 	fakesys_vfio_group(fs, 2, 0, BRIDGE " shpchp: bound to a driver that "
@@ -138,7 +157,7 @@ START_TEST(test_list_json_and_holder)
 	fakesys_proc_fd(fs, 300, 9, "/dev/vfio/2");
 	ck_assert_int_eq(run("--json", "list", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "{\"module_loaded\":true,\"driver\":\"vfio-pci\",\"groups\":[{\"group\":2,\"viable\":false,\"source\":\"kernel\",\"devices\":[");
-	ASSERT_HAS(out, "{\"address\":\"" BRIDGE "\",\"pci\":true,\"vendor\":\"1b36\",\"device\":\"0001\",\"class\":\"060400\",\"class_name\":\"PCI bridge\",\"bridge\":true,\"driver\":\"shpchp\",\"driver_override\":null,\"blocks\":true,");
+	ASSERT_HAS(out, "{\"address\":\"" BRIDGE "\",\"pci\":true,\"vendor\":\"1b36\",\"device\":\"0001\",\"class\":\"060400\",\"class_name\":\"PCI bridge\",\"vendor_name\":\"Red Hat, Inc.\",\"device_name\":\"QEMU PCI-PCI bridge\",\"name\":\"Red Hat, Inc. QEMU PCI-PCI bridge\",\"bridge\":true,\"driver\":\"shpchp\",\"driver_override\":null,\"blocks\":true,");
 	ASSERT_HAS(out, "\"driver\":null");
 	ASSERT_HAS(out, "\"holder\":300,\"holders\":[{\"pid\":300,\"comm\":\"qemu-system-x86\",\"via_sysfs\":true,\"via_fd\":false}]");
 	ck_assert_int_eq(out[strlen(out) - 1], '\n');
@@ -407,6 +426,7 @@ Suite *cli_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_list);
+	tcase_add_test(tc, test_list_names);
 	tcase_add_test(tc, test_list_json_and_holder);
 	tcase_add_test(tc, test_list_holder_without_module);
 	tcase_add_test(tc, test_explain);

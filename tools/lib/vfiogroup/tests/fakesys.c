@@ -721,6 +721,7 @@ struct fakesys *fakesys_guest(void)
 	fakesys_match(fs, EDU2, UIO);
 	fakesys_device(fs, NOGRP, FAKESYS_NO_GROUP);
 	fakesys_driver(fs, "vfio-pci");
+	fakesys_file(fs, "usr/share/misc/pci.ids", FAKESYS_PCI_IDS);
 	return fs;
 }
 

@@ -115,6 +115,21 @@ void fakesys_on_open(struct fakesys *fs, const char *suffix,
 #define UIO	"uio_pci_generic"
 
 struct fakesys *fakesys_guest(void);
+/*
+ * Its usr/share/misc/pci.ids, which vfio-group --root reads: the guest's
+ * devices, and class 00 without the subclass ff they have (lspci then
+ * names the class).
+ */
+#define FAKESYS_PCI_IDS							\
+	"# pci.ids for the fake guest\n"					\
+	"1234  Technical Corp.\n"					\
+	"\t11e8  QEMU PCI Test Device\n"					\
+	"1b36  Red Hat, Inc.\n"						\
+	"\t0001  QEMU PCI-PCI bridge\n"					\
+	"C 00  Unclassified device\n"					\
+	"\t00  Non-VGA unclassified device\n"				\
+	"C 06  Bridge\n"							\
+	"\t04  PCI bridge\n"
 
 /* Driver and driver_override ("(null)" if none) of @bdf in @fs. */
 #define FAKESYS_ASSERT_STATE(fs, bdf, drv, ovr) do {			\

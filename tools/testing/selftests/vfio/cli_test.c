@@ -372,8 +372,9 @@ TEST_F(cli, list_without_module)
 	ASSERT_HAS(r.out, line);
 	snprintf(line, sizeof(line), "    %s  ", self->t.bridge);
 	ASSERT_HAS(r.out, line);
-	ASSERT_HAS(r.out, "PCI bridge [0604]");
-	ASSERT_HAS(r.out, "shpchp            blocks: ");
+	/* The guest's static vfio-group has no libpci: lspci's numeric names. */
+	ASSERT_HAS(r.out, "Class 0604");
+	ASSERT_HAS(r.out, "shpchp            Device 1b36:0001  blocks: ");
 	ASSERT_HAS(r.out, "note: the vfio module is not loaded");
 }
 
