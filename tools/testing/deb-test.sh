@@ -66,6 +66,10 @@ for p in vfio-groups-dkms vfio-group libvfiogroup0 libvfiogroup-dev; do
 	[ -n "$f" ] && debs+=("$f")
 done
 check "deb: ${#debs[@]} of 4 packages in $DEB_OUT" test ${#debs[@]} -eq 4
+if [ ${#debs[@]} -ne 4 ]; then
+	echo "1..$n"
+	exit 1
+fi
 
 # 2. lintian, default level: no error, no warning (overrides in debian/).
 check "deb: lintian reports no errors or warnings" \
