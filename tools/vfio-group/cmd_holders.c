@@ -57,8 +57,6 @@ int cmd_holders(struct vfg_ctx *ctx, const struct opts *o)
 		free(h);
 	}
 	if (o->json) {
-		json_arr_end(&j);
-		json_obj_end(&j);
 		json_end(&j);
 	} else if (!shown) {
 		printf("no group is held\n");

@@ -142,8 +142,6 @@ int cmd_list(struct vfg_ctx *ctx, const struct opts *o)
 		vfg_group_status_free(st);
 	}
 	if (o->json) {
-		json_arr_end(&j);
-		json_obj_end(&j);
 		json_end(&j);
 	} else if (!n) {
 		printf("no IOMMU groups\n");

@@ -169,8 +169,6 @@ static void print_state(struct vfg_ctx *ctx, const struct vfg_group_state *st,
 			json_str_or_null(&j, "reason", m->blocks ? m->reason : NULL);
 			json_obj_end(&j);
 		}
-		json_arr_end(&j);
-		json_obj_end(&j);
 		json_end(&j);
 		return;
 	}

@@ -16,6 +16,7 @@ struct json {
 	FILE *f;
 	int depth;
 	bool first[JSON_MAX_DEPTH];
+	char close[JSON_MAX_DEPTH];	/* '}' or ']' */
 };
 
 void json_init(struct json *j, FILE *f);
@@ -31,7 +32,7 @@ void json_int(struct json *j, const char *key, long long val);
 void json_u64(struct json *j, const char *key, uint64_t val);
 void json_bool(struct json *j, const char *key, bool val);
 void json_null(struct json *j, const char *key);
-/* End the document with a newline. */
+/* End the document: close what is still open, then a newline. */
 void json_end(struct json *j);
 
 #endif

@@ -16,26 +16,30 @@
 #include "json.h"
 #include "vfio-group.h"
 
+/* "vfio-group: " @kind, then the message, on stderr. */
+static void say(const char *kind, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", prog, kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void hint(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: hint: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say("hint: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* Does directory @path have no entries (or not exist)? */

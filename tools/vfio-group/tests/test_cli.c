@@ -18,20 +18,7 @@
 #include "fakesys.h"
 #include "suites.h"
 
-
-static struct fakesys *fs;
 static char out[65536], errout[65536];
-
-static void setup(void)
-{
-	fs = fakesys_guest();
-	fakesys_kernel_start(fs);
-}
-
-static void teardown(void)
-{
-	fakesys_free(fs);
-}
 
 /* Unbind by hand, as an admin would with echo. */
 static int vfg_write_file_for_test(const char *path, const char *val)
@@ -67,7 +54,7 @@ static int run(const char *first, ...)
 
 	argv[argc++] = "vfio-group";
 	argv[argc++] = "--root";
-	argv[argc++] = (char *)fakesys_root(fs);
+	argv[argc++] = (char *)fakesys_root(guest_fs);
 	va_start(ap, first);
 	for (a = first; a && argc < 31; a = va_arg(ap, const char *))
 		argv[argc++] = (char *)a;
@@ -108,7 +95,8 @@ static int run(const char *first, ...)
 #define ASSERT_HAS(buf, s) \
 	ck_assert_msg(strstr(buf, s), "\"%s\" not in:\n%s", s, buf)
 
-#define ASSERT_STATE(bdf, drv, ovr) FAKESYS_ASSERT_STATE(fs, bdf, drv, ovr)
+#define ASSERT_STATE(bdf, drv, ovr) \
+	FAKESYS_ASSERT_STATE(guest_fs, bdf, drv, ovr)
 
 START_TEST(test_list)
 {
@@ -140,7 +128,8 @@ START_TEST(test_list_names)
 	ASSERT_HAS(out, EDU1 "  1234:11e8  Unclassified device [00ff]          -                 Technical Corp. QEMU PCI Test Device\n");
 	ck_assert_int_eq(run("--json", "list", "1", NULL), EXIT_OK);
 	ASSERT_HAS(out, "\"class_name\":\"Unclassified device [00ff]\",\"vendor_name\":\"Technical Corp.\",\"device_name\":\"QEMU PCI Test Device\",\"name\":\"Technical Corp. QEMU PCI Test Device\"");
-	snprintf(p, sizeof(p), "%s/usr/share/misc/pci.ids", fakesys_root(fs));
+	snprintf(p, sizeof(p), "%s/usr/share/misc/pci.ids",
+		 fakesys_root(guest_fs));
 	ck_assert_int_eq(unlink(p), 0);
 	ck_assert_int_eq(run("list", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, BRIDGE "  1b36:0001  Class 0604                          shpchp            Device 1b36:0001  blocks:");
@@ -151,10 +140,11 @@ END_TEST
 
 START_TEST(test_list_json_and_holder)
 {
-	fakesys_vfio_group(fs, 2, 0, BRIDGE " shpchp: bound to a driver that "
+	fakesys_vfio_group(guest_fs, 2, 0,
+			   BRIDGE " shpchp: bound to a driver that "
 			   "does DMA through the kernel DMA API\n", 300);
-	fakesys_proc(fs, 300, "qemu-system-x86");
-	fakesys_proc_fd(fs, 300, 9, "/dev/vfio/2");
+	fakesys_proc(guest_fs, 300, "qemu-system-x86");
+	fakesys_proc_fd(guest_fs, 300, 9, "/dev/vfio/2");
 	ck_assert_int_eq(run("--json", "list", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "{\"module_loaded\":true,\"driver\":\"vfio-pci\",\"groups\":[{\"group\":2,\"viable\":false,\"source\":\"kernel\",\"devices\":[");
 	ASSERT_HAS(out, "{\"address\":\"" BRIDGE "\",\"pci\":true,\"vendor\":\"1b36\",\"device\":\"0001\",\"class\":\"060400\",\"class_name\":\"PCI bridge\",\"vendor_name\":\"Red Hat, Inc.\",\"device_name\":\"QEMU PCI-PCI bridge\",\"name\":\"Red Hat, Inc. QEMU PCI-PCI bridge\",\"bridge\":true,\"driver\":\"shpchp\",\"driver_override\":null,\"blocks\":true,");
@@ -180,9 +170,9 @@ END_TEST
 /* Without the module, a node of the kernel's own vfio: /proc tells. */
 START_TEST(test_list_holder_without_module)
 {
-	fakesys_file(fs, "dev/vfio/1", "");
-	fakesys_proc(fs, 42, "qemu-kvm");
-	fakesys_proc_fd(fs, 42, 12, "/dev/vfio/1");
+	fakesys_file(guest_fs, "dev/vfio/1", "");
+	fakesys_proc(guest_fs, 42, "qemu-kvm");
+	fakesys_proc_fd(guest_fs, 42, 12, "/dev/vfio/1");
 	ck_assert_int_eq(run("list", "1", NULL), EXIT_OK);
 	ASSERT_HAS(out, "held by 42 (qemu-kvm)\n");
 	ck_assert_int_eq(run("list", "2", NULL), EXIT_OK);
@@ -218,13 +208,13 @@ START_TEST(test_bind_dry_run)
 	ASSERT_HAS(out, BRIDGE "  unbind   shpchp -> (none)");
 	ASSERT_HAS(out, EDU1 "  bind     (none) -> vfio-pci");
 	ASSERT_HAS(out, EDU2 "  bind     " UIO " -> vfio-pci");
-	ck_assert_str_eq(fakesys_log(fs), "");
-	fakesys_assert_guest_state(fs);
+	ck_assert_str_eq(fakesys_log(guest_fs), "");
+	fakesys_assert_guest_state(guest_fs);
 
 	ck_assert_int_eq(run("--json", "bind", "-n", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "{\"group\":2,\"dry_run\":true,\"changes\":[{\"device\":\"" BRIDGE "\",\"action\":\"unbind\",\"old_driver\":\"shpchp\",\"old_override\":null,\"new_driver\":null");
 	ASSERT_HAS(out, "\"uses\":[],\"refused\":false}");
-	ck_assert_str_eq(fakesys_log(fs), "");
+	ck_assert_str_eq(fakesys_log(guest_fs), "");
 }
 END_TEST
 
@@ -236,13 +226,14 @@ START_TEST(test_bind_unbind_roundtrip)
 	ASSERT_STATE(BRIDGE, "", "(null)");
 	ASSERT_STATE(EDU1, "vfio-pci", "vfio-pci");
 	ASSERT_STATE(EDU2, "vfio-pci", "vfio-pci");
-	ASSERT_HAS(fakesys_read(fs, "run/vfio-group/group-2"),
+	ASSERT_HAS(fakesys_read(guest_fs, "run/vfio-group/group-2"),
 		   "vfio-group-record 1\ngroup 2\n" BRIDGE " unbind shpchp - - - 0\n");
 
 	/* Again: nothing to do, and the record stays. */
 	ck_assert_int_eq(run("bind", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "nothing to do");
-	ASSERT_HAS(fakesys_read(fs, "run/vfio-group/group-2"), "unbind shpchp");
+	ASSERT_HAS(fakesys_read(guest_fs, "run/vfio-group/group-2"),
+		   "unbind shpchp");
 
 	ck_assert_int_eq(run("unbind", "--dry-run", BRIDGE, NULL), EXIT_OK);
 	ASSERT_HAS(out, BRIDGE "  restore  (none) -> shpchp");
@@ -250,8 +241,8 @@ START_TEST(test_bind_unbind_roundtrip)
 	ck_assert_int_eq(run("unbind", BRIDGE, NULL), EXIT_OK);
 	ASSERT_HAS(out, "group 2: previous drivers restored\n");
 	ASSERT_HAS(out, EDU2 "  vfio-pci -> " UIO "\n");
-	fakesys_assert_guest_state(fs);
-	ck_assert_str_eq(fakesys_read(fs, "run/vfio-group/group-2"), "");
+	fakesys_assert_guest_state(guest_fs);
+	ck_assert_str_eq(fakesys_read(guest_fs, "run/vfio-group/group-2"), "");
 
 	ck_assert_int_eq(run("unbind", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "nothing to do");
@@ -268,29 +259,29 @@ START_TEST(test_bind_record_merges)
 
 	ck_assert_int_eq(run("bind", "2", NULL), EXIT_OK);
 	snprintf(p, sizeof(p), "%s/sys/bus/pci/devices/%s/driver/unbind",
-		 fakesys_root(fs), EDU2);
+		 fakesys_root(guest_fs), EDU2);
 	ck_assert_int_eq(vfg_write_file_for_test(p, EDU2), 0);
-	fakesys_attr(fs, EDU2, "driver_override", "(null)\n");
-	fakesys_bind(fs, EDU2, UIO);
+	fakesys_attr(guest_fs, EDU2, "driver_override", "(null)\n");
+	fakesys_bind(guest_fs, EDU2, UIO);
 	ck_assert_int_eq(run("bind", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "bound 1 device to vfio-pci\n");
 	ck_assert_int_eq(run("unbind", "2", NULL), EXIT_OK);
-	fakesys_assert_guest_state(fs);
+	fakesys_assert_guest_state(guest_fs);
 }
 END_TEST
 
 START_TEST(test_bind_refuses_mounted)
 {
-	fakesys_child(fs, EDU1, "block/sdb", "block", "sdb");
-	fakesys_file(fs, "sys/class/block/sdb/dev", "8:16\n");
-	fakesys_file(fs, "proc/self/mountinfo",
+	fakesys_child(guest_fs, EDU1, "block/sdb", "block", "sdb");
+	fakesys_file(guest_fs, "sys/class/block/sdb/dev", "8:16\n");
+	fakesys_file(guest_fs, "proc/self/mountinfo",
 		     "30 22 8:16 / /var/lib/data rw - ext4 /dev/sdb rw\n");
 	ck_assert_int_eq(run("bind", "2", NULL), EXIT_REFUSED);
 	ASSERT_HAS(errout, EDU1 " holds a mounted filesystem (sdb mounted on /var/lib/data)");
 	ASSERT_HAS(errout, "refusing to bind group 2");
 	ASSERT_HAS(errout, "add --force");
-	ck_assert_str_eq(fakesys_log(fs), "");
-	fakesys_assert_guest_state(fs);
+	ck_assert_str_eq(fakesys_log(guest_fs), "");
+	fakesys_assert_guest_state(guest_fs);
 
 	ck_assert_int_eq(run("bind", "--dry-run", "2", NULL), EXIT_REFUSED);
 	ASSERT_HAS(out, "warning: " EDU1 " holds a mounted filesystem");
@@ -303,8 +294,8 @@ END_TEST
 
 START_TEST(test_bind_refuses_root_and_route)
 {
-	fakesys_child(fs, LONE, "net/eth0", "net", "eth0");
-	fakesys_file(fs, "proc/net/route",
+	fakesys_child(guest_fs, LONE, "net/eth0", "net", "eth0");
+	fakesys_file(guest_fs, "proc/net/route",
 		     "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
 		     "eth0\t00000000\t0202000A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n");
 	ck_assert_int_eq(run("bind", LONE, NULL), EXIT_REFUSED);
@@ -315,16 +306,16 @@ END_TEST
 
 START_TEST(test_bind_rollback)
 {
-	fakesys_refuse(fs, EDU2, "vfio-pci", EIO);
+	fakesys_refuse(guest_fs, EDU2, "vfio-pci", EIO);
 	ck_assert_int_eq(run("bind", "2", NULL), EXIT_FAIL);
 	ASSERT_HAS(errout, "binding group 2 failed at " EDU2 ": Input/output error");
 	ASSERT_HAS(errout, "the failing step was writing \"" EDU2 "\" to /sys/bus/pci/drivers/vfio-pci/bind");
 	ASSERT_HAS(errout, "rolled back: every member is on the driver it had before");
 	ASSERT_HAS(errout, "dmesg");
-	fakesys_assert_guest_state(fs);
-	ck_assert_str_eq(fakesys_read(fs, "run/vfio-group/group-2"), "");
+	fakesys_assert_guest_state(guest_fs);
+	ck_assert_str_eq(fakesys_read(guest_fs, "run/vfio-group/group-2"), "");
 
-	fakesys_refuse(fs, EDU2, UIO, ENOMEM);
+	fakesys_refuse(guest_fs, EDU2, UIO, ENOMEM);
 	ck_assert_int_eq(run("bind", "2", NULL), EXIT_PARTIAL);
 	ASSERT_HAS(errout, "rollback incomplete: 1 member could not be put back");
 	ASSERT_HAS(errout, EDU2 " could not go back to " UIO ": Cannot allocate memory");
@@ -336,25 +327,25 @@ START_TEST(test_bind_driver_not_loaded)
 	char p[4096];
 
 	snprintf(p, sizeof(p), "%s/sys/bus/pci/drivers/vfio-pci/bind",
-		 fakesys_root(fs));
+		 fakesys_root(guest_fs));
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/sys/bus/pci/drivers/vfio-pci/unbind",
-		 fakesys_root(fs));
+		 fakesys_root(guest_fs));
 	unlink(p);
 	p[strlen(p) - 7] = '\0';
 	ck_assert_int_eq(rmdir(p), 0);
 	ck_assert_int_eq(run("bind", "1", NULL), EXIT_FAIL);
 	ASSERT_HAS(errout, "the vfio-pci driver is not loaded");
 	ASSERT_HAS(errout, "modprobe vfio");
-	ck_assert_str_eq(fakesys_log(fs), "");
+	ck_assert_str_eq(fakesys_log(guest_fs), "");
 }
 END_TEST
 
 START_TEST(test_unbind_refuses_held)
 {
 	ck_assert_int_eq(run("bind", "1", NULL), EXIT_OK);
-	fakesys_proc(fs, 4321, "dpdk-testpmd");
-	fakesys_proc_fd(fs, 4321, 5, "/dev/vfio/1");
+	fakesys_proc(guest_fs, 4321, "dpdk-testpmd");
+	fakesys_proc_fd(guest_fs, 4321, 5, "/dev/vfio/1");
 	ck_assert_int_eq(run("unbind", "1", NULL), EXIT_REFUSED);
 	ASSERT_HAS(errout, "group 1 is held by 4321 (dpdk-testpmd)");
 	ASSERT_STATE(LONE, "vfio-pci", "vfio-pci");
@@ -393,9 +384,10 @@ END_TEST
 
 START_TEST(test_memlock_check)
 {
-	fakesys_file(fs, "proc/self/limits",
+	fakesys_file(guest_fs, "proc/self/limits",
 		     "Max locked memory         8388608              8388608              bytes     \n");
-	fakesys_file(fs, "proc/self/status", "VmLck:\t       0 kB\nCapEff:\t0000000000000000\n");
+	fakesys_file(guest_fs, "proc/self/status",
+		     "VmLck:\t       0 kB\nCapEff:\t0000000000000000\n");
 	ck_assert_int_eq(run("memlock-check", "4G", NULL), EXIT_CHECK);
 	ASSERT_HAS(out, "needed:          5 GiB");
 	ASSERT_HAS(out, "limit here:      soft 8 MiB, hard 8 MiB");
@@ -406,9 +398,10 @@ START_TEST(test_memlock_check)
 	ck_assert_int_eq(run("--json", "memlock-check", "512MiB", NULL), EXIT_CHECK);
 	ck_assert_str_eq(out, "{\"pid\":null,\"guest_bytes\":536870912,\"needed_bytes\":1610612736,\"soft_limit_bytes\":8388608,\"hard_limit_bytes\":8388608,\"locked_bytes\":0,\"cap_ipc_lock\":false,\"enough\":false}\n");
 
-	fakesys_file(fs, "proc/77/limits",
+	fakesys_file(guest_fs, "proc/77/limits",
 		     "Max locked memory         unlimited            unlimited            bytes     \n");
-	fakesys_file(fs, "proc/77/status", "VmLck:\t 1048576 kB\nCapEff:\t0000000000000000\n");
+	fakesys_file(guest_fs, "proc/77/status",
+		     "VmLck:\t 1048576 kB\nCapEff:\t0000000000000000\n");
 	ck_assert_int_eq(run("memlock-check", "--pid", "77", "16G", NULL), EXIT_OK);
 	ASSERT_HAS(out, "limit of 77      soft unlimited, hard unlimited");
 	ASSERT_HAS(out, "already locked:  1 GiB");
@@ -424,7 +417,7 @@ Suite *cli_suite(void)
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("cli");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, guest_kernel_setup, guest_teardown);
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_list_names);
 	tcase_add_test(tc, test_list_json_and_holder);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vfiogroup/vfiogroup.h"
 #include "fakesys.h"
 
 #define MAX_DEVS 64
@@ -332,22 +333,27 @@ void fakesys_child(struct fakesys *fs, const char *bdf, const char *sub,
 	fakesys_link(fs, l, d);
 }
 
+/* File @path into @buf ("" if missing). */
+static const char *read_into(const char *path, char *buf, size_t len)
+{
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY);
+
+	if (fd >= 0) {
+		n = read(fd, buf, len - 1);
+		close(fd);
+	}
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
 const char *fakesys_read(struct fakesys *fs, const char *rel)
 {
 	static char buf[8192];
 	char p[PATH_MAX];
-	ssize_t n;
-	int fd;
 
-	buf[0] = '\0';
 	snprintf(p, sizeof(p), "%s/%s", fs->root, rel);
-	fd = open(p, O_RDONLY);
-	if (fd < 0)
-		return buf;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	return buf;
+	return read_into(p, buf, sizeof(buf));
 }
 
 void fakesys_driver(struct fakesys *fs, const char *name)
@@ -414,20 +420,11 @@ const char *fakesys_override_of(struct fakesys *fs, const char *bdf)
 {
 	static char buf[128];
 	char p[PATH_MAX];
-	int fd;
-	ssize_t n;
 
-	buf[0] = '\0';
 	dev_dir(fs, bdf, p, sizeof(p));
 	strncat(p, "/driver_override", sizeof(p) - strlen(p) - 1);
-	fd = open(p, O_RDONLY);
-	if (fd < 0)
-		return buf;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
+	read_into(p, buf, sizeof(buf));
+	buf[strcspn(buf, "\n")] = '\0';
 	return buf;
 }
 
@@ -723,6 +720,28 @@ struct fakesys *fakesys_guest(void)
 	fakesys_driver(fs, "vfio-pci");
 	fakesys_file(fs, "usr/share/misc/pci.ids", FAKESYS_PCI_IDS);
 	return fs;
+}
+
+struct fakesys *guest_fs;
+struct vfg_ctx *guest_ctx;
+
+void guest_setup(void)
+{
+	guest_fs = fakesys_guest();
+	guest_ctx = vfg_ctx_new(fakesys_root(guest_fs));
+	ck_assert_ptr_nonnull(guest_ctx);
+}
+
+void guest_kernel_setup(void)
+{
+	guest_setup();
+	fakesys_kernel_start(guest_fs);
+}
+
+void guest_teardown(void)
+{
+	vfg_ctx_free(guest_ctx);
+	fakesys_free(guest_fs);
 }
 
 void fakesys_assert_guest_state(struct fakesys *fs)

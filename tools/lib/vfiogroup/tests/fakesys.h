@@ -131,6 +131,17 @@ struct fakesys *fakesys_guest(void);
 	"C 06  Bridge\n"							\
 	"\t04  PCI bridge\n"
 
+/*
+ * Check fixtures on it: guest_setup() makes guest_fs and a library context
+ * on it, guest_ctx; guest_kernel_setup() also starts the fake kernel.
+ */
+struct vfg_ctx;
+extern struct fakesys *guest_fs;
+extern struct vfg_ctx *guest_ctx;
+void guest_setup(void);
+void guest_kernel_setup(void);
+void guest_teardown(void);
+
 /* Driver and driver_override ("(null)" if none) of @bdf in @fs. */
 #define FAKESYS_ASSERT_STATE(fs, bdf, drv, ovr) do {			\
 	ck_assert_str_eq(fakesys_driver_of(fs, bdf), drv);		\
