@@ -164,23 +164,43 @@ check "chroot: ... and statically (pkg-config --static)" \
 		grep -v "statically linked applications\|in function";
 		/tmp/prog-static'
 
-# 5. Purge: nothing of ours left, no other file changed but the ones DKMS's
-# depmod makes for a kernel with no image (modules.*), and the dependencies
-# apt pulled in, which stay installed.
+# 5. Purge.  Nothing of ours may be left: no file our packages shipped, nor
+# what DKMS made of them.  And no other new file, but what belongs to the
+# dependencies apt pulled in (they stay installed; with merged /usr, dpkg
+# knows /lib/x as /usr/lib/x), their alternatives and systemd helper state,
+# and the modules.* files of DKMS's depmod for a kernel with no image.
+ours=(vfio-groups-dkms vfio-group libvfiogroup0 libvfiogroup-dev)
+for p in "${ours[@]}"; do
+	in_root dpkg-query -L "$p" 2>/dev/null
+done | sort -u >"$tmp/ours"
 check "chroot: apt purges the packages" \
-	in_root apt-get purge -y -q vfio-groups-dkms vfio-group libvfiogroup0 \
-	libvfiogroup-dev
+	in_root apt-get purge -y -q "${ours[@]}"
 lap "apt-get purge"
 rm -rf "$R/tmp/debs" "$R/tmp/prog" "$R/tmp/prog-static" "$R/tmp/prog.c"
 snapshot >"$tmp/after"
 in_root dpkg-query -W -f='${Package}\n' | while read -r p; do
 	in_root dpkg-query -L "$p" 2>/dev/null
-done | sed 's|^|.|' | sort -u >"$tmp/owned"
+done | sed -E 's#^/(lib|lib64|bin|sbin)/(.*)#/usr/\1/\2\n/\1/\2#' |
+	sed 's|^|.|' | sort -u >"$tmp/owned"
+# Files of ours (not directories shared with others) still there.
+left_ours=$(while read -r f; do
+	[ -e "$R$f" ] && [ ! -d "$R$f" ] && echo "$f"
+done <"$tmp/ours"
+for f in "$R"/var/lib/dkms/vfio-groups "$R"/usr/src/vfio-groups-* \
+	 "$R/lib/modules/$kver/updates/dkms/vfio.ko"*; do
+	[ -e "$f" ] && echo "${f#"$R"}"
+done)
+check "chroot: purge leaves no file of ours, nor DKMS's build" \
+	bash -c "[ -z \"\$1\" ] || { echo \"\$1\"; false; }" _ "$left_ours"
 left=$(comm -13 "$tmp/before" "$tmp/after" | comm -23 - "$tmp/owned" |
+	while read -r f; do
+		case $(readlink "$R/$f") in /etc/alternatives/*) continue ;; esac
+		echo "$f"
+	done |
 	grep -v -e "^\./lib/modules/$kver/modules\." -e '^\./etc/ld\.so\.cache$' \
 		-e '^\./var/lib/dkms$' -e '^\./etc/alternatives/' \
-		-e '^\./var/lib/systemd/deb-systemd-helper')
-check "chroot: purge leaves no files behind" \
+		-e '^\./var/lib/systemd/deb-systemd-' -e '^\./usr/local/')
+check "chroot: ... and no other new file that no package owns" \
 	bash -c "[ -z \"\$1\" ] || { echo \"\$1\"; false; }" _ "$left"
 gone=$(comm -23 "$tmp/before" "$tmp/after")
 check "chroot: ... and removes none it did not install" \
