@@ -21,8 +21,7 @@ int cmd_holders(struct vfg_ctx *ctx, const struct opts *o)
 	if (ret)
 		return ret;
 	if (o->json) {
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
+		json_doc_begin(&j);
 		json_arr_begin(&j, "groups");
 	}
 	for (i = 0; i < n; i++) {

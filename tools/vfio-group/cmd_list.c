@@ -119,8 +119,7 @@ int cmd_list(struct vfg_ctx *ctx, const struct opts *o)
 	if (ret)
 		return ret;
 	if (o->json) {
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
+		json_doc_begin(&j);
 		json_bool(&j, "module_loaded", module);
 		json_str(&j, "driver", vfg_ctx_get_driver_name(ctx));
 		json_arr_begin(&j, "groups");

@@ -10,6 +10,12 @@ void json_init(struct json *j, FILE *f)
 	j->first[0] = true;
 }
 
+void json_doc_begin(struct json *j)
+{
+	json_init(j, stdout);
+	json_obj_begin(j, NULL);
+}
+
 static void put_string(FILE *f, const char *s)
 {
 	const unsigned char *p;

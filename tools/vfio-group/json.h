@@ -20,6 +20,8 @@ struct json {
 };
 
 void json_init(struct json *j, FILE *f);
+/* A document on stdout: json_init(), then its top-level object opened. */
+void json_doc_begin(struct json *j);
 void json_obj_begin(struct json *j, const char *key);
 void json_obj_end(struct json *j);
 void json_arr_begin(struct json *j, const char *key);

@@ -72,6 +72,16 @@ static const struct vfg_use *find(const struct vfg_use *u, int n,
 	return NULL;
 }
 
+/* The uses of @dev, which must be one, of @kind; to free(). */
+static struct vfg_use *one_use(const char *dev, enum vfg_use_kind kind)
+{
+	struct vfg_use *u;
+
+	ck_assert_int_eq(vfg_device_get_uses(ctx, dev, &u), 1);
+	ck_assert_int_eq(u[0].kind, kind);
+	return u;
+}
+
 START_TEST(test_unused_devices)
 {
 	struct vfg_use *u;
@@ -126,8 +136,7 @@ START_TEST(test_mount_by_source)
 
 	fakesys_file(fs, "proc/self/mountinfo",
 		     "22 1 0:31 / /data rw - btrfs /dev/nvme0n1p2 rw\n");
-	ck_assert_int_eq(vfg_device_get_uses(ctx, NVME, &u), 1);
-	ck_assert_int_eq(u[0].kind, VFG_USE_MOUNT);
+	u = one_use(NVME, VFG_USE_MOUNT);
 	ck_assert_str_eq(u[0].detail, "mounted on /data");
 	free(u);
 }
@@ -209,8 +218,7 @@ START_TEST(test_serial_console)
 	struct vfg_use *u;
 
 	fakesys_file(fs, "sys/class/tty/console/active", "tty0 ttyS4\n");
-	ck_assert_int_eq(vfg_device_get_uses(ctx, SERIAL, &u), 1);
-	ck_assert_int_eq(u[0].kind, VFG_USE_CONSOLE);
+	u = one_use(SERIAL, VFG_USE_CONSOLE);
 	ck_assert_str_eq(u[0].name, "ttyS4");
 	free(u);
 }
