@@ -87,7 +87,10 @@ else
 fi
 # unshare mode: in root mode mmdebstrap bind-mounts and chmods the host's
 # device nodes where it cannot mknod (in a container).
+# apt runs as root, not as _apt: /dev/null may be unwritable for others on a
+# shared machine (the host's, bind-mounted), and nothing here needs the sandbox.
 if ! mmdebstrap --mode=unshare --variant=apt --include=linux-headers-amd64,gcc,pkgconf \
+	--aptopt='APT::Sandbox::User "root"' \
 	"$SUITE" "$R" "$sources" >"$tmp/mmdebstrap.log" 2>&1; then
 	not_ok "chroot: mmdebstrap $SUITE with linux-headers-amd64" \
 		"$(tail -n 30 "$tmp/mmdebstrap.log")"
