@@ -119,6 +119,16 @@ snapshot() {
 		-o -path ./var/lib/apt -o -path ./var/lib/dpkg \) -prune \
 		-o -print) | sort
 }
+# The packages' dependencies first (with what they recommend, as apt
+# installs them): what their maintainer scripts make is then in the
+# snapshot, and what changes after it is ours.
+deps=$(for f in "${debs[@]}"; do dpkg-deb -f "$f" Depends; done |
+	tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/^ *//; s/ *$//' |
+	grep -v -x -e vfio-groups-dkms -e vfio-group -e libvfiogroup0 \
+		-e libvfiogroup-dev -e '' | sort -u)
+# shellcheck disable=SC2086	# one word a package
+check "chroot: apt installs their dependencies ($(echo $deps))" \
+	in_root apt-get install -y -q $deps
 snapshot >"$tmp/before"
 
 # 4. Install.
@@ -182,7 +192,7 @@ lap "apt-get purge"
 rm -rf "$R/tmp/debs" "$R/tmp/prog" "$R/tmp/prog-static" "$R/tmp/prog.c"
 snapshot >"$tmp/after"
 in_root dpkg-query -W -f='${Package}\n' | while read -r p; do
-	in_root dpkg-query -L "$p" 2>/dev/null
+	in_root dpkg-query -L "$p" </dev/null 2>/dev/null
 done | sed -E 's#^/(lib|lib64|bin|sbin)/(.*)#/usr/\1/\2\n/\1/\2#' |
 	sed 's|^|.|' | sort -u >"$tmp/owned"
 # Files of ours (not directories shared with others) still there.
@@ -200,7 +210,7 @@ left=$(comm -13 "$tmp/before" "$tmp/after" | comm -23 - "$tmp/owned" |
 		case $(readlink "$R/$f") in /etc/alternatives/*) continue ;; esac
 		echo "$f"
 	done |
-	grep -v -e "^\./lib/modules/$kver/modules\." -e '^\./etc/ld\.so\.cache$' \
+	grep -v -E -e "^\./(usr/)?lib/modules/$kver/modules\." -e '^\./etc/ld\.so\.cache$' \
 		-e '^\./var/lib/dkms$' -e '^\./etc/alternatives/' \
 		-e '^\./var/lib/systemd/deb-systemd-' -e '^\./usr/local/')
 check "chroot: ... and no other new file that no package owns" \
