@@ -119,6 +119,8 @@ snapshot() {
 		-o -path ./var/lib/apt -o -path ./var/lib/dpkg \) -prune \
 		-o -print) | sort
 }
+check "chroot: apt-get update (mmdebstrap removed the lists)" \
+	in_root apt-get update -q
 # The packages' dependencies first (with what they recommend, as apt
 # installs them): what their maintainer scripts make is then in the
 # snapshot, and what changes after it is ours.
@@ -134,8 +136,6 @@ snapshot >"$tmp/before"
 # 4. Install.
 mkdir -p "$R/tmp/debs"
 cp "${debs[@]}" "$R/tmp/debs/"
-check "chroot: apt-get update (mmdebstrap removed the lists)" \
-	in_root apt-get update -q
 check "chroot: apt installs the packages (dkms, gcc pulled in)" \
 	in_root apt-get install -y -q "${debs[@]/#*\//\/tmp\/debs\/}"
 lap "apt-get install (DKMS build included)"
