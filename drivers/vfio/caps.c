@@ -45,6 +45,7 @@ void *vfg_caps_add(struct vfg_caps *caps, size_t size, u16 id, u16 version)
 	hdr->version = version;
 	return hdr;
 }
+EXPORT_SYMBOL_GPL(vfg_caps_add);
 
 /*
  * Shift every "next" offset by @base, the chain's offset from the start of
@@ -93,6 +94,7 @@ int vfg_caps_place(struct vfg_caps *caps, u32 *argsz, size_t info_size,
 		*cap_offset = info_size;
 	return ret;
 }
+EXPORT_SYMBOL_GPL(vfg_caps_place);
 
 /**
  * vfg_caps_free() - release a chain
@@ -104,3 +106,4 @@ void vfg_caps_free(struct vfg_caps *caps)
 	caps->buf = NULL;
 	caps->size = 0;
 }
+EXPORT_SYMBOL_GPL(vfg_caps_free);

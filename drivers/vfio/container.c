@@ -56,23 +56,29 @@ static void vfg_container_free(struct kref *kref)
 
 /**
  * vfg_container_attach() - attach a viable group to the container behind @fd
- * @group: the group, locked by the caller, not attached anywhere
+ * @group: the group, not attached anywhere, with its attach_lock held (not
+ *         its lock: this waits for the container's lock, which may be held
+ *         across a fault of user memory)
  * @fd: userspace file descriptor that should be a container
  *
- * Return: 0; -EBADF if @fd is not open; -EINVAL if it is not a container or
- * the group cannot join the container's IOMMU domain; -EPERM or -EBUSY if the
- * IOMMU core refuses us DMA ownership of the group.
+ * The caller publishes the result in group->container.
+ *
+ * Return: the container, with the reference the group holds on it;
+ * ERR_PTR(-EBADF) if @fd is not open; ERR_PTR(-EINVAL) if it is not a
+ * container or the group cannot join the container's IOMMU domain;
+ * ERR_PTR(-EPERM) or ERR_PTR(-EBUSY) if the IOMMU core refuses us DMA
+ * ownership of the group.
  */
-int vfg_container_attach(struct vfg_group *group, int fd)
+struct vfg_container *vfg_container_attach(struct vfg_group *group, int fd)
 {
 	struct vfg_container *c;
 	struct fd f;
 	int ret;
 
-	lockdep_assert_held(&group->lock);
+	lockdep_assert_held(&group->attach_lock);
 	f = fdget(fd);
 	if (!f.file)
-		return -EBADF;
+		return ERR_PTR(-EBADF);
 	if (f.file->f_op != &vfg_container_fops) {
 		ret = -EINVAL;
 		goto out;
@@ -96,24 +102,26 @@ int vfg_container_attach(struct vfg_group *group, int fd)
 	}
 	kref_get(&c->kref);
 	list_add_tail(&group->container_node, &c->groups);
-	group->container = c;
 out_unlock:
 	up_read(&vfg.domain_rwsem);
 	mutex_unlock(&c->lock);
 out:
 	fdput(f);
-	return ret;
+	return ret ? ERR_PTR(ret) : c;
 }
 
 /**
  * vfg_container_detach() - detach a group from its container
- * @group: the group, locked by the caller, attached to a container
+ * @group: the group, attached to a container, with its attach_lock held (not
+ *         its lock, see vfg_container_attach())
+ *
+ * The caller clears group->container afterwards.
  */
 void vfg_container_detach(struct vfg_group *group)
 {
 	struct vfg_container *c = group->container;
 
-	lockdep_assert_held(&group->lock);
+	lockdep_assert_held(&group->attach_lock);
 	mutex_lock(&c->lock);
 	down_read(&vfg.domain_rwsem);
 	list_del_init(&group->container_node);
@@ -126,7 +134,6 @@ void vfg_container_detach(struct vfg_group *group)
 		}
 	}
 	iommu_group_release_dma_owner(group->iommu_group);
-	group->container = NULL;
 	up_read(&vfg.domain_rwsem);
 	mutex_unlock(&c->lock);
 	kref_put(&c->kref, vfg_container_free);

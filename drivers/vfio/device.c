@@ -17,6 +17,10 @@
  *     group, together with a count in group->dev_fds; from then on
  *     vfg_device_open_fd() owns both, and vfg_device_fd_closed() gives both
  *     back exactly once: when the open fails, or when the fd is released.
+ *   - an IOMMU mapping of the device's memory (peer-to-peer, type1.c) holds
+ *     one while it is linked to the device.
+ *   Every reference but the registration's also holds the bus driver's
+ *   module (vfg_device_get_user()), as upstream's open devices do.
  *   - the last put calls ops->release, which frees the bus driver's memory.
  *   The device holds a reference on its group and on its struct device for
  *   its whole life.
@@ -32,6 +36,13 @@
  *                     operations fail with -ENODEV until they are closed
  * A device stays in REMOVING or REVOKED once unregistration has returned;
  * only references remain then.
+ *
+ * Holds (@holds): an operation on several devices at once (a PCI hot
+ * reset) keeps each of them LIVE, and so bound to its driver, with
+ * vfg_device_hold() for as long as it runs; unregistration waits for the
+ * holds to end before it waits for the fds.  Remove() runs under the device
+ * lock, so a hold must not be kept across a wait for a device lock, only
+ * across trylocks (as pci_reset_bus() does them).
  *
  * Open and close: @fds counts fds from the moment an open has checked the
  * state until the fd has finished closing, so unregistration waits for opens
@@ -113,6 +124,7 @@ void vfg_device_init(struct vfg_device *vdev, struct device *dev,
 	mutex_init(&vdev->p2p_lock);
 	INIT_LIST_HEAD(&vdev->p2p);
 }
+EXPORT_SYMBOL_GPL(vfg_device_init);
 
 static void vfg_device_release(struct kref *kref)
 {
@@ -137,6 +149,36 @@ static void vfg_device_release(struct kref *kref)
 void vfg_device_put(struct vfg_device *vdev)
 {
 	kref_put(&vdev->kref, vfg_device_release);
+}
+EXPORT_SYMBOL_GPL(vfg_device_put);
+
+/**
+ * vfg_device_get_user() - a reference for a user of the device (an fd, an
+ * IOMMU mapping of its memory), which also holds the bus driver's module
+ * @vdev: the device, known to be registered or otherwise referenced
+ *
+ * As upstream, an open device keeps its driver's module: "rmmod vfio-pci"
+ * then fails instead of waiting in remove() for fds that its caller may
+ * hold.  And the last reference runs the bus driver's release callback,
+ * whose code must still be there.
+ *
+ * Return: true with both taken, false when the module is going away.
+ */
+bool vfg_device_get_user(struct vfg_device *vdev)
+{
+	if (!try_module_get(vdev->ops->owner))
+		return false;
+	kref_get(&vdev->kref);
+	return true;
+}
+
+/* Drop what vfg_device_get_user() took; the module last. */
+static void vfg_device_put_user(struct vfg_device *vdev)
+{
+	struct module *owner = vdev->ops->owner;
+
+	kref_put(&vdev->kref, vfg_device_release);
+	module_put(owner);
 }
 
 /* Every state change: one way only (see the top of this file). */
@@ -167,6 +209,7 @@ int vfg_device_register(struct vfg_device *vdev)
 	mutex_unlock(&vdev->state_lock);
 	return 0;
 }
+EXPORT_SYMBOL_GPL(vfg_device_register);
 
 /* A netlink event about the device's release; @state_lock held. */
 static void vfg_device_event(struct vfg_device *vdev, u32 event, u32 attempt,
@@ -307,9 +350,12 @@ void vfg_device_unregister(struct vfg_device *vdev)
 	vfg_device_set_state(vdev, VFG_DEV_REMOVING);
 	mutex_unlock(&vdev->state_lock);
 
+	/* No new hold from here on; the ones taken end soon. */
+	wait_event(vdev->wq, !READ_ONCE(vdev->holds));
 	if (!vfg_device_wait_release(vdev))
 		vfg_device_revoke(vdev);
 }
+EXPORT_SYMBOL_GPL(vfg_device_unregister);
 
 /*
  * The end of every fd, opened or not: give back what GET_DEVICE_FD and
@@ -324,7 +370,7 @@ static void vfg_device_fd_done(struct vfg_device *vdev)
 	if (!--vdev->fds)
 		wake_up_all(&vdev->wq);
 	mutex_unlock(&vdev->state_lock);
-	vfg_device_put(vdev);
+	vfg_device_put_user(vdev);
 }
 
 /*
@@ -382,7 +428,7 @@ int vfg_device_open_fd(struct vfg_device *vdev)
 	mutex_unlock(&vdev->state_lock);
 	if (ret) {
 		vfg_group_device_closed(vdev->group);
-		vfg_device_put(vdev);
+		vfg_device_put_user(vdev);
 		return ret;
 	}
 
@@ -452,6 +498,7 @@ bool vfg_device_lock_live(struct vfg_device *vdev)
 	}
 	return true;
 }
+EXPORT_SYMBOL_GPL(vfg_device_lock_live);
 
 /**
  * vfg_device_unlock() - the end of vfg_device_lock_live()
@@ -461,6 +508,7 @@ void vfg_device_unlock(struct vfg_device *vdev)
 {
 	mutex_unlock(&vdev->open_lock);
 }
+EXPORT_SYMBOL_GPL(vfg_device_unlock);
 
 /**
  * vfg_device_zap_mappings() - take away every mapping of the device's memory
@@ -489,12 +537,14 @@ void vfg_device_zap_mappings(struct vfg_device *vdev)
 	}
 	mutex_unlock(&vdev->p2p_lock);
 }
+EXPORT_SYMBOL_GPL(vfg_device_zap_mappings);
 
 /**
  * vfg_device_get_from_vma() - the device whose memory a mapping maps
  * @vma: a mapping, with its mm's mmap_lock held
  *
- * Return: the device, with a reference (vfg_device_put()), if @vma is a
+ * Return: the device, with a user's reference (vfg_device_get_user()),
+ * dropped by vfg_device_p2p_unlink() or vfg_device_p2p_put(), if @vma is a
  * mapping of one of our device fds; else NULL.  The caller takes
  * @p2p_lock before it looks at the mapping's page table entries, so that a
  * zap either comes before (and it finds none) or after (and finds its entry
@@ -507,8 +557,17 @@ struct vfg_device *vfg_device_get_from_vma(struct vm_area_struct *vma)
 	if (!vma->vm_file || vma->vm_file->f_op != &vfg_device_fops)
 		return NULL;
 	vdev = vma->vm_file->private_data;
-	kref_get(&vdev->kref);
-	return vdev;
+	return vfg_device_get_user(vdev) ? vdev : NULL;
+}
+
+/**
+ * vfg_device_p2p_put() - drop the reference of vfg_device_get_from_vma()
+ * when no mapping was linked
+ * @vdev: the device
+ */
+void vfg_device_p2p_put(struct vfg_device *vdev)
+{
+	vfg_device_put_user(vdev);
 }
 
 /**
@@ -538,8 +597,43 @@ void vfg_device_p2p_unlink(struct vfg_device *vdev, struct vfg_p2p *p2p)
 		iommu_unmap(p2p->domain, p2p->iova, p2p->size);
 	p2p->live = false;
 	mutex_unlock(&vdev->p2p_lock);
-	vfg_device_put(vdev);
+	vfg_device_put_user(vdev);
 }
+
+/**
+ * vfg_device_hold() - keep a live device registered for a short operation
+ * @vdev: the device, with a reference held
+ *
+ * Until vfg_device_unhold(), unregistration (and so the driver's remove())
+ * waits.  See "Holds" at the top of this file.
+ *
+ * Return: true if held; false if the device is not live.
+ */
+bool vfg_device_hold(struct vfg_device *vdev)
+{
+	bool live;
+
+	mutex_lock(&vdev->state_lock);
+	live = vdev->state == VFG_DEV_LIVE;
+	if (live)
+		vdev->holds++;
+	mutex_unlock(&vdev->state_lock);
+	return live;
+}
+EXPORT_SYMBOL_GPL(vfg_device_hold);
+
+/**
+ * vfg_device_unhold() - the end of vfg_device_hold()
+ * @vdev: the device
+ */
+void vfg_device_unhold(struct vfg_device *vdev)
+{
+	mutex_lock(&vdev->state_lock);
+	if (!WARN_ON(!vdev->holds) && !--vdev->holds)
+		wake_up_all(&vdev->wq);
+	mutex_unlock(&vdev->state_lock);
+}
+EXPORT_SYMBOL_GPL(vfg_device_unhold);
 
 /* ---- the device fd ------------------------------------------------------ */
 

@@ -88,9 +88,8 @@ static int vfg_viability_one(struct device *dev, void *data)
 		return 0;
 	v->blockers++;
 	if (v->explain)
-		pr_warn_ratelimited("group %d is not viable: %s is %s (%s); unbind it or bind it to %s\n",
-				    v->group->id, dev_name(dev), why, drv,
-				    vfg.pci_driver_name);
+		pr_warn_ratelimited("group %d is not viable: %s is %s (%s); unbind it or bind it to a VFIO driver (vfio-pci)\n",
+				    v->group->id, dev_name(dev), why, drv);
 	if (v->buf)
 		v->len += sysfs_emit_at(v->buf, v->len, "%s %s: %s\n",
 					dev_name(dev), drv, why);
@@ -171,6 +170,7 @@ static void vfg_group_release(struct device *dev)
 	iommu_group_put(group->iommu_group);
 	ida_free(&vfg.minors, MINOR(dev->devt));
 	mutex_destroy(&group->lock);
+	mutex_destroy(&group->attach_lock);
 	kfree(group);
 }
 
@@ -199,6 +199,7 @@ static int vfg_group_create(struct iommu_group *iommu_group,
 	/* From here on, the release callback undoes everything. */
 	group->iommu_group = iommu_group;
 	group->id = iommu_group_id(iommu_group);
+	mutex_init(&group->attach_lock);
 	mutex_init(&group->lock);
 	INIT_LIST_HEAD(&group->members);
 	INIT_LIST_HEAD(&group->devices);
@@ -257,11 +258,18 @@ int vfg_group_add_device(struct device *dev)
 	struct vfg_member *m;
 	int ret = 0;
 
+	/*
+	 * Look the IOMMU group up under vfg.lock.  The load-time scan races
+	 * with removal: the IOMMU core leaves the group (dev->iommu_group goes
+	 * NULL) before our BUS_NOTIFY_REMOVED_DEVICE runs, and that takes
+	 * vfg.lock.  So either we see the group and the removal, later, sees
+	 * our member; or the removal has begun and we see no group: never a
+	 * member added after its removal was handled.
+	 */
+	mutex_lock(&vfg.lock);
 	iommu_group = iommu_group_get(dev);
 	if (!iommu_group)
-		return 0;
-
-	mutex_lock(&vfg.lock);
+		goto out;
 	if (vfg_group_find_member(dev, NULL)) {
 		iommu_group_put(iommu_group);
 		goto out;
@@ -487,18 +495,38 @@ static int vfg_group_open(struct inode *inode, struct file *file)
 	return ret;
 }
 
+/*
+ * Detach @group from its container, if @detach, and clear group->container.
+ * Under attach_lock only: the detach waits for the container's lock.
+ */
+static void vfg_group_detach(struct vfg_group *group, bool detach)
+{
+	lockdep_assert_held(&group->attach_lock);
+	if (!detach)
+		return;
+	vfg_container_detach(group);
+	mutex_lock(&group->lock);
+	group->container = NULL;
+	mutex_unlock(&group->lock);
+}
+
 static int vfg_group_release_fd(struct inode *inode, struct file *file)
 {
 	struct vfg_group *group = file->private_data;
+	bool detach;
 
+	mutex_lock(&group->attach_lock);
 	mutex_lock(&group->lock);
 	/* Open device fds keep the group attached until the last closes. */
-	if (group->container && !group->dev_fds)
-		vfg_container_detach(group);
+	detach = group->container && !group->dev_fds;
+	mutex_unlock(&group->lock);
+	vfg_group_detach(group, detach);
+	mutex_lock(&group->lock);
 	group->opened = false;
 	put_pid(group->holder);
 	group->holder = NULL;
 	mutex_unlock(&group->lock);
+	mutex_unlock(&group->attach_lock);
 	put_device(&group->dev);
 	return 0;
 }
@@ -506,7 +534,9 @@ static int vfg_group_release_fd(struct inode *inode, struct file *file)
 /*
  * The group ioctls copy from and to userspace outside group->lock: a fault
  * takes mmap_lock, and group->lock is taken on the way of device removal
- * (bus notifier), which must not wait for either.
+ * (bus notifier), which must not wait for either.  For the same reason,
+ * whatever waits for a container's lock holds the group's attach_lock, never
+ * its lock (vfio.h, "User memory").
  */
 static long vfg_group_get_status(struct vfg_group *group, void __user *arg)
 {
@@ -534,11 +564,13 @@ static long vfg_group_get_status(struct vfg_group *group, void __user *arg)
 
 static long vfg_group_set_container(struct vfg_group *group, int __user *arg)
 {
-	long ret;
+	struct vfg_container *c;
+	long ret = 0;
 	int fd;
 
 	if (get_user(fd, arg))
 		return -EFAULT;
+	mutex_lock(&group->attach_lock);
 	mutex_lock(&group->lock);
 	if (!group->registered)
 		ret = -ENODEV;
@@ -546,9 +578,23 @@ static long vfg_group_set_container(struct vfg_group *group, int __user *arg)
 		ret = -EPERM;
 	else if (group->container)
 		ret = -EINVAL;
-	else
-		ret = vfg_container_attach(group, fd);
 	mutex_unlock(&group->lock);
+	if (ret)
+		goto out;
+	/*
+	 * Viability may change before DMA ownership is claimed; the claim
+	 * itself fails while a driver that does kernel DMA is bound.
+	 */
+	c = vfg_container_attach(group, fd);
+	if (IS_ERR(c)) {
+		ret = PTR_ERR(c);
+		goto out;
+	}
+	mutex_lock(&group->lock);
+	group->container = c;
+	mutex_unlock(&group->lock);
+out:
+	mutex_unlock(&group->attach_lock);
 	return ret;
 }
 
@@ -556,6 +602,7 @@ static long vfg_group_unset_container(struct vfg_group *group)
 {
 	long ret = 0;
 
+	mutex_lock(&group->attach_lock);
 	mutex_lock(&group->lock);
 	if (!group->registered)
 		ret = -ENODEV;
@@ -563,29 +610,36 @@ static long vfg_group_unset_container(struct vfg_group *group)
 		ret = -EINVAL;
 	else if (group->dev_fds)
 		ret = -EBUSY;
-	else
-		vfg_container_detach(group);
 	mutex_unlock(&group->lock);
+	vfg_group_detach(group, !ret);
+	mutex_unlock(&group->attach_lock);
 	return ret;
 }
 
 /*
  * The device is looked up, referenced and counted in dev_fds (which keeps
- * the group in its container) under group->lock; device.c takes both over
- * and opens it without the lock, since its first open may reset it and so
- * wait for PCI hotplug.
+ * the group in its container) under group->lock, with attach_lock held so
+ * that the container cannot change meanwhile; device.c takes both over and
+ * opens it without the locks, since its first open may reset it and so wait
+ * for PCI hotplug.
  */
 static long vfg_group_get_device_fd(struct vfg_group *group,
 				    char __user *arg)
 {
 	struct vfg_device *vdev, *found = NULL;
+	struct vfg_container *c;
 	struct vfg_member *m;
+	bool has_iommu;
 	char *name;
 	long ret;
 
 	name = strndup_user(arg, PAGE_SIZE);
 	if (IS_ERR(name))
 		return PTR_ERR(name);
+	mutex_lock(&group->attach_lock);
+	/* group->container is stable under attach_lock. */
+	c = group->container;
+	has_iommu = c && vfg_container_has_iommu(c);
 	mutex_lock(&group->lock);
 	ret = -ENODEV;
 	if (!group->registered)
@@ -594,7 +648,7 @@ static long vfg_group_get_device_fd(struct vfg_group *group,
 	if (!vfg_group_viable_locked(group, true))
 		goto out_unlock;
 	ret = -EINVAL;
-	if (!group->container || !vfg_container_has_iommu(group->container))
+	if (!has_iommu)
 		goto out_unlock;
 	list_for_each_entry(vdev, &group->devices, group_node)
 		if (!strcmp(dev_name(vdev->dev), name))
@@ -603,19 +657,22 @@ static long vfg_group_get_device_fd(struct vfg_group *group,
 	if (!found) {
 		list_for_each_entry(m, &group->members, node)
 			if (!strcmp(dev_name(m->dev), name))
-				pr_info_ratelimited("group %d: %s is not bound to %s, or is being removed\n",
-						    group->id, name,
-						    vfg.pci_driver_name);
+				pr_info_ratelimited("group %d: %s is not bound to a VFIO driver (vfio-pci), or is being removed\n",
+						    group->id, name);
 		goto out_unlock;
 	}
-	kref_get(&found->kref);
+	ret = -ENODEV;
+	if (!vfg_device_get_user(found))
+		goto out_unlock;
 	group->dev_fds++;
 	mutex_unlock(&group->lock);
+	mutex_unlock(&group->attach_lock);
 	kfree(name);
 	return vfg_device_open_fd(found);
 
 out_unlock:
 	mutex_unlock(&group->lock);
+	mutex_unlock(&group->attach_lock);
 	kfree(name);
 	return ret;
 }
@@ -630,11 +687,15 @@ out_unlock:
  */
 void vfg_group_device_closed(struct vfg_group *group)
 {
+	bool detach;
+
+	mutex_lock(&group->attach_lock);
 	mutex_lock(&group->lock);
-	if (!WARN_ON(!group->dev_fds) && !--group->dev_fds &&
-	    !group->opened && group->container)
-		vfg_container_detach(group);
+	detach = !WARN_ON(!group->dev_fds) && !--group->dev_fds &&
+		 !group->opened && group->container;
 	mutex_unlock(&group->lock);
+	vfg_group_detach(group, detach);
+	mutex_unlock(&group->attach_lock);
 }
 
 /**
@@ -710,25 +771,88 @@ void vfg_group_put(struct vfg_group *group)
 {
 	put_device(&group->dev);
 }
+EXPORT_SYMBOL_GPL(vfg_group_put);
 
 /**
- * vfg_group_owns() - whether userspace owns an IOMMU group through @group
+ * vfg_group_is() - whether @group is the group of @iommu_group
  * @group: a group
- * @iommu_group: an IOMMU group
+ * @iommu_group: an IOMMU group, or NULL
  *
- * Return: true if @iommu_group is @group's and @group is attached to a
- * container (so its DMA is owned by userspace and no kernel driver that does
- * DMA is bound to any of its devices).
+ * Return: true if @iommu_group is @group's.
  */
-bool vfg_group_owns(struct vfg_group *group, struct iommu_group *iommu_group)
+bool vfg_group_is(struct vfg_group *group, struct iommu_group *iommu_group)
 {
-	bool ret;
+	return iommu_group && group->iommu_group == iommu_group;
+}
+EXPORT_SYMBOL_GPL(vfg_group_is);
+
+/**
+ * vfg_group_hold_owned() - keep a group owned by its holder for a while
+ * @group: a group whose fd the caller was given
+ *
+ * Userspace owns a group while it is attached to a container: its DMA is
+ * owned, so no driver that does kernel DMA is bound to any of its devices.
+ * A held group stays attached, and cannot be opened by anyone else, until
+ * vfg_group_unhold(), as if a device fd of it were open.  May wait for the
+ * group's container (attach_lock).
+ *
+ * Return: true if the group is registered and attached to a container, and
+ * is now held; false otherwise.
+ */
+bool vfg_group_hold_owned(struct vfg_group *group)
+{
+	bool owned;
+
+	mutex_lock(&group->attach_lock);
+	mutex_lock(&group->lock);
+	owned = group->registered && group->container;
+	if (owned)
+		group->dev_fds++;
+	mutex_unlock(&group->lock);
+	mutex_unlock(&group->attach_lock);
+	return owned;
+}
+EXPORT_SYMBOL_GPL(vfg_group_hold_owned);
+
+/**
+ * vfg_group_unhold() - the end of vfg_group_hold_owned()
+ * @group: the group
+ *
+ * If the group fd was closed meanwhile and no device fd is open, the group
+ * is detached from its container now.
+ */
+void vfg_group_unhold(struct vfg_group *group)
+{
+	vfg_group_device_closed(group);
+}
+EXPORT_SYMBOL_GPL(vfg_group_unhold);
+
+/**
+ * vfg_group_get_device() - a registered device of a group
+ * @group: the group
+ * @dev: the bus device
+ *
+ * Return: the struct vfg_device registered for @dev in @group, with a
+ * reference (vfg_device_put()); NULL if @dev is not one (it is not bound to
+ * a bus driver of ours, or is being removed).
+ */
+struct vfg_device *vfg_group_get_device(struct vfg_group *group,
+					struct device *dev)
+{
+	struct vfg_device *vdev, *found = NULL;
 
 	mutex_lock(&group->lock);
-	ret = group->iommu_group == iommu_group && group->container;
+	list_for_each_entry(vdev, &group->devices, group_node) {
+		if (vdev->dev == dev) {
+			kref_get(&vdev->kref);
+			found = vdev;
+			break;
+		}
+	}
 	mutex_unlock(&group->lock);
-	return ret;
+	return found;
 }
+EXPORT_SYMBOL_GPL(vfg_group_get_device);
 
 /**
  * vfg_group_from_file() - the group behind a group file
@@ -814,6 +938,7 @@ struct vfg_group *vfg_group_get_from_fd(int fd)
 	fdput(f);
 	return group;
 }
+EXPORT_SYMBOL_GPL(vfg_group_get_from_fd);
 
 static long vfg_group_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)

@@ -19,11 +19,6 @@
 
 #define VFG_VERSION "1.0"
 
-static char *driver_name = "vfio-pci";
-module_param(driver_name, charp, 0444);
-MODULE_PARM_DESC(driver_name,
-		 "Name of the PCI driver userspace binds devices to (default vfio-pci)");
-
 struct vfg_state vfg = {
 	.lock = __MUTEX_INITIALIZER(vfg.lock),
 	.groups = LIST_HEAD_INIT(vfg.groups),
@@ -118,51 +113,9 @@ static int vfg_scan_one(struct device *dev, void *data)
 	return 0;
 }
 
-static int vfg_check_name(void)
-{
-	struct device_driver *drv;
-
-	if (!driver_name || !*driver_name || strlen(driver_name) > 64 ||
-	    strchr(driver_name, '/')) {
-		pr_err("driver_name must be 1 to 64 characters, without '/'\n");
-		return -EINVAL;
-	}
-	drv = driver_find(driver_name, &pci_bus_type);
-	if (drv) {
-		pr_err("a PCI driver named %s is already registered; unload it (for vfio-pci: the kernel's own VFIO modules) or load with another driver_name\n",
-		       driver_name);
-		return -EEXIST;
-	}
-	vfg.pci_driver_name = driver_name;
-	return 0;
-}
-
-/*
- * /sys/module/vfio_pci.  DPDK uses a device bound to "vfio-pci" only if that
- * directory exists, and dpdk-devbind binds to vfio-pci only then: they look
- * for the kernel's module of that name.  Our PCI driver lives in module
- * "vfio", so an empty directory stands in for it while the driver has that
- * name.
- */
-static struct kobject *vfg_pci_modkobj;
-
-static void vfg_pci_modkobj_add(void)
-{
-	if (strcmp(driver_name, "vfio-pci"))
-		return;
-	vfg_pci_modkobj = kobject_create_and_add("vfio_pci",
-						 THIS_MODULE->mkobj.kobj.parent);
-	if (!vfg_pci_modkobj)
-		pr_warn("cannot create /sys/module/vfio_pci; DPDK will not use devices bound to vfio-pci\n");
-}
-
 static int __init vfg_init(void)
 {
 	int ret;
-
-	ret = vfg_check_name();
-	if (ret)
-		return ret;
 
 	vfg.class = class_create(THIS_MODULE, "vfio");
 	if (IS_ERR(vfg.class))
@@ -187,16 +140,10 @@ static int __init vfg_init(void)
 		goto err_notifier;
 	/* Devices added between these two lines are seen twice: harmless. */
 	bus_for_each_dev(&pci_bus_type, NULL, NULL, vfg_scan_one);
-	ret = vfg_pci_init();
-	if (ret)
-		goto err_groups;
-	vfg_pci_modkobj_add();
 
-	pr_info("vfio-groups " VFG_VERSION ": PCI driver %s\n", driver_name);
+	pr_info("vfio-groups " VFG_VERSION "\n");
 	return 0;
 
-err_groups:
-	bus_unregister_notifier(&pci_bus_type, &vfg_bus_nb_first);
 err_notifier:
 	bus_unregister_notifier(&pci_bus_type, &vfg_bus_nb);
 	vfg_group_remove_all();
@@ -213,8 +160,6 @@ err_class:
 
 static void __exit vfg_exit(void)
 {
-	kobject_put(vfg_pci_modkobj);
-	vfg_pci_exit();
 	bus_unregister_notifier(&pci_bus_type, &vfg_bus_nb_first);
 	bus_unregister_notifier(&pci_bus_type, &vfg_bus_nb);
 	vfg_group_remove_all();
@@ -234,3 +179,5 @@ MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("VFIO with the IOMMU group as the unit of ownership");
 MODULE_ALIAS_MISCDEV(VFIO_MINOR);
 MODULE_ALIAS("devname:vfio/vfio");
+/* modprobe vfio brings the type1 backend's parameters, as upstream's does. */
+MODULE_SOFTDEP("post: vfio_iommu_type1");

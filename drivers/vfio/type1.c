@@ -50,15 +50,11 @@
 
 #include "vfio.h"
 
-static bool allow_unsafe_interrupts;
-module_param(allow_unsafe_interrupts, bool, 0644);
-MODULE_PARM_DESC(allow_unsafe_interrupts,
-		 "Let groups without interrupt remapping into a container (unsafe: their devices can raise arbitrary MSIs)");
-
-static unsigned int dma_entry_limit = U16_MAX;
-module_param(dma_entry_limit, uint, 0644);
-MODULE_PARM_DESC(dma_entry_limit,
-		 "Maximum number of DMA mappings per container (default 65535)");
+/* Shown and set as vfio_iommu_type1's parameters (type1_params.c). */
+struct vfg_type1_params vfg_type1_params = {
+	.dma_entry_limit = U16_MAX,
+};
+EXPORT_SYMBOL_GPL(vfg_type1_params);
 
 /**
  * struct vfg_dma - one VFIO_IOMMU_MAP_DMA mapping
@@ -311,6 +307,7 @@ static void vfg_dma_remove(struct vfg_iommu *iommu, struct vfg_dma *dma)
 static int vfg_dma_populate(struct vfg_iommu *iommu, struct vfg_dma *dma)
 {
 	unsigned long npages = (dma->last - dma->iova + 1) >> PAGE_SHIFT;
+	bool hugepages_off = READ_ONCE(vfg_type1_params.disable_hugepages);
 	unsigned int gup = FOLL_LONGTERM;
 	unsigned long done = 0, i, j;
 	struct page **pages;
@@ -343,7 +340,7 @@ static int vfg_dma_populate(struct vfg_iommu *iommu, struct vfg_dma *dma)
 		dma->locked += got;
 
 		for (i = 0; i < got; i = j) {
-			for (j = i + 1; j < got; j++)
+			for (j = i + 1; j < got && !hugepages_off; j++)
 				if (page_to_pfn(pages[j]) !=
 				    page_to_pfn(pages[j - 1]) + 1)
 					break;
@@ -454,7 +451,7 @@ static int vfg_dma_map_pfnmap(struct vfg_iommu *iommu, struct vfg_dma *dma)
 	if (exporter) {
 		mutex_unlock(&exporter->p2p_lock);
 		if (ret)
-			vfg_device_put(exporter);
+			vfg_device_p2p_put(exporter);
 	}
 out:
 	mmap_read_unlock(mm);
@@ -598,12 +595,12 @@ static int vfg_check_intr_remap(struct vfg_group *group)
 	if (!iommu_group_for_each_dev(group->iommu_group, NULL,
 				      vfg_dev_lacks_intr_remap))
 		return 0;
-	if (allow_unsafe_interrupts) {
+	if (READ_ONCE(vfg_type1_params.allow_unsafe_interrupts)) {
 		pr_warn_once("group %d has no interrupt remapping; allowed by allow_unsafe_interrupts\n",
 			     group->id);
 		return 0;
 	}
-	pr_warn_ratelimited("group %d: its IOMMU does not remap interrupts, so its devices could raise any MSI; refused (load with allow_unsafe_interrupts=1 to accept that)\n",
+	pr_warn_ratelimited("group %d: its IOMMU does not remap interrupts, so its devices could raise any MSI; refused (vfio_iommu_type1.allow_unsafe_interrupts=1 accepts that)\n",
 			    group->id);
 	return -EPERM;
 }
@@ -798,16 +795,18 @@ static long vfg_type1_get_info(struct vfg_iommu *iommu, void __user *arg)
 					  iova_pgsizes);
 	struct vfio_iommu_type1_info_cap_iova_range *cap_iova;
 	struct vfio_iommu_type1_info_dma_avail *cap_avail;
-	struct vfio_iommu_type1_info info;
+	struct vfio_iommu_type1_info info = { };
 	struct vfg_caps caps = { };
 	struct vfg_iova_range *r;
-	unsigned int nr = 0, i = 0;
+	unsigned int nr = 0, i = 0, limit;
+	u32 argsz;
 	long ret = 0;
 
 	if (copy_from_user(&info, arg, minsz))
 		return -EFAULT;
 	if (info.argsz < minsz)
 		return -EINVAL;
+	argsz = info.argsz;
 	info.flags = VFIO_IOMMU_INFO_PGSIZES;
 	info.iova_pgsizes = iommu->pgsize_bitmap;
 
@@ -833,15 +832,21 @@ static long vfg_type1_get_info(struct vfg_iommu *iommu, void __user *arg)
 		ret = PTR_ERR(cap_avail);
 		goto out;
 	}
-	cap_avail->avail = dma_entry_limit > iommu->dma_count ?
-			   dma_entry_limit - iommu->dma_count : 0;
+	limit = READ_ONCE(vfg_type1_params.dma_entry_limit);
+	cap_avail->avail = limit > iommu->dma_count ?
+			   limit - iommu->dma_count : 0;
 
 	info.flags |= VFIO_IOMMU_INFO_CAPS;
 	ret = vfg_caps_place(&caps, &info.argsz, sizeof(info), &info.cap_offset,
 			     arg);
 	if (ret)
 		goto out;
-	if (copy_to_user(arg, &info, sizeof(info)))
+	/*
+	 * The caller's struct may end at cap_offset, before our padding:
+	 * never write past the argsz it gave (vfg_caps_place() may have
+	 * raised info.argsz to the size it needs).
+	 */
+	if (copy_to_user(arg, &info, min_t(size_t, argsz, sizeof(info))))
 		ret = -EFAULT;
 out:
 	vfg_caps_free(&caps);
@@ -911,8 +916,8 @@ static long vfg_type1_map(struct vfg_iommu *iommu, void __user *arg)
 	}
 	if (vfg_dma_find(iommu, map.iova, last))
 		return -EEXIST;
-	if (iommu->dma_count >= dma_entry_limit) {
-		pr_info_ratelimited("map: %u mappings, the dma_entry_limit\n",
+	if (iommu->dma_count >= READ_ONCE(vfg_type1_params.dma_entry_limit)) {
+		pr_info_ratelimited("map: %u mappings, the dma_entry_limit of vfio_iommu_type1\n",
 				    iommu->dma_count);
 		return -ENOSPC;
 	}
@@ -981,8 +986,14 @@ static long vfg_type1_unmap(struct vfg_iommu *iommu, void __user *arg)
 		}
 	}
 
-	/* type1 (v1) unmaps every mapping the range touches, whole. */
+	/*
+	 * type1 (v1), as upstream: the mappings that start in the range go
+	 * whole, even past its end; a range that starts inside a mapping
+	 * unmaps nothing at all and reports size 0.
+	 */
 	dma = vfg_dma_first(iommu, unmap.iova, last);
+	if (!iommu->v2 && dma && dma->iova < unmap.iova)
+		dma = NULL;
 	while (dma) {
 		n = rb_next(&dma->node);
 		next = n ? rb_entry(n, struct vfg_dma, node) : NULL;

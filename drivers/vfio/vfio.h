@@ -20,14 +20,28 @@
  *
  * Lock order
  * ----------
- *   vfg.lock -> group->lock -> container->lock -> vfg.domain_rwsem (read)
- *            -> iommu_group internal mutex
+ *   group->attach_lock -> container->lock -> vfg.domain_rwsem (read)
+ *                                         -> iommu_group internal mutex
+ *   group->attach_lock -> container->lock -> group->lock
+ *   vfg.lock -> group->lock -> iommu_group internal mutex
  *   vfg_device.open_lock -> vfg_device.state_lock; neither is ever held
  *            together with group->lock
  *
  * vfg.lock (main.c) protects the list of groups and the creation and
  * destruction of groups.  Bus notifier callbacks run with the device lock
  * held; nothing in this driver takes a device lock while holding one of ours.
+ *
+ * User memory: container->lock is held across VFIO_IOMMU_MAP_DMA, which
+ * pins (and so faults in) user pages, and a fault may take as long as the
+ * backing store likes (a FUSE or network file).  Therefore no thread holding
+ * vfg.lock or a group->lock ever waits for a container->lock: vfg.lock and
+ * group->lock are taken by the PCI bus notifiers (every bind, unbind and
+ * hotplug on the machine), by netlink state queries and by sysfs, and none
+ * of those may wait behind user memory.  Attaching a group to its container
+ * and detaching it are serialised by the group's own attach_lock instead,
+ * which only the group's holder waits for (its group fd ioctls and close,
+ * and the close of its device fds).  group->container is written under both
+ * attach_lock and group->lock, so it can be read under either.
  *
  * vfg.domain_rwsem keeps every change of an IOMMU group's domain that we make
  * (claiming and releasing DMA ownership, attaching and detaching a type1
@@ -72,12 +86,18 @@ struct vfg_member {
  * @iommu_group: the kernel's group; a reference is held for our lifetime
  * @id: iommu_group_id()
  * @node: in vfg.groups, under vfg.lock
- * @lock: protects every field below it
+ * @attach_lock: serialises changes of @container (attach and detach) and
+ *               the decisions that lead to them; held while waiting for the
+ *               container's lock, so never taken under vfg.lock or @lock
+ *               (see "User memory" above)
+ * @lock: protects every field below it; never held while waiting for a
+ *        container's lock
  * @members: list of struct vfg_member
  * @registered: node and sysfs are live; false once the last member has left
  * @opened: the group fd is open (one opener at a time)
  * @holder: thread group of the opener, while @opened
- * @container: the container this group is attached to, or NULL
+ * @container: the container this group is attached to, or NULL; written
+ *             under both @attach_lock and @lock
  * @viable: last computed viability, to report changes
  * @devices: registered struct vfg_device of this group (device.c), through
  *           vfg_device.group_node
@@ -85,7 +105,8 @@ struct vfg_member {
  *           VFIO_GROUP_GET_DEVICE_FD has checked the group until the fd's
  *           release has finished; while there are any the group stays
  *           attached to its container, even with the group fd closed, and
- *           the group cannot be opened again
+ *           the group cannot be opened again; a hot reset in progress
+ *           counts here too (vfg_group_hold_owned())
  * @kvm: the VM KVM's VFIO device linked this group to (kvm.c), or NULL; a
  *       device's first open takes it over (vfg_device.kvm)
  */
@@ -96,6 +117,7 @@ struct vfg_group {
 	int id;
 	struct list_head node;
 
+	struct mutex attach_lock;	/* see above and "User memory" */
 	struct mutex lock;		/* protects the fields below */
 	struct list_head members;
 	bool registered;
@@ -116,7 +138,6 @@ struct vfg_group {
  * @class: the "vfio" class of group devices
  * @devt: first of our char device numbers
  * @minors: allocator of group minors
- * @pci_driver_name: name of our PCI driver
  * @domain_rwsem: see "Lock order" above
  */
 struct vfg_state {
@@ -126,7 +147,6 @@ struct vfg_state {
 	struct class *class;
 	dev_t devt;
 	struct ida minors;
-	const char *pci_driver_name;
 };
 
 extern struct vfg_state vfg;
@@ -199,6 +219,8 @@ struct vfg_p2p {
 
 /**
  * struct vfg_device_ops - what a bus driver provides for its devices
+ * @owner: the bus driver's module (THIS_MODULE): held while the device has
+ *         users, so it cannot be unloaded under an open fd
  * @open_device: the first device fd is being opened: make the device ready
  *               for userspace.  Called with vfg_device.open_lock held.
  * @close_device: the last device fd was closed: give the device back as it
@@ -218,6 +240,7 @@ struct vfg_p2p {
  * @release: the last reference is gone: free the provider's structure
  */
 struct vfg_device_ops {
+	struct module *owner;
 	int (*open_device)(struct vfg_device *vdev);
 	void (*close_device)(struct vfg_device *vdev);
 	void (*revoke)(struct vfg_device *vdev);
@@ -260,7 +283,7 @@ enum vfg_device_state {
  *             revoke callbacks with each other and with what the provider
  *             runs under vfg_device_lock_live() (resets); held from reading
  *             @open_count to writing it in opens and closes; protects @kvm
- * @state_lock: protects @state, @open_count, @fds and @holder; taken inside
+ * @state_lock: protects @state, @open_count, @fds, @holds and @holder; taken inside
  *              @open_lock, never held across a callback
  * @state: enum vfg_device_state; read without the lock only as a hint
  * @open_count: opened device fds: the first open calls open_device, the
@@ -268,11 +291,14 @@ enum vfg_device_state {
  * @fds: fds from the moment an open has checked @state until the fd has
  *       finished with its group (detached it from its container if it was
  *       the last): unregistration waits for it to reach zero
+ * @holds: short holds of a live device by an operation on several devices
+ *         at once (a PCI hot reset, vfg_device_hold()): unregistration
+ *         waits for them to end before it waits for @fds
  * @holder: the thread group that opened the first fd
  * @kvm: the group's KVM at the first open, for the provider's open_device
  *       (which must not keep it past close_device); NULL when not opened
  *       from a VM
- * @wq: woken when @fds reaches zero
+ * @wq: woken when @fds or @holds reaches zero
  * @mapping: the address space of every device fd of this device, so that
  *           all userspace mappings can be zapped at once
  * @p2p_lock: protects @p2p and each entry's @live; innermost: taken under
@@ -292,6 +318,7 @@ struct vfg_device {
 	enum vfg_device_state state;
 	unsigned int open_count;
 	unsigned int fds;
+	unsigned int holds;
 	struct pid *holder;
 	struct kvm *kvm;
 	wait_queue_head_t wq;
@@ -314,6 +341,10 @@ void vfg_device_zap_mappings(struct vfg_device *vdev);
 struct vfg_device *vfg_device_get_from_vma(struct vm_area_struct *vma);
 void vfg_device_p2p_link(struct vfg_device *vdev, struct vfg_p2p *p2p);
 void vfg_device_p2p_unlink(struct vfg_device *vdev, struct vfg_p2p *p2p);
+void vfg_device_p2p_put(struct vfg_device *vdev);
+bool vfg_device_get_user(struct vfg_device *vdev);
+bool vfg_device_hold(struct vfg_device *vdev);
+void vfg_device_unhold(struct vfg_device *vdev);
 
 /* netlink.c */
 void vfg_nl_event(const struct vfg_nl_event *ev);
@@ -341,16 +372,37 @@ struct kvm *vfg_group_kvm(struct vfg_group *group);
 bool vfg_group_coherent(struct vfg_group *group);
 void vfg_group_put(struct vfg_group *group);
 int vfg_group_id(struct vfg_group *group);
-bool vfg_group_owns(struct vfg_group *group, struct iommu_group *iommu_group);
+bool vfg_group_is(struct vfg_group *group, struct iommu_group *iommu_group);
+bool vfg_group_hold_owned(struct vfg_group *group);
+void vfg_group_unhold(struct vfg_group *group);
+struct vfg_device *vfg_group_get_device(struct vfg_group *group,
+					struct device *dev);
 extern const struct attribute_group *vfg_group_attr_groups[];
 
 /* container.c */
 int vfg_container_init(void);
 void vfg_container_exit(void);
-int vfg_container_attach(struct vfg_group *group, int fd);
+struct vfg_container *vfg_container_attach(struct vfg_group *group, int fd);
 void vfg_container_detach(struct vfg_group *group);
 bool vfg_container_has_iommu(struct vfg_container *c);
 bool vfg_container_coherent(struct vfg_container *c);
+
+/**
+ * struct vfg_type1_params - settings of the type1 backend
+ * @allow_unsafe_interrupts: let groups without interrupt remapping in
+ * @dma_entry_limit: most mappings a container may have
+ * @disable_hugepages: map every page on its own, never a larger run
+ *
+ * Read with READ_ONCE(); set through the parameters of the
+ * vfio_iommu_type1 module (type1_params.c), under their upstream names.
+ */
+struct vfg_type1_params {
+	bool allow_unsafe_interrupts;
+	unsigned int dma_entry_limit;
+	bool disable_hugepages;
+};
+
+extern struct vfg_type1_params vfg_type1_params;
 
 /* type1.c */
 struct vfg_iommu;
@@ -366,9 +418,5 @@ long vfg_type1_ioctl(struct vfg_iommu *iommu, unsigned int cmd,
 
 /* main.c: what the buses we serve tell us */
 bool vfg_bus_driver_managed_dma(struct device *dev);
-
-/* pci/vfio_pci.c */
-int vfg_pci_init(void);
-void vfg_pci_exit(void);
 
 #endif /* VFG_VFIO_H */

@@ -5,7 +5,8 @@
 # module under lib/modules/KVER/extra and the depmod.d file that makes it win
 # over the kernel's vfio.ko, the library (soname links), its header and
 # pkg-config file (a program compiles and links against them, shared and
-# static), the command, its manual page and bash completion; and that
+# static), the command, its manual page, bash completion and the systemd
+# unit that restores persistent bindings at boot; and that
 # dkms.conf builds the module and names its version.  TAP on stdout.
 #
 #   tools/testing/install-test.sh [KVER]
@@ -53,13 +54,16 @@ fi
 # 2. Files, each where it belongs.
 mod=$D/lib/modules/$KVER/extra/vfio.ko
 lib=$D$PREFIX/lib
-check "install: vfio.ko in lib/modules/$KVER/extra" test -f "$mod"
+check "install: vfio.ko, vfio-pci.ko, vfio_iommu_type1.ko in lib/modules/$KVER/extra" \
+	bash -c "for m in vfio vfio-pci vfio_iommu_type1; do
+			 test -f '$D/lib/modules/$KVER/extra/'\$m.ko || exit 1; done"
 check "install: its vermagic is $KVER" \
 	bash -c "modinfo -F vermagic '$mod' | grep -q '^$KVER '"
-check "install: depmod.d file" \
-	grep -qx 'override vfio \* extra' "$D/etc/depmod.d/vfio-groups.conf"
-check "install: modprobe.d file sends vfio-pci to our module" \
-	grep -q '^install vfio_pci /sbin/modprobe --ignore-install vfio' \
+check "install: depmod.d file overrides the three module names" \
+	bash -c "for m in vfio vfio_pci vfio_iommu_type1; do
+			 grep -qx \"override \$m \\* extra\" '$D/etc/depmod.d/vfio-groups.conf' || exit 1; done"
+check "install: modprobe.d file sends vfio_pci_core to our vfio-pci" \
+	grep -q '^install vfio_pci_core /sbin/modprobe --ignore-install vfio-pci' \
 	"$D/etc/modprobe.d/vfio-groups.conf"
 check "install: no depmod run with DESTDIR (staged tree, host untouched)" \
 	bash -c "[ ! -e '$D/lib/modules/$KVER/modules.dep' ] &&
@@ -84,6 +88,35 @@ check "install: bash completion parses and registers" \
 		 _init_completion() { :; } &&
 		 . '$D$PREFIX/share/bash-completion/completions/vfio-group' &&
 		 complete -p vfio-group | grep -q _vfio_group"
+
+unit=$D$PREFIX/lib/systemd/system/vfio-group-restore.service
+check "install: vfio-group-restore.service in lib/systemd/system" test -f "$unit"
+check "install: ... runs the installed vfio-group restore, once, early" \
+	bash -c "grep -qx 'ExecStart=$PREFIX/sbin/vfio-group restore' '$unit' &&
+		 grep -qx 'Type=oneshot' '$unit' &&
+		 grep -qx 'DefaultDependencies=no' '$unit' &&
+		 grep -q '^After=.*systemd-modules-load.service' '$unit' &&
+		 grep -q '^Before=.*libvirtd.service' '$unit' &&
+		 grep -q '^Before=.*network-pre.target' '$unit' &&
+		 grep -qx 'WantedBy=sysinit.target' '$unit'"
+check "install: ... and is not enabled in a staged tree" \
+	bash -c "! find '$D' -path '*.wants/vfio-group-restore.service' | grep -q ."
+if command -v systemd-analyze >/dev/null; then
+	# verify wants the binary it names: point it at the staged one.
+	sed "s|^ExecStart=$PREFIX|ExecStart=$D$PREFIX|" "$unit" \
+		>"$tmp/vfio-group-restore.service"
+	check "install: ... systemd-analyze verify finds nothing wrong" \
+		bash -c "out=\$(systemd-analyze verify --man=no '$tmp/vfio-group-restore.service' 2>&1 |
+			grep -i 'vfio-group-restore') ; [ -z \"\$out\" ] || { echo \"\$out\"; false; }"
+fi
+check "install: ... and the command it runs restores from an empty directory" \
+	bash -c "'$D$PREFIX/sbin/vfio-group' --config-dir '$tmp/none' restore |
+		 grep -qx 'no persistent bindings in $tmp/none'"
+make -s install-tools DESTDIR="$tmp/usr-dest" PREFIX=/usr BUILD="$BUILD" \
+	SYSTEMDUNITDIR=/lib/systemd/system >/dev/null 2>&1
+check "install: SYSTEMDUNITDIR=/lib/systemd/system PREFIX=/usr puts the unit there" \
+	bash -c "grep -qx 'ExecStart=/usr/sbin/vfio-group restore' \
+		'$tmp/usr-dest/lib/systemd/system/vfio-group-restore.service'"
 
 # 3. A program against the installed header and pkg-config file.
 cat >"$tmp/prog.c" <<'EOF'
@@ -133,9 +166,12 @@ if [ -f "$mod" ]; then
 	mkdir -p "$md/kernel/drivers/vfio" "$md/updates" "$tmp/nocfg"
 	cp "$mod" "$md/kernel/drivers/vfio/vfio.ko"	# stand-ins
 	cp "$mod" "$md/updates/vfio.ko"
+	cp "$md/extra/vfio-pci.ko" "$md/kernel/drivers/vfio/vfio-pci.ko"
 	depmod -b "$D" -C "$D/etc/depmod.d" "$KVER" 2>/dev/null
 	check "install: with the depmod.d file, extra/vfio.ko wins" \
 		grep -q '^extra/vfio.ko:' "$md/modules.dep"
+	check "install: ... extra/vfio-pci.ko too, and it needs extra/vfio.ko" \
+		grep -q '^extra/vfio-pci.ko: extra/vfio.ko' "$md/modules.dep"
 	depmod -b "$D" -C "$tmp/nocfg" "$KVER" 2>/dev/null
 	check "install: ... and without it, it would not" \
 		grep -q '^updates/vfio.ko:' "$md/modules.dep"
@@ -154,19 +190,26 @@ check "dkms: PACKAGE_VERSION $dkmsver is MODULE_VERSION $modver" \
 	test -n "$modver" -a "$modver" = "$dkmsver"
 mkdir -p "$tmp/dkms"
 git ls-files -z -co --exclude-standard | xargs -0 cp --parents -t "$tmp/dkms" 2>/dev/null
-name="dkms: MAKE[0] builds drivers/vfio/vfio.ko for $KVER, CLEAN removes it"
+name="dkms: MAKE[0] builds the three modules for $KVER, CLEAN removes them"
 if (
 	cd "$tmp/dkms" || exit 1
 	# shellcheck disable=SC2034	# dkms.conf uses them
 	kernelver=$KVER kernel_source_dir=$KDIR
 	# shellcheck disable=SC1091
 	. ./dkms.conf
-	built=${BUILT_MODULE_LOCATION[0]}${BUILT_MODULE_NAME[0]}.ko
 	eval "${MAKE[0]}" >"$tmp/dkms.log" 2>&1 &&
-		[ -f "$built" ] && [ "$PACKAGE_NAME" = vfio-groups ] &&
-		[ "${DEST_MODULE_LOCATION[0]}" = /extra ] &&
+		[ "$PACKAGE_NAME" = vfio-groups ] &&
+		[ "${#BUILT_MODULE_NAME[@]}" = 3 ] &&
 		[[ $KVER =~ $BUILD_EXCLUSIVE_KERNEL ]] || exit 1
-	eval "$CLEAN" >>"$tmp/dkms.log" 2>&1 && [ ! -e "$built" ]
+	for i in 0 1 2; do
+		[ -f "${BUILT_MODULE_LOCATION[i]}${BUILT_MODULE_NAME[i]}.ko" ] &&
+			[ "${DEST_MODULE_LOCATION[i]}" = /extra ] || exit 1
+	done
+	eval "$CLEAN" >>"$tmp/dkms.log" 2>&1 || exit 1
+	for i in 0 1 2; do
+		[ ! -e "${BUILT_MODULE_LOCATION[i]}${BUILT_MODULE_NAME[i]}.ko" ] ||
+			exit 1
+	done
 ); then
 	ok "$name"
 else

@@ -23,6 +23,8 @@ LOGS=$BUILD/logs
 mkdir -p "$RES" "$LOGS"
 VFG_GUEST_CONFIGS=${VFG_GUEST_CONFIGS:-"default:intel default:amd"}
 VFG_CLIENTS_CONFIGS=${VFG_CLIENTS_CONFIGS:-"default:intel default:amd"}
+# Tests that need a topology of their own: TEST@topology:iommu.
+VFG_TOPO_TESTS=${VFG_TOPO_TESTS:-"hotreset_test@hotreset:intel"}
 
 record() { echo "$2 $3 ${4:-0}" >"$RES/$1"; }
 
@@ -124,6 +126,28 @@ suite_kvm() {
 	[ -s "$RES/$name" ] || record "$name" 0 1
 }
 
+# Single test binaries under a topology of their own (a whole guest suite
+# per topology would cost minutes for what one binary checks).
+suite_topo() {
+	local spec t cfg topo iommu name extra=()
+	read -r -a extra <<<"${VFG_VMRUN_ARGS:-}"
+	for spec in $VFG_TOPO_TESTS; do
+		t=${spec%%@*}
+		cfg=${spec##*@}
+		topo=${cfg%%:*}
+		iommu=${cfg##*:}
+		name=topo-$t-$topo-$iommu
+		echo "=== $t: topology $topo, iommu $iommu"
+		python3 tools/testing/vm/vmrun.py --kernel "$VM_KERNEL" \
+			--initrd "$INITRD" --topology "$topo" --iommu "$iommu" \
+			--cmd "/opt/vfg/tests/$t" "${extra[@]}" \
+			--timeout "${VFG_GUEST_TIMEOUT:-600}" -q --panic-on-oops \
+			--log "$LOGS/$name.log" --results "$RES/$name" ||
+			echo "=== $t $cfg failed; full log: $LOGS/$name.log"
+		[ -s "$RES/$name" ] || record "$name" 0 1
+	done
+}
+
 # Real clients (QEMU, DPDK's testpmd) on the clients image, against our
 # module and then the kernel's vfio-pci.  DPDK needs SSE4.2: a Nehalem CPU.
 suite_clients() {
@@ -182,6 +206,7 @@ suite_install
 suite_vmrun
 suite_guest
 suite_kvm
+suite_topo
 suite_clients
 echo "=== results"
 tally

@@ -8,6 +8,11 @@
  * state directory (/run/vfio-group/group-N), and unbind puts exactly that
  * back.  unbind refuses (unless --force) while a process holds the group,
  * because the kernel makes an unbind wait while device fds are open.
+ *
+ * bind --persistent also records the group by its members' identity in the
+ * config directory (/etc/vfio-groups/persistent.d, libvfiogroup's persistent
+ * bindings); restore binds every group recorded there, as found on this
+ * boot, and unbind --persistent forgets the group once it is unbound.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -208,6 +213,8 @@ static int print_dry_run(const struct opts *o, const struct vfg_plan *p,
 		}
 		json_arr_end(&j);
 		json_bool(&j, "refused", refused);
+		if (o->persistent)
+			json_bool(&j, "persistent", true);
 		json_obj_end(&j);
 		json_end(&j);
 	} else {
@@ -243,22 +250,16 @@ static void merge_record(const struct opts *o, struct vfg_plan *p)
 	vfg_plan_free(old);
 }
 
-int cmd_bind(struct vfg_ctx *ctx, const struct opts *o)
+/* Bind group @group (bind and restore); an exit code. */
+static int bind_group(struct vfg_ctx *ctx, const struct opts *o, int group)
 {
 	const char *ours = vfg_ctx_get_driver_name(ctx);
 	char path[4096], dir[4096], buf[512], *slash;
 	struct vfg_plan *p;
 	struct vfg_use *u;
-	int group, ret, nu, i, viable;
+	int ret, nu, i, viable;
 	size_t k, bound = 0, unbound = 0;
 
-	if (o->nargs != 1) {
-		err("bind wants one GROUP or BDF");
-		return EXIT_USAGE;
-	}
-	ret = resolve_group(ctx, o->args[0], &group);
-	if (ret)
-		return ret;
 	if (vfg_group_plan_bind(ctx, group, &p)) {
 		err("group %d: %s", group, strerror(errno));
 		return EXIT_FAIL;
@@ -350,6 +351,162 @@ out:
 	return ret;
 }
 
+/*
+ * Remove the persistent bindings that name a member of @group; print each.
+ * Return: how many, or -1 (after an error message).
+ */
+static int forget_group(struct vfg_ctx *ctx, const struct opts *o, int group,
+			bool dry_run)
+{
+	struct vfg_binding **all;
+	char dir[4096], **m;
+	int n, i, k, forgot = 0;
+	bool hit;
+
+	binding_dir(o, dir, sizeof(dir));
+	n = vfg_binding_load_all(dir, &all);
+	if (n < 0) {
+		err("cannot read the persistent bindings in %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (vfg_group_get_members(ctx, group, &m) < 0) {
+		err("group %d: %s", group, strerror(errno));
+		vfg_binding_free_all(all, n);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		hit = false;
+		for (k = 0; m[k] && !hit; k++)
+			hit = vfg_binding_has_device(all[i], m[k]);
+		if (!hit)
+			continue;
+		if (dry_run) {
+			printf("would forget %s/%s.conf\n", dir, all[i]->name);
+		} else if (vfg_binding_remove(all[i], dir)) {
+			err("cannot remove %s/%s.conf: %s", dir, all[i]->name,
+			    strerror(errno));
+			forgot = -1;
+			break;
+		} else {
+			printf("forgot %s/%s.conf: group %d is no longer bound at boot\n",
+			       dir, all[i]->name, group);
+		}
+		forgot++;
+	}
+	vfg_strv_free(m);
+	vfg_binding_free_all(all, n);
+	return forgot;
+}
+
+/* Record group @group as persistent, replacing what named its members. */
+static int persist_group(struct vfg_ctx *ctx, const struct opts *o, int group)
+{
+	struct vfg_plan *rec = NULL;
+	struct vfg_binding *b;
+	char path[4096], dir[4096];
+
+	binding_dir(o, dir, sizeof(dir));
+	record_path(o, group, path, sizeof(path));
+	vfg_plan_load(path, &rec);	/* none when bound by hand */
+	if (vfg_group_get_binding(ctx, group, rec, &b)) {
+		err("group %d: cannot record it as persistent: %s", group,
+		    strerror(errno));
+		vfg_plan_free(rec);
+		return EXIT_FAIL;
+	}
+	vfg_plan_free(rec);
+	if (forget_group(ctx, o, group, false) < 0) {
+		vfg_binding_free(b);
+		return EXIT_FAIL;
+	}
+	if (vfg_binding_save(b, dir)) {
+		err("cannot write %s/%s.conf: %s", dir, b->name,
+		    strerror(errno));
+		vfg_binding_free(b);
+		return EXIT_FAIL;
+	}
+	printf("group %d: persistent: '%s restore' binds it at boot (%s/%s.conf)\n",
+	       group, prog, dir, b->name);
+	vfg_binding_free(b);
+	return EXIT_OK;
+}
+
+int cmd_bind(struct vfg_ctx *ctx, const struct opts *o)
+{
+	char dir[4096];
+	int group, ret, r;
+
+	if (o->nargs != 1) {
+		err("bind wants one GROUP or BDF");
+		return EXIT_USAGE;
+	}
+	ret = resolve_group(ctx, o->args[0], &group);
+	if (ret)
+		return ret;
+	ret = bind_group(ctx, o, group);
+	if (!o->persistent)
+		return ret;
+	if (o->dry_run) {
+		binding_dir(o, dir, sizeof(dir));
+		if (!o->json)
+			printf("    would record group %d as persistent in %s\n",
+			       group, dir);
+		return ret;
+	}
+	/* Bound (even if still not viable): the admin's intent is recorded. */
+	if (ret != EXIT_OK && ret != EXIT_CHECK)
+		return ret;
+	r = persist_group(ctx, o, group);
+	return r ? r : ret;
+}
+
+int cmd_restore(struct vfg_ctx *ctx, const struct opts *o)
+{
+	struct vfg_binding **all;
+	char dir[4096], why[512];
+	int n, i, group, r, ret = EXIT_OK;
+
+	if (o->nargs) {
+		err("restore takes no arguments: it binds every persistent group");
+		return EXIT_USAGE;
+	}
+	binding_dir(o, dir, sizeof(dir));
+	n = vfg_binding_load_all(dir, &all);
+	if (n < 0) {
+		err("cannot read the persistent bindings in %s: %s", dir,
+		    strerror(errno));
+		if (errno == EINVAL)
+			hint("a .conf file there is not a binding; move it away");
+		return EXIT_FAIL;
+	}
+	if (!n) {
+		printf("no persistent bindings in %s\n", dir);
+		return EXIT_OK;
+	}
+	for (i = 0; i < n; i++) {
+		group = vfg_binding_find_group(ctx, all[i], why, sizeof(why));
+		if (group < 0) {
+			err("skipping %s/%s.conf (group %d when recorded): %s",
+			    dir, all[i]->name, all[i]->group, why);
+			hint("if the hardware changed on purpose, '%s unbind --persistent' or removing the file forgets it; '%s bind --persistent' records the group as it is now",
+			     prog, prog);
+			if (!ret)
+				ret = EXIT_NOTFOUND;
+			continue;
+		}
+		printf("%s: group %d", all[i]->name, group);
+		if (group != all[i]->group)
+			printf(" (group %d when recorded)", all[i]->group);
+		printf("\n");
+		r = bind_group(ctx, o, group);
+		if (r && !ret)
+			ret = r;
+	}
+	vfg_binding_free_all(all, n);
+	return ret;
+}
+
 int cmd_unbind(struct vfg_ctx *ctx, const struct opts *o)
 {
 	struct vfg_plan *rec = NULL, *p;
@@ -384,6 +541,8 @@ int cmd_unbind(struct vfg_ctx *ctx, const struct opts *o)
 	}
 	if (o->dry_run) {
 		ret = print_dry_run(o, p, NULL, 0, false);
+		if (o->persistent && !o->json && forget_group(ctx, o, group, true) < 0)
+			ret = EXIT_FAIL;
 		goto out;
 	}
 	if (vfg_plan_is_empty(p)) {
@@ -393,7 +552,7 @@ int cmd_unbind(struct vfg_ctx *ctx, const struct opts *o)
 		if (rec && unlink(path) == 0)
 			printf("removed the stale record %s\n", path);
 		ret = EXIT_OK;
-		goto out;
+		goto forget;
 	}
 	nh = vfg_group_get_holders(ctx, group, &h);
 	if (nh > 0 && !o->force) {
@@ -430,6 +589,14 @@ int cmd_unbind(struct vfg_ctx *ctx, const struct opts *o)
 		       or_none(c->old_driver), or_none(now));
 	}
 	ret = EXIT_OK;
+forget:
+	if (o->persistent) {
+		nh = forget_group(ctx, o, group, false);
+		if (nh < 0)
+			ret = EXIT_FAIL;
+		else if (!nh)
+			printf("group %d was not persistent\n", group);
+	}
 out:
 	free(h);
 	vfg_plan_free(p);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * list: every group with its members, their IDs, class and driver, whether
- * the group is viable (and which member blocks it), and who holds it.
+ * the group is viable (and which member blocks it), who holds it, and
+ * whether it is bound at boot (a persistent binding names one of its members).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -45,8 +46,39 @@ static int list_holders(struct vfg_ctx *ctx, const struct vfg_group_status *st,
 	return n < 0 ? 0 : n;
 }
 
+/* What list says about a group's persistent binding. */
+struct persist {
+	const struct vfg_binding *b;	/* NULL: not persistent */
+	char path[4096];
+	char why[512];			/* "" unless stale */
+};
+
+static void find_persist(struct vfg_ctx *ctx, const struct opts *o,
+			 struct vfg_binding **all, int n,
+			 const struct vfg_group_status *st, struct persist *ps)
+{
+	char dir[4096];
+	size_t d;
+	int i, g;
+
+	ps->b = NULL;
+	ps->why[0] = '\0';
+	for (i = 0; i < n && !ps->b; i++)
+		for (d = 0; d < st->n_devices && !ps->b; d++)
+			if (vfg_binding_has_device(all[i], st->devices[d].name))
+				ps->b = all[i];
+	if (!ps->b)
+		return;
+	binding_dir(o, dir, sizeof(dir));
+	snprintf(ps->path, sizeof(ps->path), "%s/%s.conf", dir, ps->b->name);
+	g = vfg_binding_find_group(ctx, ps->b, ps->why, sizeof(ps->why));
+	if (g >= 0 && g != st->group)
+		snprintf(ps->why, sizeof(ps->why), "it names group %d", g);
+}
+
 static void print_group(const struct vfg_group_status *st,
-			const struct vfg_holder *h, int nh)
+			const struct vfg_holder *h, int nh,
+			const struct persist *ps)
 {
 	size_t i;
 	int k;
@@ -72,13 +104,18 @@ static void print_group(const struct vfg_group_status *st,
 			       h[k].comm[0] ? h[k].comm : "?");
 		putchar('\n');
 	}
+	if (ps->b && ps->why[0])
+		printf("    persistent, but stale: %s (%s)\n", ps->why, ps->path);
+	else if (ps->b)
+		printf("    persistent: bound at boot (%s)\n", ps->path);
 	if (!st->viable)
 		printf("    next: '%s explain %d' says why; '%s bind %d' makes it viable\n",
 		       prog, st->group, prog, st->group);
 }
 
 static void json_group(struct json *j, const struct vfg_group_status *st,
-		       const struct vfg_holder *h, int nh)
+		       const struct vfg_holder *h, int nh,
+		       const struct persist *ps)
 {
 	size_t i;
 
@@ -104,20 +141,33 @@ static void json_group(struct json *j, const struct vfg_group_status *st,
 	else
 		json_null(j, "holder");
 	json_holders(j, h, nh);
+	json_bool(j, "persistent", ps->b != NULL);
+	json_str_or_null(j, "persistent_file", ps->b ? ps->path : "");
+	json_str_or_null(j, "persistent_stale", ps->b ? ps->why : "");
 	json_obj_end(j);
 }
 
 int cmd_list(struct vfg_ctx *ctx, const struct opts *o)
 {
 	struct vfg_group_status *st;
+	struct vfg_binding **all;
 	struct vfg_holder *h;
+	struct persist ps;
 	struct json j;
-	int *groups, n, i, nh, ret;
+	int *groups, n, i, nh, nb, ret;
 	bool module = vfg_ctx_has_module(ctx);
+	char dir[4096];
 
 	ret = resolve_groups(ctx, o, &groups, &n);
 	if (ret)
 		return ret;
+	binding_dir(o, dir, sizeof(dir));
+	nb = vfg_binding_load_all(dir, &all);
+	if (nb < 0) {
+		err("warning: cannot read the persistent bindings in %s: %s",
+		    dir, strerror(errno));
+		nb = 0;
+	}
 	if (o->json) {
 		json_doc_begin(&j);
 		json_bool(&j, "module_loaded", module);
@@ -133,10 +183,11 @@ int cmd_list(struct vfg_ctx *ctx, const struct opts *o)
 			continue;
 		}
 		nh = list_holders(ctx, st, &h);
+		find_persist(ctx, o, all, nb, st, &ps);
 		if (o->json)
-			json_group(&j, st, h, nh);
+			json_group(&j, st, h, nh, &ps);
 		else
-			print_group(st, h, nh);
+			print_group(st, h, nh, &ps);
 		free(h);
 		vfg_group_status_free(st);
 	}
@@ -149,6 +200,7 @@ int cmd_list(struct vfg_ctx *ctx, const struct opts *o)
 		printf("note: the vfio module is not loaded; viability is %s's reading of the drivers\n",
 		       prog);
 	}
+	vfg_binding_free_all(all, nb);
 	free(groups);
 	return ret;
 }

@@ -2,7 +2,8 @@
 /*
  * vfio-group: list, explain, bind and unbind IOMMU groups as a whole.
  *
- *   vfio-group [--json] [--root DIR] [--state-dir DIR] COMMAND [ARGS]
+ *   vfio-group [--json] [--root DIR] [--state-dir DIR] [--config-dir DIR]
+ *              COMMAND [ARGS]
  *
  * Every command is one function in a cmd_*.c file; this file parses the
  * command line and dispatches through the table below.
@@ -22,10 +23,14 @@ static const struct cmd cmds[] = {
 	  "every group: members, IDs, class, driver, viability, holder" },
 	{ "explain", cmd_explain, true, "explain GROUP|BDF",
 	  "why the group has these members, and what would make it viable" },
-	{ "bind", cmd_bind, false, "bind [--dry-run] [--force] GROUP|BDF",
+	{ "bind", cmd_bind, false,
+	  "bind [--dry-run] [--force] [--persistent] GROUP|BDF",
 	  "bind the whole group to vfio-pci, all or nothing" },
-	{ "unbind", cmd_unbind, false, "unbind [--dry-run] [--force] GROUP|BDF",
+	{ "unbind", cmd_unbind, false,
+	  "unbind [--dry-run] [--force] [--persistent] GROUP|BDF",
 	  "give the whole group back to its previous drivers" },
+	{ "restore", cmd_restore, false, "restore [--dry-run] [--force]",
+	  "bind every persistent group again (at boot)" },
 	{ "holders", cmd_holders, true, "holders [GROUP|BDF...]",
 	  "the processes that have groups open" },
 	{ "memlock-check", cmd_memlock_check, true,
@@ -41,16 +46,18 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: %s [--json] [--root DIR] [--state-dir DIR] COMMAND [ARGS]\n\n",
-		prog);
+	fprintf(f, "usage: %s [--json] [--root DIR] [--state-dir DIR] [--config-dir DIR]\n"
+		"                  COMMAND [ARGS]\n\n", prog);
 	fprintf(f, "commands:\n");
 	for (i = 0; i < NR_CMDS; i++)
-		fprintf(f, "  %-40s %s\n", cmds[i].usage, cmds[i].help);
+		fprintf(f, "  %-53s %s\n", cmds[i].usage, cmds[i].help);
 	fprintf(f, "\n"
 		"GROUP is an IOMMU group number; BDF a PCI address (0000:01:00.0 or 01:00.0)\n"
 		"standing for its group.  --json applies to list, explain, holders,\n"
 		"memlock-check, watch and bind/unbind --dry-run.\n"
 		"WATCH-OPTIONS: --group N (repeatable), --count N, --timeout SEC, --state.\n"
+		"--persistent records the group in " VFG_BINDING_DIR " (--config-dir)\n"
+		"for 'restore', which vfio-group-restore.service runs at boot.\n"
 		"See vfio-group(8).\n");
 }
 
@@ -63,6 +70,8 @@ enum {
 	OPT_COUNT,
 	OPT_TIMEOUT,
 	OPT_STATE,
+	OPT_PERSISTENT,
+	OPT_CONFIG_DIR,
 };
 
 static const struct option longopts[] = {
@@ -71,6 +80,8 @@ static const struct option longopts[] = {
 	{ "force", no_argument, NULL, 'f' },
 	{ "root", required_argument, NULL, OPT_ROOT },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "config-dir", required_argument, NULL, OPT_CONFIG_DIR },
+	{ "persistent", no_argument, NULL, OPT_PERSISTENT },
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "count", required_argument, NULL, OPT_COUNT },
@@ -95,6 +106,7 @@ int vfio_group_main(int argc, char **argv)
 	optind = 0;	/* callable more than once (the unit tests do) */
 	o.root = getenv("VFIO_GROUP_ROOT");
 	o.state_dir = getenv("VFIO_GROUP_STATE_DIR");
+	o.config_dir = getenv("VFIO_GROUP_CONFIG_DIR");
 	while ((c = getopt_long(argc, argv, "jnfh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -111,6 +123,12 @@ int vfio_group_main(int argc, char **argv)
 			break;
 		case OPT_STATE_DIR:
 			o.state_dir = optarg;
+			break;
+		case OPT_CONFIG_DIR:
+			o.config_dir = optarg;
+			break;
+		case OPT_PERSISTENT:
+			o.persistent = true;
 			break;
 		case OPT_PID:
 			errno = 0;
@@ -197,9 +215,18 @@ int vfio_group_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if ((o.dry_run || o.force) && strcmp(cmd->name, "bind") &&
-	    strcmp(cmd->name, "unbind")) {
-		err("--%s is for bind and unbind only",
+	    strcmp(cmd->name, "unbind") && strcmp(cmd->name, "restore")) {
+		err("--%s is for bind, unbind and restore only",
 		    o.dry_run ? "dry-run" : "force");
+		return EXIT_USAGE;
+	}
+	if (o.persistent && strcmp(cmd->name, "bind") &&
+	    strcmp(cmd->name, "unbind")) {
+		err("--persistent is for bind and unbind only");
+		return EXIT_USAGE;
+	}
+	if (o.json && !strcmp(cmd->name, "restore")) {
+		err("--json is not for restore (it binds several groups)");
 		return EXIT_USAGE;
 	}
 	if (o.pid && strcmp(cmd->name, "memlock-check")) {

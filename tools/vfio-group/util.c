@@ -155,6 +155,14 @@ void record_path(const struct opts *o, int group, char *buf, size_t len)
 			 o->root ? o->root : "", group);
 }
 
+void binding_dir(const struct opts *o, char *buf, size_t len)
+{
+	if (o->config_dir)
+		snprintf(buf, len, "%s", o->config_dir);
+	else
+		snprintf(buf, len, "%s" VFG_BINDING_DIR, o->root ? o->root : "");
+}
+
 void fmt_bytes(uint64_t v, char *buf, size_t len)
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",

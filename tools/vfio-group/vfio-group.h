@@ -35,8 +35,10 @@ struct opts {
 	bool json;
 	bool dry_run;
 	bool force;
+	bool persistent;	/* bind/unbind --persistent */
 	const char *root;	/* sysfs root prefix, NULL for "/" */
 	const char *state_dir;	/* records of binds */
+	const char *config_dir;	/* persistent bindings */
 	long pid;		/* memlock-check --pid, 0 for ourselves */
 	int groups[MAX_WATCH_GROUPS];	/* watch --group */
 	int n_groups;
@@ -76,6 +78,8 @@ int resolve_groups(struct vfg_ctx *ctx, const struct opts *o, int **groups,
 		   int *n);
 /* The record of group @group's bind: "<state dir>/group-N". */
 void record_path(const struct opts *o, int group, char *buf, size_t len);
+/* The directory of persistent bindings: --config-dir, or VFG_BINDING_DIR. */
+void binding_dir(const struct opts *o, char *buf, size_t len);
 /*
  * Names from pci.ids as lspci prints them (names.c): @vendor, @device and
  * @cls ("Ethernet controller") are "" when pci.ids does not know them;
@@ -102,6 +106,7 @@ int cmd_list(struct vfg_ctx *ctx, const struct opts *o);
 int cmd_explain(struct vfg_ctx *ctx, const struct opts *o);
 int cmd_bind(struct vfg_ctx *ctx, const struct opts *o);
 int cmd_unbind(struct vfg_ctx *ctx, const struct opts *o);
+int cmd_restore(struct vfg_ctx *ctx, const struct opts *o);
 int cmd_holders(struct vfg_ctx *ctx, const struct opts *o);
 int cmd_memlock_check(struct vfg_ctx *ctx, const struct opts *o);
 int cmd_watch(struct vfg_ctx *ctx, const struct opts *o);

@@ -8,8 +8,10 @@
  * virtual is read from the device; what is not writable is dropped.  A few
  * registers are written through to the device, each by its own rule:
  *
- *   command   memory, I/O, bus master, parity and SERR enables pass through;
- *             INTx disable is virtual (the kernel owns INTx masking)
+ *   command   memory, I/O, bus master, parity and SERR enables pass through
+ *             (under memory_lock for writing: see rdwr.c); INTx disable is
+ *             virtual, and masks INTx while set, as the mask ioctl does
+ *             (the kernel owns the device's DisINTx bit)
  *   status    only the write-one-to-clear error bits pass through
  *   0x0c/0x0d cache line size and latency timer pass through
  *
@@ -151,8 +153,9 @@ int vfg_pci_config_init(struct vfg_pci_device *vdev)
 		cfg_put32(vdev, i, ret ? ~0U : v);
 	}
 
-	/* Command: INTx disable is ours. */
+	/* Command: INTx disable is ours, and masks INTx (intr.c). */
 	vdev->vconfig[PCI_COMMAND + 1] &= ~(PCI_COMMAND_INTX_DISABLE >> 8);
+	vdev->intx_virq_disabled = false;
 	vdev->vconfig_virt[PCI_COMMAND + 1] = PCI_COMMAND_INTX_DISABLE >> 8;
 	vdev->vconfig_wr[PCI_COMMAND + 1] = PCI_COMMAND_INTX_DISABLE >> 8;
 
@@ -227,13 +230,42 @@ static int cfg_read_chunk(struct vfg_pci_device *vdev, int pos, int len,
 	return 0;
 }
 
+/*
+ * One byte of the command register, written through where CMD_PASSTHRU
+ * allows.  Decoding may change: under memory_lock for writing, so that no
+ * BAR access or fault runs meanwhile, and with every user mapping zapped
+ * when memory decoding goes off (later faults get SIGBUS until it is back).
+ * Return: 0 or a PCIBIOS error.
+ */
+static int cfg_write_command(struct vfg_pci_device *vdev, int pos, u8 val)
+{
+	struct pci_dev *pdev = vdev->pdev;
+	u16 mask = pos == PCI_COMMAND ? CMD_PASSTHRU & 0xff :
+					CMD_PASSTHRU & 0xff00;
+	u16 user = pos == PCI_COMMAND ? val : val << 8;
+	u16 cmd, new;
+	int ret;
+
+	lockdep_assert_held(&vdev->lock);
+	down_write(&vdev->memory_lock);
+	ret = pci_user_read_config_word(pdev, PCI_COMMAND, &cmd);
+	if (ret)
+		goto out;
+	new = (cmd & ~mask) | (user & mask);
+	if ((cmd & PCI_COMMAND_MEMORY) && !(new & PCI_COMMAND_MEMORY))
+		vfg_device_zap_mappings(&vdev->core);
+	ret = pci_user_write_config_word(pdev, PCI_COMMAND, new);
+out:
+	up_write(&vdev->memory_lock);
+	return ret;
+}
+
 /* Registers written through to the device, each by its own rule. */
 static int cfg_write_hw(struct vfg_pci_device *vdev, int pos, int len,
 			const u8 *in)
 {
 	struct pci_dev *pdev = vdev->pdev;
 	int i, ret = 0;
-	u16 cmd, user;
 
 	for (i = 0; i < len; i++) {
 		switch (pos + i) {
@@ -253,19 +285,7 @@ static int cfg_write_hw(struct vfg_pci_device *vdev, int pos, int len,
 			break;
 		case PCI_COMMAND:
 		case PCI_COMMAND + 1:
-			ret = pci_user_read_config_word(pdev, PCI_COMMAND,
-							&cmd);
-			if (ret)
-				break;
-			user = pos + i == PCI_COMMAND ? in[i] : in[i] << 8;
-			if (pos + i == PCI_COMMAND)
-				cmd = (cmd & ~(CMD_PASSTHRU & 0xff)) |
-				      (user & CMD_PASSTHRU & 0xff);
-			else
-				cmd = (cmd & ~(CMD_PASSTHRU & 0xff00)) |
-				      (user & CMD_PASSTHRU & 0xff00);
-			ret = pci_user_write_config_word(pdev, PCI_COMMAND,
-							 cmd);
+			ret = cfg_write_command(vdev, pos + i, in[i]);
 			vfg_pci_intx_command_written(vdev);
 			break;
 		}

@@ -16,9 +16,23 @@
  * see virqfd.c), which KVM signals when the guest EOIs.  A device that
  * supports DisINTx (pci_intx_mask_supported(), decided once at enumeration)
  * is masked there, on a shared line; any other gets the line to itself and
- * is masked at the interrupt controller.  When unmasking finds the device
- * still asserting, the line fires again and the handler masks and signals
- * again; nothing is resent by hand.
+ * is masked at the interrupt controller.  When an unmask by ioctl finds the
+ * device still asserting, the line fires again and the handler masks and
+ * signals again.
+ *
+ * The unmask eventfd is signalled in whatever context the signaller runs,
+ * and its handler runs under the eventfd's wait queue lock; if the trigger
+ * is the same eventfd, the INTx handler's own signal calls it, in hard-IRQ
+ * context.  A plain unmask there of a line that still asserts would fire it
+ * again at once, and so on forever: a livelock in hard-IRQ context.  So the
+ * eventfd path checks and unmasks (pci_check_and_unmask_intx(): a device
+ * that still asserts stays masked) and re-arms from process context: the
+ * @intx_rearm work signals the trigger again, as if the line had fired.  An
+ * exclusive line cannot be checked; its unmask is left to the work.
+ *
+ * The virtual INTx disable bit of the command register (config.c) masks
+ * INTx while it is set, as a guest expects: no unmask opens the line until
+ * it is cleared, and clearing it unmasks.
  *
  * MSI and MSI-X vectors each get a trigger eventfd; their handler only
  * signals it.  Masking them is not supported (-ENOTTY, as upstream).
@@ -29,7 +43,8 @@
  *                            vfg_pci_set_irqs() takes it; every static
  *                            function below that changes state, and
  *                            vfg_pci_irq_disable_all(), expect it held.
- *   vdev->irqlock (spinlock) intx_masked and the intx_unmask slot.  Taken by
+ *   vdev->irqlock (spinlock) intx_masked, intx_virq_disabled and the
+ *                            intx_unmask slot.  Taken by
  *                            the INTx handler (hard IRQ) and by the unmask
  *                            virqfd under the eventfd's wait queue lock, so:
  *                            eventfd wait queue lock -> irqlock, and no
@@ -105,8 +120,9 @@ static void vfg_intx_mask(struct vfg_pci_device *vdev)
 }
 
 /*
- * Unmask INTx if it is masked.  INTx must be enabled.  Runs from the ioctl
- * and from the unmask virqfd (atomic, eventfd wait queue lock held).
+ * Unmask INTx if it is masked and the virtual INTx disable bit is clear.
+ * INTx must be enabled.  Process context: the ioctl, a config write, the
+ * re-arm work.
  */
 static void vfg_intx_unmask(struct vfg_pci_device *vdev)
 {
@@ -114,7 +130,7 @@ static void vfg_intx_unmask(struct vfg_pci_device *vdev)
 	unsigned long flags;
 
 	spin_lock_irqsave(&vdev->irqlock, flags);
-	if (vdev->intx_masked) {
+	if (vdev->intx_masked && !vdev->intx_virq_disabled) {
 		/* pci_intx(pdev, 1) clears DisINTx: the device may assert. */
 		if (pci_intx_mask_supported(pdev))
 			pci_intx(pdev, 1);
@@ -126,31 +142,98 @@ static void vfg_intx_unmask(struct vfg_pci_device *vdev)
 }
 
 /**
- * vfg_pci_intx_command_written() - re-apply the INTx mask after userspace
- *	wrote the command register
+ * vfg_pci_intx_command_written() - apply the command register userspace
+ *	wrote to INTx
  * @vdev: the device, with vdev->lock held
  *
- * The config code writes the command register by read-modify-write and keeps
- * DisINTx as it read it; the INTx handler may have set it in between.  A
- * masked line must stay masked, so set it again.
+ * The virtual INTx disable bit (in vdev->vconfig) masks INTx while set, and
+ * clearing it unmasks, as the mask and unmask ioctls do.  It is recorded
+ * even while INTx is not enabled, so that enabling it starts masked.
+ *
+ * The config code writes the device's command register by read-modify-write
+ * and keeps DisINTx as it read it; the INTx handler may have set it in
+ * between.  A masked line must stay masked, so set it again.
  */
 void vfg_pci_intx_command_written(struct vfg_pci_device *vdev)
 {
+	bool virq_disabled = vdev->vconfig[PCI_COMMAND + 1] &
+			     (PCI_COMMAND_INTX_DISABLE >> 8);
+	bool intx = vdev->irq_type == VFIO_PCI_INTX_IRQ_INDEX;
 	unsigned long flags;
+	bool changed;
 
 	lockdep_assert_held(&vdev->lock);
-	if (vdev->irq_type != VFIO_PCI_INTX_IRQ_INDEX ||
-	    !pci_intx_mask_supported(vdev->pdev))
-		return;
 	spin_lock_irqsave(&vdev->irqlock, flags);
-	if (vdev->intx_masked)
+	changed = vdev->intx_virq_disabled != virq_disabled;
+	vdev->intx_virq_disabled = virq_disabled;
+	if (intx && vdev->intx_masked && pci_intx_mask_supported(vdev->pdev))
 		pci_intx(vdev->pdev, 0);
 	spin_unlock_irqrestore(&vdev->irqlock, flags);
+
+	if (!intx || !changed)
+		return;
+	if (virq_disabled)
+		vfg_intx_mask(vdev);
+	else
+		vfg_intx_unmask(vdev);
 }
 
+/*
+ * The unmask eventfd was signalled: atomic, under its wait queue lock, maybe
+ * from our own INTx handler (see the top of this file).  Unmask a DisINTx
+ * device only if it no longer asserts; otherwise leave it masked and let the
+ * work signal the trigger again.  An exclusive line is unmasked by the work.
+ */
 static void vfg_intx_unmask_virqfd(void *data)
 {
-	vfg_intx_unmask(data);
+	struct vfg_pci_device *vdev = data;
+	struct pci_dev *pdev = vdev->pdev;
+	unsigned long flags;
+	bool rearm = false;
+
+	if (!pci_intx_mask_supported(pdev)) {
+		schedule_work(&vdev->intx_rearm);
+		return;
+	}
+	spin_lock_irqsave(&vdev->irqlock, flags);
+	if (vdev->intx_masked && !vdev->intx_virq_disabled) {
+		if (pci_check_and_unmask_intx(pdev))
+			vdev->intx_masked = false;
+		else
+			rearm = true;
+	}
+	spin_unlock_irqrestore(&vdev->irqlock, flags);
+	if (rearm)
+		schedule_work(&vdev->intx_rearm);
+}
+
+/*
+ * Process context, for vfg_intx_unmask_virqfd(): tell userspace again that
+ * the device asserts INTx, or unmask an exclusive line.  INTx is enabled:
+ * vfg_intx_disable() cancels this after the virqfd is gone, before ctx goes.
+ */
+static void vfg_intx_rearm(struct work_struct *work)
+{
+	struct vfg_pci_device *vdev = container_of(work, struct vfg_pci_device,
+						   intx_rearm);
+	struct eventfd_ctx *trigger;
+
+	if (!pci_intx_mask_supported(vdev->pdev)) {
+		vfg_intx_unmask(vdev);
+		return;
+	}
+	trigger = READ_ONCE(vdev->ctx[0].trigger);
+	if (trigger)
+		eventfd_signal(trigger, 1);
+}
+
+/**
+ * vfg_pci_intx_init() - set up a device's INTx state at probe
+ * @vdev: the device, not yet registered
+ */
+void vfg_pci_intx_init(struct vfg_pci_device *vdev)
+{
+	INIT_WORK(&vdev->intx_rearm, vfg_intx_rearm);
 }
 
 static irqreturn_t vfg_intx_handler(int irq, void *dev_id)
@@ -241,8 +324,11 @@ static int vfg_intx_enable(struct vfg_pci_device *vdev,
 		return ret;
 	}
 
+	/* Unmasked unless the virtual INTx disable bit is set. */
 	if (maskable)
 		vfg_intx_unmask(vdev);
+	else if (vdev->intx_virq_disabled)
+		vfg_intx_mask(vdev);
 	return 0;
 }
 
@@ -255,8 +341,9 @@ static void vfg_intx_set_trigger(struct vfg_pci_device *vdev,
 	lockdep_assert_held(&vdev->lock);
 
 	WRITE_ONCE(vdev->ctx[0].trigger, trigger);
-	/* A handler that read the old one has finished after this. */
+	/* A handler or re-arm that read the old one has finished after this. */
 	synchronize_irq(vdev->ctx[0].irq);
+	flush_work(&vdev->intx_rearm);
 	eventfd_ctx_put(old);
 }
 
@@ -269,6 +356,7 @@ static void vfg_intx_disable(struct vfg_pci_device *vdev)
 
 	/* First: after this nothing unmasks behind our back. */
 	vfg_virqfd_disable(&vdev->intx_unmask, &vdev->irqlock);
+	cancel_work_sync(&vdev->intx_rearm);
 
 	/* Leave a device on a shared line unable to assert unhandled. */
 	if (pci_intx_mask_supported(vdev->pdev))
@@ -378,19 +466,24 @@ static irqreturn_t vfg_msi_handler(int irq, void *dev_id)
 /*
  * The MSI-X table is in a BAR: allocating, starting and stopping vectors
  * writes to it, which the device ignores while memory decode is off.  Turn
- * decode on around those writes if userspace has it off (vdev->lock
- * serializes this with userspace's config writes), and back off afterwards
- * without undoing what the MSI core changed meanwhile (DisINTx).
+ * decode on around those writes if userspace has it off, and back off
+ * afterwards without undoing what the MSI core changed meanwhile (DisINTx).
+ * memory_lock is held for writing in between, so that no user access or
+ * fault sees decoding on: a page mapped in that window would outlive it.
  */
 static bool vfg_msix_mem_enable(struct vfg_pci_device *vdev, bool msix)
 {
 	u16 cmd;
 
+	lockdep_assert_held(&vdev->lock);
 	if (!msix)
 		return false;
+	down_write(&vdev->memory_lock);
 	pci_read_config_word(vdev->pdev, PCI_COMMAND, &cmd);
-	if (cmd & PCI_COMMAND_MEMORY)
+	if (cmd & PCI_COMMAND_MEMORY) {
+		up_write(&vdev->memory_lock);
 		return false;
+	}
 	pci_write_config_word(vdev->pdev, PCI_COMMAND, cmd | PCI_COMMAND_MEMORY);
 	return true;
 }
@@ -404,6 +497,7 @@ static void vfg_msix_mem_restore(struct vfg_pci_device *vdev, bool enabled)
 	pci_read_config_word(vdev->pdev, PCI_COMMAND, &cmd);
 	pci_write_config_word(vdev->pdev, PCI_COMMAND,
 			      cmd & ~PCI_COMMAND_MEMORY);
+	up_write(&vdev->memory_lock);
 }
 
 /*

@@ -6,13 +6,24 @@
  * accesses, so any length and alignment works.  The MSI-X table is the
  * kernel's: reads of it return all ones and writes are dropped.
  *
+ * No access reaches a BAR the device does not decode (CVE-2020-12888: on
+ * some platforms an access to a disabled BAR is an Unsupported Request that
+ * ends in a machine check).  vdev->memory_lock is the gate: every access
+ * checks, under it for reading, that the device was not revoked and that its
+ * command register enables the BAR's space (memory, or I/O for I/O BARs;
+ * memory for the ROM), and fails with -EIO (pread/pwrite) or SIGBUS (a
+ * fault) if not.  Whoever takes decoding away holds it for writing: a
+ * userspace config write that changes the command register (which zaps the
+ * mappings when it clears the memory enable), a reset (which zaps them
+ * first), a revoke.
+ *
  * mmap maps memory BARs uncached, a page at a time as they are touched: the
- * fault handler inserts the page under vdev->memory_lock (read), unless the
- * device was revoked.  Every device fd of a device shares the device's own
- * address_space, so vfg_device_zap_mappings() takes every userspace mapping away
- * at once; after a revoke, a later access faults with SIGBUS.  Neither mmap
- * nor the fault handler takes vdev->lock, which is held across operations
- * that may wait for PCI hotplug.  The pages that
+ * fault handler inserts the page under vdev->memory_lock (read), taken under
+ * mmap_lock.  Every device fd of a device shares the device's own
+ * address_space, so vfg_device_zap_mappings() takes every userspace mapping
+ * away at once; a later access faults again, into the same checks.  Neither
+ * mmap nor the fault handler takes vdev->lock, which is held across
+ * operations that may wait for PCI hotplug.  The pages that
  * hold the MSI-X table may be mapped only when the IOMMU remaps interrupts;
  * otherwise a device could be made to send arbitrary MSIs.
  */
@@ -49,15 +60,38 @@ void vfg_pci_unmap_bars(struct vfg_pci_device *vdev)
 	}
 }
 
+/**
+ * vfg_pci_bar_decoded() - does the device decode a BAR now?
+ * @vdev: the device, with memory_lock held (read or write)
+ * @bar: BAR index, or PCI_ROM_RESOURCE
+ *
+ * Return: true if the command register enables the BAR's space (I/O for an
+ * I/O BAR, memory otherwise) and the device was not revoked.
+ */
+bool vfg_pci_bar_decoded(struct vfg_pci_device *vdev, int bar)
+{
+	u16 cmd, need = PCI_COMMAND_MEMORY;
+
+	lockdep_assert_held(&vdev->memory_lock);
+	if (vdev->revoked)
+		return false;
+	if (bar < PCI_STD_NUM_BARS &&
+	    pci_resource_flags(vdev->pdev, bar) & IORESOURCE_IO)
+		need = PCI_COMMAND_IO;
+	if (pci_read_config_word(vdev->pdev, PCI_COMMAND, &cmd))
+		return false;
+	return cmd != 0xffff && (cmd & need);
+}
+
 /* Does [pos, pos + len) of @bar touch the MSI-X table? */
 static bool vfg_pci_in_msix(struct vfg_pci_device *vdev, int bar, loff_t pos,
 			    size_t len)
 {
-	return bar == vdev->msix_bar && pos < vdev->msix_offset + vdev->msix_size &&
+	return bar == vdev->msix_bar && pos < vfg_pci_msix_end(vdev) &&
 	       pos + len > vdev->msix_offset;
 }
 
-/* One bounce buffer's worth of BAR accesses; under vdev->lock. */
+/* One bounce buffer's worth of BAR accesses; the BAR decoded. */
 static void vfg_pci_bar_io(struct vfg_pci_device *vdev, int bar,
 			   void __iomem *io, loff_t pos, u8 *tmp, size_t n,
 			   bool write)
@@ -111,9 +145,11 @@ static void vfg_pci_bar_io(struct vfg_pci_device *vdev, int bar,
  * @write: direction
  *
  * Goes through a bounce buffer, a page at a time: user memory is touched
- * only outside vdev->lock (see vfg_pci_config_rw()).
+ * only outside vdev->lock and memory_lock (see vfg_pci_config_rw()).
  *
- * Return: bytes transferred, or a negative errno (-EINVAL outside the BAR).
+ * Return: bytes transferred, or a negative errno: -EINVAL outside the BAR,
+ * -EIO while the device does not decode it (or is being reset), -ENODEV
+ * after a revoke.
  */
 ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
 		       char __user *buf, size_t count, loff_t pos, bool write)
@@ -138,11 +174,17 @@ ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
 			break;
 		}
 		mutex_lock(&vdev->lock);
-		io = vdev->revoked ? NULL : vfg_pci_bar_map(vdev, bar);
+		down_read(&vdev->memory_lock);
+		if (vdev->revoked)
+			ret = -ENODEV;
+		else if (!vfg_pci_bar_decoded(vdev, bar))
+			ret = -EIO;
+		io = ret ? NULL : vfg_pci_bar_map(vdev, bar);
 		if (io)
 			vfg_pci_bar_io(vdev, bar, io, pos + done, tmp, n, write);
-		else
-			ret = vdev->revoked ? -ENODEV : -ENOMEM;
+		else if (!ret)
+			ret = -ENOMEM;
+		up_read(&vdev->memory_lock);
 		mutex_unlock(&vdev->lock);
 		if (ret)
 			break;
@@ -163,7 +205,8 @@ ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
  * @count: bytes
  * @pos: offset in the ROM
  *
- * Return: bytes read, or a negative errno (-EINVAL without a ROM).
+ * Return: bytes read, or a negative errno: -EINVAL without a ROM, -EIO
+ * while the device does not decode memory (or is being reset).
  */
 ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,
 			 size_t count, loff_t pos)
@@ -184,8 +227,13 @@ ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,
 		return -ENOMEM;
 
 	mutex_lock(&vdev->lock);
+	down_read(&vdev->memory_lock);
 	if (vdev->revoked) {
 		ret = -ENODEV;
+		goto out;
+	}
+	if (!vfg_pci_bar_decoded(vdev, PCI_ROM_RESOURCE)) {
+		ret = -EIO;
 		goto out;
 	}
 	rom = pci_map_rom(vdev->pdev, &size);
@@ -200,6 +248,7 @@ ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,
 	}
 	pci_unmap_rom(vdev->pdev, rom);
 out:
+	up_read(&vdev->memory_lock);
 	mutex_unlock(&vdev->lock);
 	/* User memory only outside the lock (see vfg_pci_config_rw()). */
 	if (ret > 0 && copy_to_user(buf, tmp, ret))
@@ -219,8 +268,9 @@ static vm_fault_t vfg_pci_mmap_fault(struct vm_fault *vmf)
 			      ((vmf->address - vma->vm_start) >> PAGE_SHIFT);
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 
+	/* Revoked, decoding off or a reset running: SIGBUS. */
 	down_read(&vdev->memory_lock);
-	if (!vdev->revoked)
+	if (vfg_pci_bar_decoded(vdev, index))
 		ret = vmf_insert_pfn(vma, vmf->address,
 				     (pci_resource_start(vdev->pdev, index) >>
 				      PAGE_SHIFT) + pgoff);
@@ -269,7 +319,7 @@ int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma)
 	if (off >= size || len > PAGE_ALIGN(size) - off)
 		return -EINVAL;
 	if (index == vdev->msix_bar && !vfg_pci_msix_mappable(vdev) &&
-	    off < PAGE_ALIGN(vdev->msix_offset + vdev->msix_size) &&
+	    off < PAGE_ALIGN(vfg_pci_msix_end(vdev)) &&
 	    off + len > (vdev->msix_offset & PAGE_MASK))
 		return -EINVAL;
 

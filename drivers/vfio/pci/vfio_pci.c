@@ -33,6 +33,11 @@
 
 static struct pci_driver vfg_pci_driver;
 
+static char *driver_name = "vfio-pci";
+module_param(driver_name, charp, 0444);
+MODULE_PARM_DESC(driver_name,
+		 "Name of the PCI driver userspace binds devices to (default vfio-pci)");
+
 static void vfg_pci_release(struct vfg_device *core)
 {
 	struct vfg_pci_device *vdev = to_vfg_pci(core);
@@ -68,7 +73,7 @@ static int vfg_pci_open_device(struct vfg_device *core)
 		pci_info(pdev, "reset on open failed; continuing\n");
 	pci_save_state(pdev);
 	vdev->saved_state = pci_store_saved_state(pdev);
-	ret = pci_request_selected_regions(pdev, bars, vfg.pci_driver_name);
+	ret = pci_request_selected_regions(pdev, bars, driver_name);
 	if (ret) {
 		pci_warn(pdev, "cannot claim its BARs: %d\n", ret);
 		goto err_disable;
@@ -185,7 +190,7 @@ static int vfg_pci_msix_caps(struct vfg_pci_device *vdev, struct vfg_caps *caps)
 	struct vfio_region_info_cap_sparse_mmap *sparse;
 	u64 size = PAGE_ALIGN(vdev->bar_size[vdev->msix_bar]);
 	u64 start = vdev->msix_offset & PAGE_MASK;
-	u64 end = PAGE_ALIGN(vdev->msix_offset + vdev->msix_size);
+	u64 end = PAGE_ALIGN(vfg_pci_msix_end(vdev));
 	int nr = (start > 0) + (end < size), i = 0;
 	void *hdr;
 
@@ -272,21 +277,44 @@ out:
 	return ret;
 }
 
+/*
+ * Close the BARs for a reset: every user mapping goes, and memory_lock held
+ * for writing keeps pread/pwrite and faults out (-EIO, SIGBUS) until
+ * vfg_pci_reset_end().  The caller holds the core's open_lock, so the
+ * reset is also ordered against enable, disable and revoke.
+ */
+static void vfg_pci_reset_begin(struct vfg_pci_device *vdev)
+{
+	lockdep_assert_held(&vdev->core.open_lock);
+	down_write(&vdev->memory_lock);
+	vfg_device_zap_mappings(&vdev->core);
+}
+
+static void vfg_pci_reset_end(struct vfg_pci_device *vdev)
+{
+	up_write(&vdev->memory_lock);
+}
+
 static long vfg_pci_reset(struct vfg_pci_device *vdev)
 {
 	int ret;
 
 	if (!vdev->reset_works)
 		return -EINVAL;
-	/* Resets are ordered against enable, disable and revoke. */
 	if (!vfg_device_lock_live(&vdev->core))
 		return -ENODEV;
+	vfg_pci_reset_begin(vdev);
 	ret = pci_try_reset_function(vdev->pdev);
+	vfg_pci_reset_end(vdev);
 	vfg_device_unlock(&vdev->core);
 	return ret;
 }
 
-/* The devices a bus (or slot) reset of @pdev would reset too. */
+/*
+ * The devices a bus (or slot) reset of @pdev would reset too, each with a
+ * reference: pci_walk_bus() holds the bus lock only while it walks, and a
+ * device may be hot-unplugged as soon as it returns.
+ */
 struct vfg_reset_walk {
 	struct pci_slot *slot;
 	struct pci_dev **devs;
@@ -301,11 +329,23 @@ static int vfg_reset_walk_one(struct pci_dev *pdev, void *data)
 	if (w->slot && pdev->slot != w->slot)
 		return 0;
 	if (w->devs && w->nr < w->max)
-		w->devs[w->nr] = pdev;
+		w->devs[w->nr] = pci_dev_get(pdev);
 	w->nr++;
 	return 0;
 }
 
+static void vfg_reset_walk_free(struct vfg_reset_walk *w)
+{
+	int i;
+
+	for (i = 0; i < w->nr; i++)
+		pci_dev_put(w->devs[i]);
+	kfree(w->devs);
+	w->devs = NULL;
+	w->nr = 0;
+}
+
+/* Fill @w; on success, vfg_reset_walk_free() gives it back. */
 static int vfg_reset_scope(struct pci_dev *pdev, struct vfg_reset_walk *w)
 {
 	memset(w, 0, sizeof(*w));
@@ -316,13 +356,18 @@ static int vfg_reset_scope(struct pci_dev *pdev, struct vfg_reset_walk *w)
 	pci_walk_bus(pdev->bus, vfg_reset_walk_one, w);
 	if (!w->nr)
 		return -ENODEV;
-	w->devs = kcalloc(w->nr, sizeof(*w->devs), GFP_KERNEL);
+	/* Room for devices added between the two walks. */
+	w->max = w->nr + 8;
+	w->devs = kcalloc(w->max, sizeof(*w->devs), GFP_KERNEL);
 	if (!w->devs)
 		return -ENOMEM;
-	w->max = w->nr;
 	w->nr = 0;
 	pci_walk_bus(pdev->bus, vfg_reset_walk_one, w);
-	w->nr = min(w->nr, w->max);
+	if (w->nr > w->max) {
+		w->nr = w->max;
+		vfg_reset_walk_free(w);
+		return -EAGAIN;
+	}
 	return 0;
 }
 
@@ -369,22 +414,144 @@ static long vfg_pci_hot_reset_info(struct vfg_pci_device *vdev,
 		ret = -EFAULT;
 	kfree(out);
 out:
-	kfree(w.devs);
+	vfg_reset_walk_free(&w);
 	return ret;
 }
 
 #define VFG_HOT_RESET_MAX_GROUPS 64
 
+/*
+ * What a hot reset holds while it runs: each device it resets, kept bound
+ * to us (vfg_device_hold()), and each group those are in, kept owned by the
+ * caller (vfg_group_hold_owned()).
+ */
+struct vfg_hot_reset {
+	struct vfg_group *groups[VFG_HOT_RESET_MAX_GROUPS];
+	bool held[VFG_HOT_RESET_MAX_GROUPS];
+	int nr_groups;
+	struct vfg_device **vdevs;
+	int nr_vdevs;
+};
+
+static void vfg_hot_reset_release_devices(struct vfg_hot_reset *hr)
+{
+	int i;
+
+	for (i = 0; i < hr->nr_vdevs; i++) {
+		vfg_device_unhold(hr->vdevs[i]);
+		vfg_device_put(hr->vdevs[i]);
+	}
+	kfree(hr->vdevs);
+	hr->vdevs = NULL;
+	hr->nr_vdevs = 0;
+}
+
+static void vfg_hot_reset_release_groups(struct vfg_hot_reset *hr)
+{
+	int i;
+
+	for (i = 0; i < hr->nr_groups; i++) {
+		if (hr->held[i])
+			vfg_group_unhold(hr->groups[i]);
+		vfg_group_put(hr->groups[i]);
+	}
+}
+
+/* The index in @hr of the passed group of @pdev, or -1. */
+static int vfg_hot_reset_group_of(struct vfg_hot_reset *hr,
+				  struct pci_dev *pdev)
+{
+	struct iommu_group *iommu_group = iommu_group_get(&pdev->dev);
+	int i;
+
+	for (i = 0; i < hr->nr_groups; i++)
+		if (vfg_group_is(hr->groups[i], iommu_group))
+			break;
+	iommu_group_put(iommu_group);
+	return i < hr->nr_groups ? i : -1;
+}
+
+/*
+ * Hold the group of @pdev, which the reset would hit, or say why not: it
+ * must be one the caller passed, attached to a container (upstream's rule;
+ * anything else is -EINVAL).  May wait for the group's container, so never
+ * under a global lock.
+ */
+static int vfg_hot_reset_hold_group(struct vfg_pci_device *vdev,
+				    struct vfg_hot_reset *hr,
+				    struct pci_dev *pdev)
+{
+	int i = vfg_hot_reset_group_of(hr, pdev);
+
+	if (i < 0) {
+		pci_info(vdev->pdev, "hot reset refused: the group of %s was not passed\n",
+			 pci_name(pdev));
+		return -EINVAL;
+	}
+	if (hr->held[i])
+		return 0;
+	if (!vfg_group_hold_owned(hr->groups[i])) {
+		pci_info(vdev->pdev, "hot reset refused: the group of %s is not in a container\n",
+			 pci_name(pdev));
+		return -EINVAL;
+	}
+	hr->held[i] = true;
+	return 0;
+}
+
+/*
+ * Hold @pdev, whose group must be held already: it must be bound to us and
+ * live.
+ */
+static int vfg_hot_reset_hold_device(struct vfg_pci_device *vdev,
+				     struct vfg_hot_reset *hr,
+				     struct pci_dev *pdev)
+{
+	int i = vfg_hot_reset_group_of(hr, pdev);
+	struct vfg_device *found = NULL;
+
+	if (i >= 0 && hr->held[i])
+		found = vfg_group_get_device(hr->groups[i], &pdev->dev);
+	if (found && !vfg_device_hold(found)) {
+		vfg_device_put(found);
+		found = NULL;
+	}
+	if (!found) {
+		pci_info(vdev->pdev, "hot reset refused: %s is not bound to %s in an owned group\n",
+			 pci_name(pdev), driver_name);
+		return -EINVAL;
+	}
+	hr->vdevs[hr->nr_vdevs++] = found;
+	return 0;
+}
+
+/*
+ * VFIO_DEVICE_PCI_HOT_RESET.  Every device the reset hits must be bound to
+ * us and in a group the caller passed and owns, and that must stay true
+ * until the reset is over:
+ *
+ * - each group is held first (it stays in its container; this may wait for
+ *   the container, so it is done before any global lock is taken);
+ * - for a bus reset, the PCI rescan/remove lock is taken, so that no device
+ *   is added to or removed from the bus meanwhile (pci_reset_bus() walks
+ *   the bus's device list without a lock of its own), and the devices the
+ *   reset hits are found again under it; a slot reset is serialised against
+ *   its hotplug driver by the driver's own reset lock instead, which is
+ *   taken inside its removal path and so cannot nest in the rescan lock;
+ * - each device is held (its removal, and so any rebinding, waits);
+ *   pci_reset_bus() takes the device locks with trylocks, so a removal
+ *   already waiting for a hold makes it fail with -EAGAIN, not deadlock.
+ */
 static long vfg_pci_hot_reset(struct vfg_pci_device *vdev, void __user *arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_pci_hot_reset, count);
-	struct vfg_group *groups[VFG_HOT_RESET_MAX_GROUPS];
 	struct vfio_pci_hot_reset hdr;
-	struct iommu_group *iommu_group;
+	struct vfg_hot_reset hr = { };
 	struct vfg_reset_walk w;
-	int i, j, nr = 0, fd;
+	struct vfg_group *group;
+	bool rescan_locked = false;
+	int i, fd;
 	long ret;
-	bool found;
 
 	if (copy_from_user(&hdr, arg, minsz))
 		return -EFAULT;
@@ -392,51 +559,67 @@ static long vfg_pci_hot_reset(struct vfg_pci_device *vdev, void __user *arg)
 	    hdr.count > VFG_HOT_RESET_MAX_GROUPS ||
 	    hdr.argsz < minsz + hdr.count * sizeof(s32))
 		return -EINVAL;
-	ret = vfg_reset_scope(vdev->pdev, &w);
-	if (ret)
-		return ret;
-
 	for (i = 0; i < hdr.count; i++) {
 		if (get_user(fd, (s32 __user *)(arg + minsz) + i)) {
 			ret = -EFAULT;
-			goto out;
+			goto out_groups;
 		}
-		groups[nr] = vfg_group_get_from_fd(fd);
-		if (IS_ERR(groups[nr])) {
-			ret = PTR_ERR(groups[nr]);
-			goto out;
+		group = vfg_group_get_from_fd(fd);
+		if (IS_ERR(group)) {
+			ret = PTR_ERR(group);
+			goto out_groups;
 		}
-		nr++;
+		hr.groups[hr.nr_groups++] = group;
 	}
+
+	ret = vfg_reset_scope(vdev->pdev, &w);
+	if (ret)
+		goto out_groups;
+	for (i = 0; i < w.nr && !ret; i++)
+		ret = vfg_hot_reset_hold_group(vdev, &hr, w.devs[i]);
+	if (ret)
+		goto out_walk;
 	/*
-	 * The caller must own the group of every device the reset hits: only
-	 * a group in a container is the caller's, as its DMA is owned, so none
-	 * of its devices has a host driver that a reset would pull the rug
-	 * from under.
+	 * Our open lock orders the reset against our own open, close and
+	 * revoke, and comes before the rescan lock: pciehp takes that one
+	 * under its reset_lock, which a reset under our open lock may take.
 	 */
-	for (i = 0; i < w.nr; i++) {
-		iommu_group = iommu_group_get(&w.devs[i]->dev);
-		found = false;
-		for (j = 0; j < nr && iommu_group; j++)
-			found |= vfg_group_owns(groups[j], iommu_group);
-		iommu_group_put(iommu_group);
-		if (!found) {
-			pci_info(vdev->pdev, "hot reset refused: the caller does not own the group of %s\n",
-				 pci_name(w.devs[i]));
-			ret = -EINVAL;
-			goto out;
-		}
-	}
-	if (vfg_device_lock_live(&vdev->core)) {
-		ret = pci_reset_bus(vdev->pdev);
-		vfg_device_unlock(&vdev->core);
-	} else {
+	if (!vfg_device_lock_live(&vdev->core)) {
 		ret = -ENODEV;
+		goto out_walk;
 	}
-out:
-	while (nr--)
-		vfg_group_put(groups[nr]);
-	kfree(w.devs);
+	if (!w.slot) {
+		vfg_reset_walk_free(&w);
+		pci_lock_rescan_remove();
+		rescan_locked = true;
+		ret = vfg_reset_scope(vdev->pdev, &w);
+		if (ret)
+			goto out_unlock;
+	}
+	hr.vdevs = kcalloc(w.nr, sizeof(*hr.vdevs), GFP_KERNEL);
+	if (!hr.vdevs) {
+		ret = -ENOMEM;
+		goto out_walk_unlock;
+	}
+	for (i = 0; i < w.nr && !ret; i++)
+		ret = vfg_hot_reset_hold_device(vdev, &hr, w.devs[i]);
+	if (!ret) {
+		vfg_pci_reset_begin(vdev);
+		ret = pci_reset_bus(vdev->pdev);
+		vfg_pci_reset_end(vdev);
+	}
+	vfg_hot_reset_release_devices(&hr);
+out_walk_unlock:
+	vfg_reset_walk_free(&w);
+out_unlock:
+	if (rescan_locked)
+		pci_unlock_rescan_remove();
+	vfg_device_unlock(&vdev->core);
+	goto out_groups;
+out_walk:
+	vfg_reset_walk_free(&w);
+out_groups:
+	vfg_hot_reset_release_groups(&hr);
 	return ret;
 }
 
@@ -512,6 +695,7 @@ static int vfg_pci_mmap_dev(struct vfg_device *core, struct vm_area_struct *vma)
 }
 
 static const struct vfg_device_ops vfg_pci_ops = {
+	.owner = THIS_MODULE,
 	.open_device = vfg_pci_open_device,
 	.close_device = vfg_pci_close_device,
 	.revoke = vfg_pci_revoke,
@@ -549,6 +733,7 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	init_rwsem(&vdev->memory_lock);
 	mutex_init(&vdev->lock);
 	spin_lock_init(&vdev->irqlock);
+	vfg_pci_intx_init(vdev);
 	vdev->irq_type = -1;
 	vdev->msix_bar = -1;
 	vdev->cfg_size = pdev->cfg_size;
@@ -591,29 +776,92 @@ static struct pci_driver vfg_pci_driver = {
 	.driver_managed_dma = true,
 };
 
-/**
- * vfg_pci_init() - register the PCI driver
- *
- * Return: 0 or a negative errno.
- */
-int vfg_pci_init(void)
+/* ---- the module -------------------------------------------------------- */
+
+static char ids[1024] __initdata;
+module_param_string(ids, ids, sizeof(ids), 0);
+MODULE_PARM_DESC(ids,
+		 "Initial PCI IDs to add to the driver, format is \"vendor:device[:subvendor[:subdevice[:class[:class_mask]]]]\" and multiple comma separated entries can be specified");
+
+static int __init vfg_pci_check_name(void)
 {
-	int ret = vfg_virqfd_init();
+	if (!driver_name || !*driver_name || strlen(driver_name) > 64 ||
+	    strchr(driver_name, '/')) {
+		pr_err("driver_name must be 1 to 64 characters, without '/'\n");
+		return -EINVAL;
+	}
+	if (driver_find(driver_name, &pci_bus_type)) {
+		pr_err("a PCI driver named %s is already registered; unload it (for vfio-pci: the kernel's own VFIO modules) or load with another driver_name\n",
+		       driver_name);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/*
+ * ids=: dynamic IDs, as "new_id" would add them: devices that match and
+ * have no driver are bound now, and devices that appear later when they are
+ * added.  A malformed entry is skipped with a message, as upstream does.
+ */
+static void __init vfg_pci_add_ids(void)
+{
+	unsigned int vendor, device, subvendor = PCI_ANY_ID,
+		     subdevice = PCI_ANY_ID, class = 0, class_mask = 0;
+	char *p = ids, *id;
+	int n, ret;
+
+	while ((id = strsep(&p, ","))) {
+		if (!*id)
+			continue;
+		subvendor = PCI_ANY_ID;
+		subdevice = PCI_ANY_ID;
+		class = 0;
+		class_mask = 0;
+		n = sscanf(id, "%x:%x:%x:%x:%x:%x", &vendor, &device,
+			   &subvendor, &subdevice, &class, &class_mask);
+		if (n < 2) {
+			pr_warn("ids: cannot parse \"%s\"\n", id);
+			continue;
+		}
+		ret = pci_add_dynid(&vfg_pci_driver, vendor, device, subvendor,
+				    subdevice, class, class_mask, 0);
+		if (ret)
+			pr_warn("ids: cannot add %04x:%04x: %d\n", vendor,
+				device, ret);
+		else
+			pr_info("ids: binds %04x:%04x[%04x:%04x] class %#08x/%08x\n",
+				vendor, device, subvendor, subdevice, class,
+				class_mask);
+	}
+}
+
+static int __init vfg_pci_init(void)
+{
+	int ret = vfg_pci_check_name();
 
 	if (ret)
 		return ret;
-	vfg_pci_driver.name = vfg.pci_driver_name;
-	ret = pci_register_driver(&vfg_pci_driver);
+	ret = vfg_virqfd_init();
 	if (ret)
+		return ret;
+	vfg_pci_driver.name = driver_name;
+	ret = pci_register_driver(&vfg_pci_driver);
+	if (ret) {
 		vfg_virqfd_exit();
-	return ret;
+		return ret;
+	}
+	vfg_pci_add_ids();
+	return 0;
 }
 
-/**
- * vfg_pci_exit() - unregister the PCI driver (unbinding every device)
- */
-void vfg_pci_exit(void)
+static void __exit vfg_pci_exit(void)
 {
 	pci_unregister_driver(&vfg_pci_driver);
 	vfg_virqfd_exit();
 }
+
+module_init(vfg_pci_init);
+module_exit(vfg_pci_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("vfio-groups PCI driver: PCI devices for userspace, by IOMMU group");

@@ -16,8 +16,15 @@
  *                    vfg_device_lock_live()
  *   vdev->lock       config space, BAR maps, interrupt setup, @revoked;
  *                    never held while touching user memory or resetting
- *   vdev->memory_lock (rwsem, leaf) @revoked against BAR page faults, which
- *                    take it for reading under mmap_lock
+ *   vdev->memory_lock (rwsem) the gate to the BARs: every BAR and ROM
+ *                    access (pread/pwrite, and page faults, which take it
+ *                    under mmap_lock) holds it for reading and checks that
+ *                    the device decodes the BAR; whoever changes that holds
+ *                    it for writing: command register writes, resets (core
+ *                    open_lock -> memory_lock), the revoke and the MSI-X
+ *                    setup that briefly turns memory decoding on.  Nothing
+ *                    is taken under it but irqlock and the mm's i_mmap lock
+ *                    (zapping), and user memory is never touched under it
  *   vdev->irqlock    (spinlock) INTx mask state, taken from hard IRQ context
  *                    and under an eventfd's wait queue lock (intr.c)
  */
@@ -107,9 +114,14 @@ struct vfg_pci_irq_ctx {
  * @irq_type: VFIO_PCI_{INTX,MSI,MSIX}_IRQ_INDEX in use, or -1 for none
  * @ctx: vectors, @num_ctx of them (INTx uses one)
  * @num_ctx: number of entries in @ctx
- * @irqlock: protects @intx_masked and @intx_unmask; taken in IRQ context
+ * @irqlock: protects @intx_masked, @intx_virq_disabled and @intx_unmask;
+ *           taken in IRQ context
  * @intx_masked: INTx is masked (by the handler or by userspace)
+ * @intx_virq_disabled: the virtual INTx disable bit of the command register
+ *                      is set: INTx stays masked, whatever unmasks it
  * @intx_unmask: eventfd that unmasks INTx when signalled
+ * @intx_rearm: work that finishes an unmask from the eventfd in process
+ *              context (intr.c); cancelled before INTx goes
  * @err_trigger: eventfd for the ERR index; RCU: read under rcu_read_lock(),
  *               replaced under @lock, put after synchronize_rcu()
  * @req_trigger: eventfd for the REQ index; as @err_trigger
@@ -141,10 +153,21 @@ struct vfg_pci_device {
 	int num_ctx;
 	spinlock_t irqlock;		/* see above */
 	bool intx_masked;
+	bool intx_virq_disabled;
 	struct vfg_virqfd *intx_unmask;
+	struct work_struct intx_rearm;
 	struct eventfd_ctx __rcu *err_trigger;
 	struct eventfd_ctx __rcu *req_trigger;
 };
+
+/*
+ * The end of the MSI-X table in its BAR.  Offset and size are both u32, from
+ * the device: add them in 64 bits, or a table near 4 GiB wraps to 0.
+ */
+static inline u64 vfg_pci_msix_end(struct vfg_pci_device *vdev)
+{
+	return (u64)vdev->msix_offset + vdev->msix_size;
+}
 
 static inline struct vfg_pci_device *to_vfg_pci(struct vfg_device *core)
 {
@@ -158,6 +181,7 @@ ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
 			  size_t count, loff_t pos, bool write);
 
 /* rdwr.c */
+bool vfg_pci_bar_decoded(struct vfg_pci_device *vdev, int bar);
 ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
 		       char __user *buf, size_t count, loff_t pos, bool write);
 ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,
@@ -173,6 +197,7 @@ void vfg_pci_irq_disable_all(struct vfg_pci_device *vdev);
 void vfg_pci_signal_req(struct vfg_pci_device *vdev);
 void vfg_pci_signal_err(struct vfg_pci_device *vdev);
 void vfg_pci_intx_command_written(struct vfg_pci_device *vdev);
+void vfg_pci_intx_init(struct vfg_pci_device *vdev);
 
 /* virqfd.c */
 int vfg_virqfd_enable(struct vfg_virqfd **slot, spinlock_t *lock, int fd,

@@ -5,7 +5,7 @@
 # group back.  Runs as part of the guest's /run.sh.
 set -e
 echo "== vfio-groups demo: kernel $(uname -r), IOMMU ${VFG_IOMMU}"
-insmod "$VFG_MODULE"
+vfg-modules load
 echo "== driver loaded: /sys/module/vfio ($(cat /sys/module/vfio/version))"
 echo
 echo "== \$ vfio-group list"
@@ -26,5 +26,5 @@ vfio-edu-sample "$edu"
 echo
 echo "== \$ vfio-group unbind $edu"
 vfio-group unbind "$edu"
-rmmod vfio
+vfg-modules unload
 echo "== driver unloaded"

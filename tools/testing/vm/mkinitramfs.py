@@ -35,6 +35,7 @@ from cpio import Cpio  # noqa: E402
 KERNEL_MODULES = [
     "vfio", "vfio_iommu_type1", "vfio-pci-core", "vfio-pci", "vfio_virqfd",
     "irqbypass", "uio", "uio_pci_generic", "pci-stub", "e1000e", "nvme",
+    "fuse",
 ]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -190,7 +191,24 @@ def main():
              "root:x:0:0:root:/root:/bin/sh\n"
              "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
     img.file("etc/group", "root:x:0:\nnogroup:x:65534:\n")
+    # Our three modules: vfio.ko and, beside it, vfio-pci.ko and
+    # vfio_iommu_type1.ko (one build directory).
     img.copy("opt/vfg/vfio.ko", a.module, 0o644)
+    for m in ("vfio-pci.ko", "vfio_iommu_type1.ko"):
+        path = os.path.join(os.path.dirname(a.module), m)
+        if not os.path.isfile(path):
+            raise SystemExit("mkinitramfs: no %s beside %s" % (m, a.module))
+        img.copy(os.path.join("opt/vfg", m), path, 0o644)
+    img.file("opt/vfg/bin/vfg-modules",
+             "#!/bin/sh\n"
+             "# vfg-modules load|unload: our three modules, in order.\n"
+             "case \"$1\" in\n"
+             "load) for m in vfio vfio_iommu_type1 vfio-pci; do\n"
+             "\tinsmod /opt/vfg/$m.ko || exit 1; done ;;\n"
+             "unload) for m in vfio_pci vfio_iommu_type1 vfio; do\n"
+             "\t[ -e /sys/module/$m ] && { rmmod $m || exit 1; }; done ;;\n"
+             "*) echo \"usage: vfg-modules load|unload\" >&2; exit 2 ;;\n"
+             "esac\n", 0o755)
     for m in a.test_module:
         if not os.path.isfile(m):
             raise SystemExit("mkinitramfs: --test-module %s: no such file"

@@ -16,6 +16,15 @@ default:
   0000:00:07.0  pcie-root-port rp1, slot 1
   0000:02:00.0  edu behind rp1 (resettable with a bus reset; hot-pluggable)
   0000:00:08.0  pcie-root-port rp2, slot 2, empty (for hot-add)
+
+hotreset: default, plus a bus whose reset spans several IOMMU groups:
+  0000:00:09.0  pcie-root-port rp3, slot 3
+  0000:04:00.0  x3130-upstream sw0 (switch upstream port), secondary bus 05
+  0000:05:00.0  edu  } each in its own group: an upstream port is a
+  0000:05:01.0  edu  } single-function port that isolates (Linux counts it
+  0000:05:02.0  edu  } as ACS-capable), and the root port has ACS
+  A hot reset of any of them is a secondary bus reset of sw0 and resets all
+  three.
 """
 
 EDU_VENDOR = 0x1234
@@ -32,8 +41,17 @@ _BASE = [
     "pcie-root-port,id=rp2,bus=pcie.0,addr=0x8,chassis=3,slot=2",
 ]
 
+_HOTRESET = _BASE + [
+    "pcie-root-port,id=rp3,bus=pcie.0,addr=0x9,chassis=4,slot=3",
+    "x3130-upstream,id=sw0,bus=rp3",
+    "edu,id=edu5,bus=sw0,addr=0x0",
+    "edu,id=edu6,bus=sw0,addr=0x1",
+    "edu,id=edu7,bus=sw0,addr=0x2",
+]
+
 TOPOLOGIES = {
     "default": _BASE,
+    "hotreset": _HOTRESET,
 }
 
 

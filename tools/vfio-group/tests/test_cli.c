@@ -412,6 +412,126 @@ START_TEST(test_memlock_check)
 }
 END_TEST
 
+/*
+ * bind --persistent, a "reboot" (every member back on its boot driver, the
+ * records in /run gone), restore, and unbind --persistent.
+ */
+#define CONF "etc/vfio-groups/persistent.d/" BRIDGE ".conf"
+
+START_TEST(test_persistent_bind_restore)
+{
+	char s[4096];
+
+	ck_assert_int_eq(run("bind", "--persistent", "2", NULL), EXIT_OK);
+	ASSERT_HAS(out, "group 2: bound 2 devices to vfio-pci, unbound 1 bridge\n");
+	snprintf(s, sizeof(s), "group 2: persistent: 'vfio-group restore' binds it at boot (%s/" CONF ")\n",
+		 fakesys_root(guest_fs));
+	ASSERT_HAS(out, s);
+	ASSERT_HAS(fakesys_read(guest_fs, CONF),
+		   "vfio-group-binding 1\ngroup 2\n"
+		   "member " BRIDGE " 1b36:0001\n"
+		   "member " EDU1 " 1234:11e8\n"
+		   "member " EDU2 " 1234:11e8\n"
+		   "change " BRIDGE " unbind shpchp - - - 0\n");
+	ASSERT_HAS(fakesys_read(guest_fs, CONF), "change " EDU2 " bind " UIO " - vfio-pci vfio-pci 0\n");
+
+	ck_assert_int_eq(run("list", NULL), EXIT_OK);
+	snprintf(s, sizeof(s), "    persistent: bound at boot (%s/" CONF ")\n",
+		 fakesys_root(guest_fs));
+	ASSERT_HAS(out, s);
+	ck_assert_int_eq(run("--json", "list", NULL), EXIT_OK);
+	ASSERT_HAS(out, "\"holders\":[],\"persistent\":false,\"persistent_file\":null,\"persistent_stale\":null}");
+	ASSERT_HAS(out, "\"persistent\":true,\"persistent_file\":\"");
+	ASSERT_HAS(out, CONF "\",\"persistent_stale\":null}]}");
+
+	/* Reboot: the boot drivers, no records in /run. */
+	ck_assert_int_eq(run("unbind", "2", NULL), EXIT_OK);
+	fakesys_assert_guest_state(guest_fs);
+	ck_assert_str_eq(fakesys_read(guest_fs, "run/vfio-group/group-2"), "");
+	ASSERT_HAS(fakesys_read(guest_fs, CONF), "vfio-group-binding 1\n");
+
+	ck_assert_int_eq(run("restore", "--dry-run", NULL), EXIT_OK);
+	ASSERT_HAS(out, BRIDGE ": group 2\ngroup 2: would do (dry run)\n");
+	fakesys_assert_guest_state(guest_fs);
+
+	ck_assert_int_eq(run("restore", NULL), EXIT_OK);
+	ASSERT_HAS(out, BRIDGE ": group 2\ngroup 2: bound 2 devices to vfio-pci, unbound 1 bridge\n");
+	ASSERT_HAS(out, "group 2 is viable: /dev/vfio/2\n");
+	ASSERT_STATE(BRIDGE, "", "(null)");
+	ASSERT_STATE(EDU1, "vfio-pci", "vfio-pci");
+	ASSERT_STATE(EDU2, "vfio-pci", "vfio-pci");
+	/* ... and recorded in /run, so that a plain unbind puts them back. */
+	ASSERT_HAS(fakesys_read(guest_fs, "run/vfio-group/group-2"), BRIDGE " unbind shpchp");
+
+	/* Again: nothing to do. */
+	ck_assert_int_eq(run("restore", NULL), EXIT_OK);
+	ASSERT_HAS(out, "nothing to do");
+
+	ck_assert_int_eq(run("unbind", "--dry-run", "--persistent", "2", NULL), EXIT_OK);
+	ASSERT_HAS(out, "would forget ");
+	ASSERT_HAS(fakesys_read(guest_fs, CONF), "vfio-group-binding 1\n");
+
+	ck_assert_int_eq(run("unbind", "--persistent", EDU1, NULL), EXIT_OK);
+	ASSERT_HAS(out, "group 2: previous drivers restored\n");
+	snprintf(s, sizeof(s), "forgot %s/" CONF ": group 2 is no longer bound at boot\n",
+		 fakesys_root(guest_fs));
+	ASSERT_HAS(out, s);
+	fakesys_assert_guest_state(guest_fs);
+	ck_assert_str_eq(fakesys_read(guest_fs, CONF), "");
+	ck_assert_int_eq(run("list", "2", NULL), EXIT_OK);
+	ck_assert_ptr_null(strstr(out, "persistent"));
+
+	ck_assert_int_eq(run("restore", NULL), EXIT_OK);
+	ASSERT_HAS(out, "no persistent bindings in ");
+	ck_assert_int_eq(run("unbind", "--persistent", "2", NULL), EXIT_OK);
+	ASSERT_HAS(out, "group 2 was not persistent\n");
+}
+END_TEST
+
+/* A card swapped in one recorded slot: that binding is skipped, loudly. */
+START_TEST(test_restore_skips_changed)
+{
+	struct fakesys_pci nic = {
+		.vendor = 0x8086, .device = 0x10d3, .class = 0x020000,
+		.pcie_type = FAKESYS_NO_PCIE, .acs_ctrl = FAKESYS_NO_ACS,
+	};
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s/conf", fakesys_root(guest_fs));
+	ck_assert_int_eq(run("--config-dir", dir, "bind", "--persistent", "1", NULL), EXIT_OK);
+	ck_assert_int_eq(run("--config-dir", dir, "bind", "--persistent", "2", NULL), EXIT_OK);
+	ASSERT_HAS(fakesys_read(guest_fs, "conf/" LONE ".conf"), "member " LONE " 1234:11e8\n");
+	ck_assert_int_eq(run("unbind", "1", NULL), EXIT_OK);
+	ck_assert_int_eq(run("unbind", "2", NULL), EXIT_OK);
+	fakesys_assert_guest_state(guest_fs);
+	fakesys_pci(guest_fs, LONE, &nic);
+
+	ck_assert_int_eq(run("--config-dir", dir, "restore", NULL), EXIT_NOTFOUND);
+	ASSERT_HAS(errout, "skipping ");
+	ASSERT_HAS(errout, "/conf/" LONE ".conf (group 1 when recorded): " LONE
+		   " changed: it is 8086:10d3 now, 1234:11e8 was recorded\n");
+	ASSERT_HAS(errout, "hint: if the hardware changed on purpose");
+	ASSERT_STATE(LONE, "", "(null)");
+	/* The other one is bound all the same. */
+	ASSERT_STATE(EDU1, "vfio-pci", "vfio-pci");
+	ASSERT_STATE(EDU2, "vfio-pci", "vfio-pci");
+
+	ck_assert_int_eq(run("--config-dir", dir, "list", "1", NULL), EXIT_OK);
+	ASSERT_HAS(out, "    persistent, but stale: " LONE " changed: it is 8086:10d3 now");
+
+	/* A file that is not a binding: nothing is bound, nothing guessed. */
+	fakesys_file(guest_fs, "conf/junk.conf", "hello\n");
+	ck_assert_int_eq(run("--config-dir", dir, "restore", NULL), EXIT_FAIL);
+	ASSERT_HAS(errout, "cannot read the persistent bindings in ");
+	ASSERT_HAS(errout, "a .conf file there is not a binding");
+
+	ck_assert_int_eq(run("list", "--persistent", NULL), EXIT_USAGE);
+	ASSERT_HAS(errout, "--persistent is for bind and unbind only");
+	ck_assert_int_eq(run("restore", "2", NULL), EXIT_USAGE);
+	ck_assert_int_eq(run("--json", "restore", "-n", NULL), EXIT_USAGE);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -433,6 +553,8 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, test_unbind_refuses_held);
 	tcase_add_test(tc, test_usage_and_lookup_errors);
 	tcase_add_test(tc, test_memlock_check);
+	tcase_add_test(tc, test_persistent_bind_restore);
+	tcase_add_test(tc, test_restore_skips_changed);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -42,7 +42,7 @@ const char *vfg_action_name(enum vfg_action action)
 	return action_names[action];
 }
 
-static struct vfg_plan *plan_new(int group)
+struct vfg_plan *vfg_plan_new(int group)
 {
 	struct vfg_plan *p = calloc(1, sizeof(*p));
 
@@ -115,7 +115,7 @@ static int plan_walk(struct vfg_ctx *ctx, int group, plan_decide_fn decide,
 	*plan = NULL;
 	if (vfg_group_get_status(ctx, group, &st))
 		return -1;
-	p = plan_new(group);
+	p = vfg_plan_new(group);
 	if (!p)
 		goto nomem;
 	for (i = 0; i < st->n_devices; i++) {
@@ -414,10 +414,17 @@ static const char *dash(const char *s)
 	return s[0] ? s : "-";
 }
 
+void vfg_change_print(FILE *f, const char *prefix, const struct vfg_change *c)
+{
+	fprintf(f, "%s%s %s %s %s %s %s %d\n", prefix, c->device,
+		vfg_action_name(c->action), dash(c->old_driver),
+		dash(c->old_override), dash(c->new_driver),
+		dash(c->new_override), c->probe);
+}
+
 int vfg_plan_save(const struct vfg_plan *plan, const char *path)
 {
 	char tmp[PATH_MAX];
-	const struct vfg_change *c;
 	size_t i;
 	FILE *f;
 	int fd, err;
@@ -436,13 +443,8 @@ int vfg_plan_save(const struct vfg_plan *plan, const char *path)
 		goto fail;
 	}
 	fprintf(f, "%s\ngroup %d\n", RECORD_MAGIC, plan->group);
-	for (i = 0; i < plan->n_changes; i++) {
-		c = &plan->changes[i];
-		fprintf(f, "%s %s %s %s %s %s %d\n", c->device,
-			vfg_action_name(c->action), dash(c->old_driver),
-			dash(c->old_override), dash(c->new_driver),
-			dash(c->new_override), c->probe);
-	}
+	for (i = 0; i < plan->n_changes; i++)
+		vfg_change_print(f, "", &plan->changes[i]);
 	if (fflush(f) || fsync(fileno(f))) {
 		err = errno;
 		fclose(f);
@@ -468,13 +470,44 @@ static void undash(char *dst, const char *src, size_t len)
 	vfg_strlcpy(dst, strcmp(src, "-") ? src : "", len);
 }
 
+int vfg_plan_parse_change(struct vfg_plan *p, const char *line)
+{
+	char dev[64], act[16], od[64], oo[64], nd[64], no[64];
+	struct vfg_change *c;
+	unsigned int a;
+	int probe;
+
+	if (sscanf(line, "%63s %15s %63s %63s %63s %63s %d", dev, act, od, oo,
+		   nd, no, &probe) != 7 || !vfg_is_bdf(dev))
+		goto inval;
+	for (a = 0; a < ARRAY_SIZE(action_names); a++)
+		if (!strcmp(act, action_names[a]))
+			break;
+	if (a == ARRAY_SIZE(action_names))
+		goto inval;
+	c = plan_grow(p);
+	if (!c) {
+		errno = ENOMEM;
+		return -1;
+	}
+	vfg_strlcpy(c->device, dev, sizeof(c->device));
+	c->action = a;
+	undash(c->old_driver, od, sizeof(c->old_driver));
+	undash(c->old_override, oo, sizeof(c->old_override));
+	undash(c->new_driver, nd, sizeof(c->new_driver));
+	undash(c->new_override, no, sizeof(c->new_override));
+	c->probe = !!probe;
+	return 0;
+inval:
+	errno = EINVAL;
+	return -1;
+}
+
 int vfg_plan_load(const char *path, struct vfg_plan **plan)
 {
-	char line[512], dev[64], act[16], od[64], oo[64], nd[64], no[64];
+	char line[512];
 	struct vfg_plan *p = NULL;
-	struct vfg_change *c;
-	int group, probe, err = EINVAL;
-	unsigned int a;
+	int group, err = EINVAL;
 	FILE *f;
 
 	*plan = NULL;
@@ -487,32 +520,16 @@ int vfg_plan_load(const char *path, struct vfg_plan **plan)
 	if (!fgets(line, sizeof(line), f) ||
 	    sscanf(line, "group %d", &group) != 1 || group < 0)
 		goto fail;
-	p = plan_new(group);
+	p = vfg_plan_new(group);
 	if (!p) {
 		err = ENOMEM;
 		goto fail;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %15s %63s %63s %63s %63s %d", dev, act,
-			   od, oo, nd, no, &probe) != 7 || !vfg_is_bdf(dev))
-			goto fail;
-		for (a = 0; a < ARRAY_SIZE(action_names); a++)
-			if (!strcmp(act, action_names[a]))
-				break;
-		if (a == ARRAY_SIZE(action_names))
-			goto fail;
-		c = plan_grow(p);
-		if (!c) {
-			err = ENOMEM;
+		if (vfg_plan_parse_change(p, line)) {
+			err = errno;
 			goto fail;
 		}
-		vfg_strlcpy(c->device, dev, sizeof(c->device));
-		c->action = a;
-		undash(c->old_driver, od, sizeof(c->old_driver));
-		undash(c->old_override, oo, sizeof(c->old_override));
-		undash(c->new_driver, nd, sizeof(c->new_driver));
-		undash(c->new_override, no, sizeof(c->new_override));
-		c->probe = !!probe;
 	}
 	fclose(f);
 	*plan = p;

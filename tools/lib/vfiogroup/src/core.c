@@ -53,7 +53,7 @@ const char *vfg_ctx_get_driver_name(struct vfg_ctx *ctx)
 		return ctx->driver_name;
 	vfg_strlcpy(ctx->driver_name, "vfio-pci", sizeof(ctx->driver_name));
 	if (vfg_path(ctx, path, sizeof(path),
-		     "/sys/module/vfio/parameters/driver_name"))
+		     "/sys/module/vfio_pci/parameters/driver_name"))
 		return ctx->driver_name;
 	if (vfg_read_file(path, name, sizeof(name)) > 0 && !strchr(name, '/'))
 		vfg_strlcpy(ctx->driver_name, name, sizeof(ctx->driver_name));

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "vfiogroup/vfiogroup.h"
 
 /* Nothing declared here is part of the shared library's ABI. */
@@ -70,6 +71,17 @@ static inline bool vfg_ctx_is_real(struct vfg_ctx *ctx)
 {
 	return !ctx->root[0];
 }
+
+/*
+ * bind.c: plans and their record lines, shared with the persistent
+ * bindings (binding.c).  A change line is
+ * "DEVICE ACTION OLD_DRIVER OLD_OVERRIDE NEW_DRIVER NEW_OVERRIDE PROBE",
+ * "-" for an empty name.
+ */
+struct vfg_plan *vfg_plan_new(int group);
+void vfg_change_print(FILE *f, const char *prefix, const struct vfg_change *c);
+/* Parse one change line into a new change of @p; 0, or -1 (EINVAL, ENOMEM). */
+int vfg_plan_parse_change(struct vfg_plan *p, const char *line);
 
 /*
  * netlink.c: the "vfio_groups" generic netlink family.  The parsers take one

@@ -709,23 +709,28 @@ int __wrap_open(const char *path, int flags, ...)
 	return __real_open(path, flags, mode);
 }
 
-struct fakesys *fakesys_guest(void)
+struct fakesys *fakesys_guest_grouped(int lone_group, int bridge_group)
 {
 	struct fakesys *fs = fakesys_new();
 
-	fakesys_device(fs, LONE, 1);
-	fakesys_device(fs, BRIDGE, 2);
+	fakesys_device(fs, LONE, lone_group);
+	fakesys_device(fs, BRIDGE, bridge_group);
 	fakesys_pci_bridge(fs, BRIDGE);
 	fakesys_bind(fs, BRIDGE, "shpchp");
 	fakesys_match(fs, BRIDGE, "shpchp");
-	fakesys_device_below(fs, EDU1, BRIDGE, 2);
-	fakesys_device_below(fs, EDU2, BRIDGE, 2);
+	fakesys_device_below(fs, EDU1, BRIDGE, bridge_group);
+	fakesys_device_below(fs, EDU2, BRIDGE, bridge_group);
 	fakesys_bind(fs, EDU2, UIO);
 	fakesys_match(fs, EDU2, UIO);
 	fakesys_device(fs, NOGRP, FAKESYS_NO_GROUP);
 	fakesys_driver(fs, "vfio-pci");
 	fakesys_file(fs, "usr/share/misc/pci.ids", FAKESYS_PCI_IDS);
 	return fs;
+}
+
+struct fakesys *fakesys_guest(void)
+{
+	return fakesys_guest_grouped(1, 2);
 }
 
 struct fakesys *guest_fs;

@@ -115,6 +115,8 @@ void fakesys_on_open(struct fakesys *fs, const char *suffix,
 #define UIO	"uio_pci_generic"
 
 struct fakesys *fakesys_guest(void);
+/* The same topology with other group numbers, as after a reboot. */
+struct fakesys *fakesys_guest_grouped(int lone_group, int bridge_group);
 /*
  * Its usr/share/misc/pci.ids, which vfio-group --root reads: the guest's
  * devices, and class 00 without the subclass ff they have (lspci then

@@ -16,6 +16,7 @@ int main(void)
 
 	srunner_add_suite(sr, device_suite());
 	srunner_add_suite(sr, bind_suite());
+	srunner_add_suite(sr, binding_suite());
 	srunner_add_suite(sr, explain_suite());
 	srunner_add_suite(sr, uses_suite());
 	srunner_add_suite(sr, holders_suite());

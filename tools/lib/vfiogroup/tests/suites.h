@@ -7,6 +7,7 @@
 Suite *group_suite(void);
 Suite *device_suite(void);
 Suite *bind_suite(void);
+Suite *binding_suite(void);
 Suite *explain_suite(void);
 Suite *uses_suite(void);
 Suite *holders_suite(void);

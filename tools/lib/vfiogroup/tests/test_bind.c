@@ -211,7 +211,7 @@ START_TEST(test_driver_name_from_module)
 {
 	struct vfg_ctx *c2;
 
-	fakesys_file(guest_fs, "sys/module/vfio/parameters/driver_name",
+	fakesys_file(guest_fs, "sys/module/vfio_pci/parameters/driver_name",
 		     "vfg-pci\n");
 	fakesys_driver(guest_fs, "vfg-pci");
 	c2 = vfg_ctx_new(fakesys_root(guest_fs));

@@ -109,7 +109,7 @@ START_TEST(test_driver_name_param)
 	struct vfg_ctx *c2;
 
 	ck_assert_str_eq(vfg_ctx_get_driver_name(guest_ctx), "vfio-pci");
-	fakesys_file(guest_fs, "sys/module/vfio/parameters/driver_name",
+	fakesys_file(guest_fs, "sys/module/vfio_pci/parameters/driver_name",
 		     "vfg-pci\n");
 	c2 = vfg_ctx_new(fakesys_root(guest_fs));
 	ck_assert_str_eq(vfg_ctx_get_driver_name(c2), "vfg-pci");

@@ -5,11 +5,12 @@
  * whole-group bind and unbind with the bridge unbound from shpchp and given
  * back, a rollback when a previous driver has gone, the refusal to unbind a
  * held group, the safety refusal for a NIC with an address, memlock-check,
- * and watch following binds, unbinds and a release request as they happen.
+ * watch following binds, unbinds and a release request as they happen, and
+ * persistent bindings restored after a simulated reboot.
  *
  * Every test starts from, and teardown puts back, the boot state: edus
  * unbound without driver_override, shpchp on the bridge, no vfio module, no
- * bind records.  VFG_CLI overrides the path of the command.
+ * bind records, no persistent bindings.  VFG_CLI overrides the path of the command.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,6 +37,7 @@
 #define SHPCHP	"shpchp"
 #define UIO	"uio_pci_generic"
 #define RECORDS	"/run/vfio-group"
+#define BINDINGS "/etc/vfio-groups/persistent.d"
 
 struct run {
 	int status;		/* exit status, or -1 if it did not exit */
@@ -256,6 +258,7 @@ FIXTURE(cli) {
 	int wfd;		/* its stdout */
 	struct vfg_dev dev;	/* a device held open */
 	pid_t unbinder;		/* a blocked unbind, or 0 */
+	bool forget_bindings;	/* restore() removes persistent bindings */
 };
 
 static void rm_records(void)
@@ -306,6 +309,18 @@ static int restore(FIXTURE_DATA(cli) *self)
 		vfg_pci_set_override(self->t.nic, NULL);
 	}
 	rm_records();
+	if (self->forget_bindings) {
+		const char *all[5] = { edus[0], edus[1], edus[2], edus[3],
+				       self->t.bridge };
+		char path[PATH_MAX];
+
+		for (i = 0; i < 5; i++) {
+			if (!all[i][0])
+				continue;
+			snprintf(path, sizeof(path), BINDINGS "/%s.conf", all[i]);
+			unlink(path);
+		}
+	}
 	if (vfg_vfio_unload_all())
 		bad++;
 	if (vfg_kmod_loaded(UIO) && vfg_modprobe_remove(UIO))
@@ -318,6 +333,7 @@ FIXTURE_SETUP(cli)
 	self->fd = -1;
 	self->watcher = 0;
 	self->unbinder = 0;
+	self->forget_bindings = true;
 	vfg_dev_init(&self->dev);
 	ASSERT_EQ(0, access(cli_path(), X_OK)) TH_LOG("no %s", cli_path());
 	ASSERT_EQ(0, vfg_topo_find(&self->t));
@@ -866,6 +882,108 @@ TEST_F(cli, usage_and_watch)
 	ASSERT_EQ(4, r.status);
 	VG(&r, "bind");
 	ASSERT_EQ(2, r.status);
+}
+
+/*
+ * bind --persistent, then a reboot as far as the devices can tell: every
+ * member back on its boot driver behind the tool's back, the records in
+ * /run gone, the module unloaded.  Then what vfio-group-restore.service
+ * does at boot (load the module, "vfio-group restore"), and unbind
+ * --persistent, after which restore has nothing to do.
+ */
+TEST_F(cli, persistent_bind_restore)
+{
+	char s[512], conf[128];
+	struct run r;
+
+	snprintf(conf, sizeof(conf), BINDINGS "/%s.conf", self->t.bridge);
+	ASSERT_EQ(0, vfg_module_load(NULL));
+	VG(&r, "bind", "--persistent", self->t.bedu[0]);
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	snprintf(s, sizeof(s), "group %d: persistent: 'vfio-group restore' binds it at boot (%s)\n",
+		 self->bgrp, conf);
+	ASSERT_HAS(r.out, s);
+	ASSERT_EQ(0, access(conf, F_OK));
+	VG(&r, "--json", "list", self->bgs);
+	ASSERT_HAS(r.out, "\"persistent\":true");
+	VG(&r, "--json", "list", self->lgs);
+	ASSERT_HAS(r.out, "\"persistent\":false");
+
+	/* Reboot, short of rebooting: restore() keeps the bindings. */
+	self->forget_bindings = false;
+	ASSERT_EQ(0, restore(self));
+	self->forget_bindings = true;
+	ASSERT_FALSE(vfg_module_loaded());
+	ASSERT_DRIVER(self->t.bridge, SHPCHP);
+	ASSERT_DRIVER(self->t.bedu[0], "");
+	ASSERT_OVERRIDE(self->t.bedu[0], "(null)");
+	ASSERT_EQ(0, access(conf, F_OK));
+
+	ASSERT_EQ(0, vfg_module_load(NULL));	/* ExecStartPre= */
+	VG(&r, "restore");
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	snprintf(s, sizeof(s), "%s: group %d\n", self->t.bridge, self->bgrp);
+	ASSERT_HAS(r.out, s);
+	snprintf(s, sizeof(s), "group %d: bound 2 devices to vfio-pci, unbound 1 bridge\n",
+		 self->bgrp);
+	ASSERT_HAS(r.out, s);
+	ASSERT_DRIVER(self->t.bridge, "");
+	ASSERT_DRIVER(self->t.bedu[0], "vfio-pci");
+	ASSERT_DRIVER(self->t.bedu[1], "vfio-pci");
+	ASSERT_OVERRIDE(self->t.bedu[1], "vfio-pci");
+	ASSERT_EQ(0, vfg_group_attr(self->bgrp, "viable", s, sizeof(s)));
+	ASSERT_STREQ("1", s);
+
+	VG(&r, "unbind", "--persistent", self->bgs);
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	ASSERT_HAS(r.out, "previous drivers restored");
+	ASSERT_HAS(r.out, "is no longer bound at boot");
+	ASSERT_NE(0, access(conf, F_OK));
+	ASSERT_DRIVER(self->t.bridge, SHPCHP);
+	ASSERT_DRIVER(self->t.bedu[0], "");
+	VG(&r, "--json", "list", self->bgs);
+	ASSERT_HAS(r.out, "\"persistent\":false");
+	VG(&r, "restore");
+	ASSERT_EQ(0, r.status);
+	ASSERT_HAS(r.out, "no persistent bindings in " BINDINGS "\n");
+	ASSERT_DRIVER(self->t.bedu[0], "");
+}
+
+/* A binding whose device changed identity is skipped, with status 4. */
+TEST_F(cli, restore_skips_changed_binding)
+{
+	char s[512], conf[128], txt[4096];
+	struct run r;
+	FILE *f;
+	size_t n;
+	char *id;
+
+	snprintf(conf, sizeof(conf), BINDINGS "/%s.conf", self->t.lone);
+	ASSERT_EQ(0, vfg_module_load(NULL));
+	VG(&r, "bind", "--persistent", self->lgs);
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	VG(&r, "unbind", self->lgs);
+	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	/* Another card in the slot, as far as the record can tell. */
+	f = fopen(conf, "r");
+	ASSERT_NE(NULL, f);
+	n = fread(txt, 1, sizeof(txt) - 1, f);
+	fclose(f);
+	txt[n] = '\0';
+	id = strstr(txt, " 1234:11e8");
+	ASSERT_NE(NULL, id);
+	memcpy(id, " 8086:10d3", 10);
+	f = fopen(conf, "w");
+	ASSERT_NE(NULL, f);
+	fputs(txt, f);
+	fclose(f);
+
+	VG(&r, "restore");
+	ASSERT_EQ(4, r.status) TH_LOG("%s%s", r.out, r.err);
+	snprintf(s, sizeof(s), "skipping %s (group %d when recorded): %s changed: it is 1234:11e8 now, 8086:10d3 was recorded",
+		 conf, self->lgrp, self->t.lone);
+	ASSERT_HAS(r.err, s);
+	ASSERT_DRIVER(self->t.lone, "");
 }
 
 TEST_HARNESS_MAIN

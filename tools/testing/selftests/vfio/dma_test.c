@@ -409,9 +409,23 @@ TEST_F(dma, unmap_sizes)
 				       4 * SZ_64K, 0, &done));
 		EXPECT_EQ(2 * SZ_64K, done);
 	} else {
-		/* v1 takes the whole mapping the range touches. */
+		/*
+		 * v1, as upstream: a range that starts inside a mapping
+		 * unmaps nothing and reports 0, even if it reaches further
+		 * mappings; one that covers a mapping's first page takes the
+		 * whole mapping.
+		 */
 		EXPECT_EQ(0, dma_unmap(self->container, IOVA_A + SZ_4K, SZ_4K,
 				       0, &done));
+		EXPECT_EQ(0, done);
+		EXPECT_EQ(0, dma_unmap(self->container, IOVA_A + SZ_4K,
+				       IOVA_B + SZ_64K - IOVA_A - SZ_4K, 0,
+				       &done));
+		EXPECT_EQ(0, done);
+		EXPECT_ERRNO(EEXIST, vfg_dma_map(self->container, buf,
+					     IOVA_A + SZ_4K, SZ_4K, RW));
+		EXPECT_EQ(0, dma_unmap(self->container, IOVA_A, SZ_4K, 0,
+				       &done));
 		EXPECT_EQ(2 * SZ_64K, done);
 	}
 	EXPECT_EQ(0, vfg_dma_map(self->container, buf, IOVA_A, SZ_4K, RW));
@@ -479,7 +493,7 @@ TEST_F(dma, root_locked_vm_accounted)
 
 TEST_F(dma, entry_limit)
 {
-	const char *param = "/sys/module/vfio/parameters/dma_entry_limit";
+	const char *param = "/sys/module/vfio_iommu_type1/parameters/dma_entry_limit";
 	char *buf = alloc_buf(ANON, SZ_64K);
 	int i;
 

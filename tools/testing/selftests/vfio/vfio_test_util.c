@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,33 @@ const char *vfg_module_path(void)
 	return p && *p ? p : "/opt/vfg/vfio.ko";
 }
 
+/* Our modules, in load order, and the parameters each one takes. */
+static const struct {
+	const char *file;	/* beside vfg_module_path() */
+	const char *name;	/* in /sys/module */
+	const char *const params[8];
+} vfg_modules[] = {
+	{ "vfio.ko", "vfio", { NULL } },
+	{ "vfio_iommu_type1.ko", "vfio_iommu_type1",
+	  { "allow_unsafe_interrupts", "dma_entry_limit", "disable_hugepages",
+	    NULL } },
+	{ "vfio-pci.ko", "vfio_pci", { "driver_name", "ids", NULL } },
+};
+
+/* Which of vfg_modules takes parameter @p ("name=value"); vfio by default. */
+static unsigned int vfg_param_module(const char *p)
+{
+	size_t len = strcspn(p, "=");
+	unsigned int i, j;
+
+	for (i = 1; i < ARRAY_SIZE(vfg_modules); i++)
+		for (j = 0; vfg_modules[i].params[j]; j++)
+			if (strlen(vfg_modules[i].params[j]) == len &&
+			    !strncmp(vfg_modules[i].params[j], p, len))
+				return i;
+	return 0;
+}
+
 static int load_ko(const char *path, const char *params)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -39,14 +67,65 @@ static int load_ko(const char *path, const char *params)
 	return ret;
 }
 
-int vfg_module_load(const char *params)
+static int vfg_module_insert(unsigned int i, const char *params)
 {
-	return load_ko(vfg_module_path(), params);
+	char path[PATH_MAX], *dir = strdup(vfg_module_path());
+
+	if (!dir)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/%s", dirname(dir),
+		 vfg_modules[i].file);
+	free(dir);
+	return load_ko(path, params);
 }
 
+/*
+ * Load vfio.ko, vfio_iommu_type1.ko and vfio-pci.ko, handing each the
+ * parameters of @params that are its own.  On failure, whatever was loaded
+ * here is unloaded again.
+ */
+int vfg_module_load(const char *params)
+{
+	char per[ARRAY_SIZE(vfg_modules)][512] = { { 0 } };
+	char *copy = strdup(params ? params : ""), *save = NULL, *tok;
+	unsigned int i, m;
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		m = vfg_param_module(tok);
+		snprintf(per[m] + strlen(per[m]), sizeof(per[m]) - strlen(per[m]),
+			 "%s%s", per[m][0] ? " " : "", tok);
+	}
+	free(copy);
+	for (i = 0; i < ARRAY_SIZE(vfg_modules); i++) {
+		ret = vfg_module_insert(i, per[i]);
+		if (ret)
+			break;
+	}
+	while (ret && i--)
+		syscall(SYS_delete_module, vfg_modules[i].name, O_NONBLOCK);
+	return ret;
+}
+
+/* Unload the three, vfio-pci first; the first error stops it. */
 int vfg_module_unload(void)
 {
-	return syscall(SYS_delete_module, "vfio", O_NONBLOCK) ? -errno : 0;
+	char path[PATH_MAX];
+	unsigned int i;
+
+	for (i = ARRAY_SIZE(vfg_modules); i--;) {
+		snprintf(path, sizeof(path), "/sys/module/%s",
+			 vfg_modules[i].name);
+		if (i && access(path, F_OK))
+			continue;
+		if (syscall(SYS_delete_module, vfg_modules[i].name,
+			    O_NONBLOCK))
+			return -errno;
+	}
+	return 0;
 }
 
 bool vfg_module_loaded(void)
@@ -482,23 +561,33 @@ bool vfg_pci_is_pcie(const char *bdf)
 
 int vfg_topo_find(struct vfg_topo *t)
 {
-	char edus[8][13], parent[13], nic[1][13];
-	int i, n, nb = 0;
+	char edus[8][13], parents[8][13], nic[1][13];
+	int i, j, n, nb = 0, siblings;
 
 	memset(t, 0, sizeof(*t));
 	n = vfg_find_pci(EDU_VENDOR, EDU_DEVICE, edus, 8);
 	if (n > 8)
 		return -ENODEV;
-	for (i = 0; i < n; i++) {
-		if (vfg_pci_parent(edus[i], parent))
+	for (i = 0; i < n; i++)
+		if (vfg_pci_parent(edus[i], parents[i]))
 			return -ENODEV;
-		if (!parent[0]) {
+	for (i = 0; i < n; i++) {
+		siblings = 0;
+		for (j = 0; j < n; j++)
+			siblings += !strcmp(parents[i], parents[j]);
+		if (!parents[i][0]) {
 			memcpy(t->lone, edus[i], 13);
-		} else if (vfg_pci_is_pcie(parent)) {
-			memcpy(t->port, parent, 13);
+		} else if (vfg_pci_is_pcie(parents[i]) && siblings == 1) {
+			memcpy(t->port, parents[i], 13);
 			memcpy(t->pedu, edus[i], 13);
+		} else if (vfg_pci_is_pcie(parents[i])) {
+			/* Several edus behind one PCIe port: a switch's bus. */
+			if (t->nr_sedu == 3)
+				return -ENODEV;
+			memcpy(t->sw, parents[i], 13);
+			memcpy(t->sedu[t->nr_sedu++], edus[i], 13);
 		} else if (nb < 2) {
-			memcpy(t->bridge, parent, 13);
+			memcpy(t->bridge, parents[i], 13);
 			memcpy(t->bedu[nb++], edus[i], 13);
 		} else {
 			return -ENODEV;
@@ -641,7 +730,7 @@ int vfg_bridge_restore(const char *bridge)
 int vfg_topo_restore(const struct vfg_topo *t)
 {
 	const char *devs[] = { t->lone, t->bedu[0], t->bedu[1], t->pedu,
-			       t->nic };
+			       t->nic, t->sedu[0], t->sedu[1], t->sedu[2] };
 	unsigned int i;
 	int bad = 0;
 
@@ -687,7 +776,7 @@ int vfg_dev_env_setup(struct vfg_topo *t)
 int vfg_dev_irq_lines(const struct vfg_topo *t)
 {
 	const char *devs[] = { t->lone, t->bedu[0], t->bedu[1], t->pedu,
-			       t->nic };
+			       t->nic, t->sedu[0], t->sedu[1], t->sedu[2] };
 	unsigned int i;
 	int n = vfg_irq_lines("vfio");
 

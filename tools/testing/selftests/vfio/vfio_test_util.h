@@ -139,6 +139,10 @@ struct vfg_topo {
 	char port[13];		/* PCIe root port */
 	char pedu[13];		/* edu behind it: resettable, hot-pluggable */
 	char nic[13];		/* e1000e: MSI-X; "" if absent */
+	/* Topology "hotreset": edus on a switch's internal bus, one group each */
+	char sw[13];		/* their upstream port; "" if absent */
+	char sedu[3][13];
+	int nr_sedu;
 };
 
 #define E1000E_VENDOR 0x8086

@@ -18,7 +18,7 @@ HOLDER_DEV = "edu3"         # behind rp1, see topologies.py
 
 GUEST = r"""
 cd /opt/vfg/tests
-insmod "$VFG_MODULE" 2>/dev/null
+vfg-modules load 2>/dev/null
 pedu=
 for d in /sys/bus/pci/devices/*; do
 	[ "$(cat $d/vendor)" = 0x1234 ] || continue
@@ -53,7 +53,7 @@ fi
 		;;
 	esac
 done
-rmmod vfio 2>/dev/null
+vfg-modules unload 2>/dev/null
 true
 """
 

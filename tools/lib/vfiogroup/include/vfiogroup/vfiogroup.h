@@ -65,7 +65,7 @@ const char *vfg_ctx_get_root(struct vfg_ctx *ctx);
  * vfg_ctx_get_driver_name() - the name of the vfio-groups PCI driver
  * @ctx: library context
  *
- * Read from /sys/module/vfio/parameters/driver_name when the module is
+ * Read from /sys/module/vfio_pci/parameters/driver_name when the module is
  * loaded with that parameter, "vfio-pci" otherwise.  Read once per context.
  *
  * Return: the name; never NULL.
@@ -517,6 +517,154 @@ int vfg_group_bind(struct vfg_ctx *ctx, int group);
  * Return: 0 on success, -1 on error with errno set (nothing changed).
  */
 int vfg_group_unbind(struct vfg_ctx *ctx, int group);
+
+/* ------------------------------------------------------------------------
+ * Persistent bindings: groups bound again at every boot
+ *
+ * IOMMU group numbers can change from one boot to the next (a device added,
+ * a firmware setting, a kernel with other quirks), so a persistent binding
+ * names its group by identity: the PCI address and vendor:device ID of each
+ * member.  It also keeps what the bind changed (the plan, as in the record of
+ * vfg_plan_save()).  Each binding is one file, named after its first
+ * member's address, in a directory (/etc/vfio-groups/persistent.d for the
+ * vfio-group command):
+ *
+ *   vfio-group-binding 1
+ *   group 2
+ *   member 0000:01:01.0 1234:11e8
+ *   change 0000:01:01.0 bind - - vfio-pci vfio-pci 0
+ */
+
+/** The directory of persistent bindings, below the context's root. */
+#define VFG_BINDING_DIR "/etc/vfio-groups/persistent.d"
+
+/**
+ * struct vfg_binding_member - one member of a persistently bound group
+ * @device: PCI address
+ * @vendor: PCI vendor ID
+ * @device_id: PCI device ID
+ */
+struct vfg_binding_member {
+	char device[VFG_BDF_MAX];
+	unsigned int vendor;
+	unsigned int device_id;
+};
+
+/**
+ * struct vfg_binding - a group to bind at every boot
+ * @name: the file's name without ".conf": the first member's address
+ * @group: the group's number when it was recorded (for people: the number
+ *         at boot is found by vfg_binding_find_group())
+ * @n_members: number of entries in @members
+ * @members: the PCI members in address order
+ * @record: what the bind changed, or NULL (members that were bound already)
+ */
+struct vfg_binding {
+	char name[VFG_BDF_MAX];
+	int group;
+	size_t n_members;
+	struct vfg_binding_member *members;
+	struct vfg_plan *record;
+};
+
+/**
+ * vfg_group_get_binding() - the persistent binding of a group as it is now
+ * @ctx: library context
+ * @group: IOMMU group number
+ * @record: what the bind changed (vfg_plan_load()), or NULL; copied
+ * @binding: set to the binding; free with vfg_binding_free()
+ *
+ * Non-PCI members are left out: binding leaves them alone.
+ *
+ * Return: 0 on success, -1 on error with errno set (ENOENT: no such group;
+ * ENODEV: the group has no PCI member).
+ */
+int vfg_group_get_binding(struct vfg_ctx *ctx, int group,
+			  const struct vfg_plan *record,
+			  struct vfg_binding **binding);
+
+/**
+ * vfg_binding_save() - write a binding to its file in a directory
+ * @binding: the binding
+ * @dir: the directory (created, with its parents, if missing)
+ *
+ * The file is "@dir/NAME.conf", replaced atomically.
+ *
+ * Return: 0 on success, -1 on error with errno set.
+ */
+int vfg_binding_save(const struct vfg_binding *binding, const char *dir);
+
+/**
+ * vfg_binding_load() - read a binding file
+ * @path: the file
+ * @binding: set to the binding; free with vfg_binding_free()
+ *
+ * Return: 0 on success, -1 on error with errno set (EINVAL: not a binding).
+ */
+int vfg_binding_load(const char *path, struct vfg_binding **binding);
+
+/**
+ * vfg_binding_free() - free a binding
+ * @binding: the binding, or NULL
+ */
+void vfg_binding_free(struct vfg_binding *binding);
+
+/**
+ * vfg_binding_load_all() - read every binding of a directory
+ * @dir: the directory
+ * @bindings: set to an array of bindings in name order; free with
+ *            vfg_binding_free_all()
+ *
+ * Files whose names do not end in ".conf" are ignored; a missing directory
+ * has no bindings.
+ *
+ * Return: the number of bindings, or -1 with errno set (EINVAL: a ".conf"
+ * file is not a binding; nothing is returned then).
+ */
+int vfg_binding_load_all(const char *dir, struct vfg_binding ***bindings);
+
+/**
+ * vfg_binding_free_all() - free the array from vfg_binding_load_all()
+ * @bindings: the array, or NULL
+ * @n: its number of entries
+ */
+void vfg_binding_free_all(struct vfg_binding **bindings, int n);
+
+/**
+ * vfg_binding_find_group() - the group a binding names, on this boot
+ * @ctx: library context
+ * @binding: the binding
+ * @why: set to the reason, for people, when the group is not found
+ * @len: size of @why
+ *
+ * Every recorded member must be present with the same vendor:device ID, all
+ * in one IOMMU group, and that group must have no other PCI member.
+ *
+ * Return: the group number (>= 0), or -1 with errno set: ENODEV when a
+ * member is gone or has no IOMMU group, ESTALE when a member's ID changed
+ * or the members' grouping changed; other values on errors.
+ */
+int vfg_binding_find_group(struct vfg_ctx *ctx,
+			   const struct vfg_binding *binding, char *why,
+			   size_t len);
+
+/**
+ * vfg_binding_has_device() - whether a binding records a member
+ * @binding: the binding
+ * @bdf: canonical PCI address
+ *
+ * Return: 1 if @bdf is one of its members, else 0.
+ */
+int vfg_binding_has_device(const struct vfg_binding *binding, const char *bdf);
+
+/**
+ * vfg_binding_remove() - delete a binding's file
+ * @binding: the binding
+ * @dir: the directory it was loaded from
+ *
+ * Return: 0 on success, -1 on error with errno set.
+ */
+int vfg_binding_remove(const struct vfg_binding *binding, const char *dir);
 
 /* ------------------------------------------------------------------------
  * What the host uses a device for (the safety check before a bind)
