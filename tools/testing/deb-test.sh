@@ -3,10 +3,11 @@
 #
 # The Debian packages, end to end: "make deb", lintian at its default level,
 # then a fresh Debian 12 chroot (mmdebstrap, with linux-headers-amd64) in
-# which the packages are installed with apt, DKMS must have built vfio.ko for
-# the chroot's kernel headers, "vfio-group --help" must run and a program must
-# build with pkg-config; then they are purged, and nothing of theirs may be
-# left.  TAP on stdout, the time each step took as comments.  About 1.5 to 3
+# which the packages are installed with apt, DKMS must have built vfio.ko,
+# vfio-pci.ko and vfio_iommu_type1.ko for the chroot's kernel headers,
+# vfio-group-restore.service must be enabled, "vfio-group --help" must run and
+# a program must build with pkg-config; then they are purged, and nothing of
+# theirs may be left.  TAP on stdout, the time each step took as comments.  About 1.5 to 3
 # minutes on 2 cores, most of it mmdebstrap; "make deb-check" runs it, "make
 # check" does not.
 #
@@ -136,19 +137,27 @@ snapshot >"$tmp/before"
 # 4. Install.
 mkdir -p "$R/tmp/debs"
 cp "${debs[@]}" "$R/tmp/debs/"
-check "chroot: apt installs the four packages (DKMS builds the module)" \
+check "chroot: apt installs the four packages (DKMS builds the modules)" \
 	in_root apt-get install -y -q "${debs[@]/#*\//\/tmp\/debs\/}"
 lap "apt-get install (DKMS build included)"
 check "chroot: dkms status: vfio-groups installed for $kver" \
 	bash -c "out=\$(chroot '$R' dkms status vfio-groups 2>&1); echo \"\$out\";
 		 grep -q ', $kver, .*: installed' <<<\"\$out\""
-ko=$(find "$R/lib/modules/$kver" -name 'vfio.ko*' 2>/dev/null | head -n 1)
-check "chroot: vfio.ko for $kver, its vermagic $kver" \
-	bash -c "[ -n '$ko' ] &&
-		 modinfo -F vermagic '$ko' | grep -q '^$kver ' &&
-		 modinfo -F version '$ko' | grep -qx '$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)'"
-check "chroot: depmod picks it for \"modprobe vfio\"" \
-	bash -c "grep -q '^${ko#"$R/lib/modules/$kver/"}:' '$R/lib/modules/$kver/modules.dep'"
+# Each of the three is built for the chroot's kernel and is the one depmod
+# picks for its name; vfio.ko carries the version (MODULE_VERSION, which
+# dkms.conf's PACKAGE_VERSION must be).
+version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+for m in vfio vfio-pci vfio_iommu_type1; do
+	ko=$(find "$R/lib/modules/$kver" -name "$m.ko*" 2>/dev/null | head -n 1)
+	check "chroot: $m.ko for $kver, its vermagic $kver" \
+		bash -c "[ -n '$ko' ] && modinfo -F vermagic '$ko' | grep -q '^$kver '"
+	check "chroot: depmod picks it for \"modprobe $m\"" \
+		bash -c "[ -n '$ko' ] &&
+			 grep -q '^${ko#"$R/lib/modules/$kver/"}:' '$R/lib/modules/$kver/modules.dep'"
+	[ "$m" = vfio ] &&
+		check "chroot: vfio.ko is version $version" \
+			bash -c "modinfo -F version '$ko' | grep -qx '$version'"
+done
 check "chroot: modprobe.d and depmod.d files" \
 	test -f "$R/etc/modprobe.d/vfio-groups.conf" -a \
 	     -f "$R/etc/depmod.d/vfio-groups.conf"
@@ -157,6 +166,11 @@ check "chroot: vfio-group --help runs" \
 check "chroot: man page and bash completion" \
 	test -f "$R/usr/share/man/man8/vfio-group.8.gz" -a \
 	     -f "$R/usr/share/bash-completion/completions/vfio-group"
+unit=vfio-group-restore.service
+check "chroot: $unit installed, runs /usr/sbin/vfio-group restore" \
+	grep -qx 'ExecStart=/usr/sbin/vfio-group restore' "$R/lib/systemd/system/$unit"
+check "chroot: ... and enabled (sysinit.target wants it)" \
+	test -L "$R/etc/systemd/system/sysinit.target.wants/$unit"
 cat >"$R/tmp/prog.c" <<'EOF'
 #include <vfiogroup/vfiogroup.h>
 
@@ -200,7 +214,8 @@ left_ours=$(while read -r f; do
 	[ -e "$R$f" ] && [ ! -d "$R$f" ] && echo "$f"
 done <"$tmp/ours"
 for f in "$R"/var/lib/dkms/vfio-groups "$R"/usr/src/vfio-groups-* \
-	 "$R/lib/modules/$kver/updates/dkms/vfio.ko"*; do
+	 "$R/lib/modules/$kver/updates/dkms/"{vfio,vfio-pci,vfio_iommu_type1}.ko* \
+	 "$R/etc/systemd/system/sysinit.target.wants/$unit"; do
 	[ -e "$f" ] && echo "${f#"$R"}"
 done)
 check "chroot: purge leaves no file of ours, nor DKMS's build" \
