@@ -16,6 +16,9 @@
 #                     installed 6.1 headers); VM_KERNEL= boots another image
 #   make install      module, library, headers, pkg-config file, command,
 #                     manual page, bash completion; PREFIX=, DESTDIR=
+#   make deb          Debian packages (debian/) in $(BUILD)/deb
+#   make deb-check    build them, lintian, install and purge them in a fresh
+#                     Debian 12 chroot (slow: tools/testing/deb-test.sh)
 
 SHELL := /bin/bash
 TOP := $(CURDIR)
@@ -211,6 +214,23 @@ modules_install: modules
 		$(MODPROBEDIR)/vfio-groups.conf
 	depmod -a $(KVER)
 
+# make deb: dpkg-buildpackage on a copy of the tree (what git tracks, and
+# new files it does not ignore) in $(DEB_OUT)/vfio-groups, so the packages,
+# .buildinfo and .changes land in $(DEB_OUT) and nothing is written beside
+# this worktree or in debian/.
+DEB_OUT := $(BUILD)/deb
+
+deb:
+	@rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)/vfio-groups
+	@git ls-files -z -co --exclude-standard | \
+		tar --null -T - --ignore-failed-read -cf - 2>/dev/null | \
+		tar -xf - -C $(DEB_OUT)/vfio-groups
+	cd $(DEB_OUT)/vfio-groups && dpkg-buildpackage -b -us -uc
+	@ls $(DEB_OUT)/*.deb
+
+deb-check:
+	@BUILD=$(BUILD) tools/testing/deb-test.sh
+
 clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP)/drivers/vfio clean
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP)/$(TEST_MODULES) clean
@@ -218,4 +238,4 @@ clean:
 
 .PHONY: all deps modules test-modules tools initramfs check checkpatch run bench \
 	check-debug debug-kernel \
-	modules_install install install-module install-tools clean
+	modules_install install install-module install-tools deb deb-check clean

@@ -16,7 +16,7 @@ set -euo pipefail
 
 CACHE=${VFG_CACHE:-/var/cache/vfio-groups}
 PKGS=(linux-headers-amd64 linux-source-6.1 qemu-system-x86 busybox-static cpio
-      check pkg-config libnl-genl-3-dev libnl-3-dev python3 gcc make kmod xz-utils
+      check pkg-config libnl-genl-3-dev libnl-3-dev libpci-dev pci.ids python3 gcc make kmod xz-utils
       # The clients image (tools/testing/vm/clients.mk): dpdk-testpmd and
       # the PMD that drives the guest's e1000e.
       dpdk-dev librte-net-e1000-23)

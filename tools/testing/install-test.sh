@@ -30,31 +30,8 @@ PREFIX=/usr/local
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 D=$tmp/dest
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n $1"
-	[ -z "${2:-}" ] || while IFS= read -r l; do echo "# $l"; done <<<"$2"
-}
-
-# check NAME CMD...: one result, the command's output shown on failure.
-check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		ok "$name"
-	else
-		not_ok "$name" "$out"
-	fi
-}
+# shellcheck source=tools/testing/tap.sh
+. "$top/tools/testing/tap.sh"
 
 if [ -z "$KVER" ]; then
 	echo "1..1"

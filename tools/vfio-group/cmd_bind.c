@@ -197,8 +197,7 @@ static int print_dry_run(const struct opts *o, const struct vfg_plan *p,
 	int i;
 
 	if (o->json) {
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
+		json_doc_begin(&j);
 		json_int(&j, "group", p->group);
 		json_bool(&j, "dry_run", true);
 		json_plan(&j, p);
@@ -215,7 +214,6 @@ static int print_dry_run(const struct opts *o, const struct vfg_plan *p,
 		json_bool(&j, "refused", refused);
 		if (o->persistent)
 			json_bool(&j, "persistent", true);
-		json_obj_end(&j);
 		json_end(&j);
 	} else {
 		print_plan(p, vfg_plan_is_empty(p) ? "nothing to do (dry run)" :

@@ -141,8 +141,7 @@ int cmd_explain(struct vfg_ctx *ctx, const struct opts *o)
 		nh = 0;
 
 	if (o->json) {
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
+		json_doc_begin(&j);
 		json_int(&j, "group", group);
 		json_arr_begin(&j, "devices");
 		for (d = 0; d < st->n_devices; d++)

@@ -21,8 +21,7 @@ int cmd_holders(struct vfg_ctx *ctx, const struct opts *o)
 	if (ret)
 		return ret;
 	if (o->json) {
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
+		json_doc_begin(&j);
 		json_arr_begin(&j, "groups");
 	}
 	for (i = 0; i < n; i++) {
@@ -57,8 +56,6 @@ int cmd_holders(struct vfg_ctx *ctx, const struct opts *o)
 		free(h);
 	}
 	if (o->json) {
-		json_arr_end(&j);
-		json_obj_end(&j);
 		json_end(&j);
 	} else if (!shown) {
 		printf("no group is held\n");

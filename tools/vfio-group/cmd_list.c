@@ -169,8 +169,7 @@ int cmd_list(struct vfg_ctx *ctx, const struct opts *o)
 		nb = 0;
 	}
 	if (o->json) {
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
+		json_doc_begin(&j);
 		json_bool(&j, "module_loaded", module);
 		json_str(&j, "driver", vfg_ctx_get_driver_name(ctx));
 		json_arr_begin(&j, "groups");
@@ -193,8 +192,6 @@ int cmd_list(struct vfg_ctx *ctx, const struct opts *o)
 		vfg_group_status_free(st);
 	}
 	if (o->json) {
-		json_arr_end(&j);
-		json_obj_end(&j);
 		json_end(&j);
 	} else if (!n) {
 		printf("no IOMMU groups\n");

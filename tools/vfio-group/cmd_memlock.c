@@ -90,8 +90,7 @@ int cmd_memlock_check(struct vfg_ctx *ctx, const struct opts *o)
 		verdict = "too low";
 
 	if (o->json) {
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
+		json_doc_begin(&j);
 		if (o->pid)
 			json_int(&j, "pid", o->pid);
 		else

@@ -91,8 +91,7 @@ static void print_event(struct vfg_ctx *ctx, const struct vfg_event *ev,
 	fmt_time(&ev->time, json, t, sizeof(t));
 	holder_comm(ctx, ev->holder_pid, comm, sizeof(comm));
 	if (json) {
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
+		json_doc_begin(&j);
 		json_str(&j, "time", t);
 		json_str(&j, "event", vfg_event_type_name(ev->type));
 		json_int(&j, "type", ev->type);
@@ -152,8 +151,7 @@ static void print_state(struct vfg_ctx *ctx, const struct vfg_group_state *st,
 	fmt_time(now, json, t, sizeof(t));
 	holder_comm(ctx, st->holder_pid, comm, sizeof(comm));
 	if (json) {
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
+		json_doc_begin(&j);
 		json_str(&j, "time", t);
 		json_str(&j, "event", "state");
 		json_int(&j, "group", st->group);
@@ -169,8 +167,6 @@ static void print_state(struct vfg_ctx *ctx, const struct vfg_group_state *st,
 			json_str_or_null(&j, "reason", m->blocks ? m->reason : NULL);
 			json_obj_end(&j);
 		}
-		json_arr_end(&j);
-		json_obj_end(&j);
 		json_end(&j);
 		return;
 	}

@@ -10,6 +10,12 @@ void json_init(struct json *j, FILE *f)
 	j->first[0] = true;
 }
 
+void json_doc_begin(struct json *j)
+{
+	json_init(j, stdout);
+	json_obj_begin(j, NULL);
+}
+
 static void put_string(FILE *f, const char *s)
 {
 	const unsigned char *p;
@@ -60,6 +66,16 @@ static void push(struct json *j, const char *k, char c)
 	if (j->depth < JSON_MAX_DEPTH - 1)
 		j->depth++;
 	j->first[j->depth] = true;
+	j->close[j->depth] = c == '{' ? '}' : ']';
+}
+
+/* Close the innermost object or array. */
+static void pop(struct json *j)
+{
+	if (!j->depth)
+		return;
+	fputc(j->close[j->depth], j->f);
+	j->depth--;
 }
 
 void json_obj_begin(struct json *j, const char *k)
@@ -69,9 +85,7 @@ void json_obj_begin(struct json *j, const char *k)
 
 void json_obj_end(struct json *j)
 {
-	fputc('}', j->f);
-	if (j->depth)
-		j->depth--;
+	pop(j);
 }
 
 void json_arr_begin(struct json *j, const char *k)
@@ -81,9 +95,7 @@ void json_arr_begin(struct json *j, const char *k)
 
 void json_arr_end(struct json *j)
 {
-	fputc(']', j->f);
-	if (j->depth)
-		j->depth--;
+	pop(j);
 }
 
 void json_str(struct json *j, const char *k, const char *val)
@@ -126,6 +138,8 @@ void json_null(struct json *j, const char *k)
 
 void json_end(struct json *j)
 {
+	while (j->depth)
+		pop(j);
 	fputc('\n', j->f);
 	fflush(j->f);
 }

@@ -16,9 +16,12 @@ struct json {
 	FILE *f;
 	int depth;
 	bool first[JSON_MAX_DEPTH];
+	char close[JSON_MAX_DEPTH];	/* '}' or ']' */
 };
 
 void json_init(struct json *j, FILE *f);
+/* A document on stdout: json_init(), then its top-level object opened. */
+void json_doc_begin(struct json *j);
 void json_obj_begin(struct json *j, const char *key);
 void json_obj_end(struct json *j);
 void json_arr_begin(struct json *j, const char *key);
@@ -31,7 +34,7 @@ void json_int(struct json *j, const char *key, long long val);
 void json_u64(struct json *j, const char *key, uint64_t val);
 void json_bool(struct json *j, const char *key, bool val);
 void json_null(struct json *j, const char *key);
-/* End the document with a newline. */
+/* End the document: close what is still open, then a newline. */
 void json_end(struct json *j);
 
 #endif

@@ -243,7 +243,9 @@ int vfio_group_main(int argc, char **argv)
 		err("cannot open a library context: %s", strerror(errno));
 		return EXIT_FAIL;
 	}
+	pci_names_init(o.root);
 	ret = cmd->fn(ctx, &o);
+	pci_names_exit();
 	vfg_ctx_free(ctx);
 	if (fflush(stdout) && ret == EXIT_OK) {
 		err("writing the output: %s", strerror(errno));

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * What the commands share: messages, group resolution, records, PCI class
+ * What the commands share: messages, group resolution, records, device
  * names, device lines.
  */
 #include <ctype.h>
@@ -16,26 +16,30 @@
 #include "json.h"
 #include "vfio-group.h"
 
+/* "vfio-group: " @kind, then the message, on stderr. */
+static void say(const char *kind, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", prog, kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void hint(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: hint: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say("hint: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* Does directory @path have no entries (or not exist)? */
@@ -159,66 +163,6 @@ void binding_dir(const struct opts *o, char *buf, size_t len)
 		snprintf(buf, len, "%s" VFG_BINDING_DIR, o->root ? o->root : "");
 }
 
-struct class_name {
-	unsigned int code;	/* base << 8 | sub; sub 0xff: any */
-	const char *name;
-};
-
-static const struct class_name classes[] = {
-	{ 0x0001, "VGA compatible unclassified device" },
-	{ 0x00ff, "Unclassified device" },
-	{ 0x0100, "SCSI storage controller" },
-	{ 0x0101, "IDE interface" },
-	{ 0x0104, "RAID bus controller" },
-	{ 0x0106, "SATA controller" },
-	{ 0x0107, "Serial Attached SCSI controller" },
-	{ 0x0108, "Non-Volatile memory controller" },
-	{ 0x01ff, "Mass storage controller" },
-	{ 0x0200, "Ethernet controller" },
-	{ 0x02ff, "Network controller" },
-	{ 0x0300, "VGA compatible controller" },
-	{ 0x0302, "3D controller" },
-	{ 0x03ff, "Display controller" },
-	{ 0x0401, "Multimedia audio controller" },
-	{ 0x0403, "Audio device" },
-	{ 0x04ff, "Multimedia controller" },
-	{ 0x05ff, "Memory controller" },
-	{ 0x0600, "Host bridge" },
-	{ 0x0601, "ISA bridge" },
-	{ 0x0604, "PCI bridge" },
-	{ 0x0607, "CardBus bridge" },
-	{ 0x06ff, "Bridge" },
-	{ 0x0700, "Serial controller" },
-	{ 0x07ff, "Communication controller" },
-	{ 0x0806, "IOMMU" },
-	{ 0x08ff, "Generic system peripheral" },
-	{ 0x09ff, "Input device controller" },
-	{ 0x0b40, "Co-processor" },
-	{ 0x0bff, "Processor" },
-	{ 0x0c03, "USB controller" },
-	{ 0x0c05, "SMBus" },
-	{ 0x0cff, "Serial bus controller" },
-	{ 0x0dff, "Wireless controller" },
-	{ 0x10ff, "Encryption controller" },
-	{ 0x11ff, "Signal processing controller" },
-	{ 0x12ff, "Processing accelerators" },
-	{ 0xffff, "Unassigned class" },
-};
-
-const char *pci_class_name(unsigned int class)
-{
-	unsigned int code = class >> 8, base = code >> 8;
-	size_t i;
-
-	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
-		if (classes[i].code == code)
-			return classes[i].name;
-	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
-		if (classes[i].code == (base << 8 | 0xff))
-			return classes[i].name;
-	return "Unknown class";
-}
-
 void fmt_bytes(uint64_t v, char *buf, size_t len)
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
@@ -244,7 +188,8 @@ void fmt_bytes(uint64_t v, char *buf, size_t len)
 
 void print_device(const struct vfg_device_info *d, const char *indent)
 {
-	char id[16], cls[64], line[512];
+	char id[16], cls[160], line[1024];
+	struct pci_names nm;
 	int n;
 
 	if (!d->is_pci) {
@@ -252,12 +197,19 @@ void print_device(const struct vfg_device_info *d, const char *indent)
 			     indent, d->name, "-", "(not PCI)",
 			     d->driver[0] ? d->driver : "-");
 	} else {
+		pci_names_get(d, &nm);
 		snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->device);
-		snprintf(cls, sizeof(cls), "%s [%04x]",
-			 pci_class_name(d->pci_class), d->pci_class >> 8);
-		n = snprintf(line, sizeof(line), "%s%-12s  %-9s  %-34s  %-16s",
+		if (strchr(nm.cls, '['))	/* libpci: "Bridge [06ff]" */
+			snprintf(cls, sizeof(cls), "%s", nm.cls);
+		else if (nm.cls[0])
+			snprintf(cls, sizeof(cls), "%s [%04x]", nm.cls,
+				 d->pci_class >> 8);
+		else
+			snprintf(cls, sizeof(cls), "Class %04x",
+				 d->pci_class >> 8);
+		n = snprintf(line, sizeof(line), "%s%-12s  %-9s  %-34s  %-16s  %s",
 			     indent, d->name, id, cls,
-			     d->driver[0] ? d->driver : "-");
+			     d->driver[0] ? d->driver : "-", nm.both);
 	}
 	if (d->blocks)
 		snprintf(line + n, sizeof(line) - n, "  blocks: %s", d->why);
@@ -269,6 +221,7 @@ void print_device(const struct vfg_device_info *d, const char *indent)
 
 void json_device(struct json *j, const struct vfg_device_info *d)
 {
+	struct pci_names nm;
 	char buf[16];
 
 	json_obj_begin(j, NULL);
@@ -281,7 +234,11 @@ void json_device(struct json *j, const struct vfg_device_info *d)
 		json_str(j, "device", buf);
 		snprintf(buf, sizeof(buf), "%06x", d->pci_class);
 		json_str(j, "class", buf);
-		json_str(j, "class_name", pci_class_name(d->pci_class));
+		pci_names_get(d, &nm);
+		json_str_or_null(j, "class_name", nm.cls);
+		json_str_or_null(j, "vendor_name", nm.vendor);
+		json_str_or_null(j, "device_name", nm.device);
+		json_str(j, "name", nm.both);
 		json_bool(j, "bridge", d->is_bridge);
 	}
 	json_str_or_null(j, "driver", d->driver);

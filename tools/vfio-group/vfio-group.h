@@ -80,8 +80,24 @@ int resolve_groups(struct vfg_ctx *ctx, const struct opts *o, int **groups,
 void record_path(const struct opts *o, int group, char *buf, size_t len);
 /* The directory of persistent bindings: --config-dir, or VFG_BINDING_DIR. */
 void binding_dir(const struct opts *o, char *buf, size_t len);
-/* "PCI bridge", "Ethernet controller", ... for a 24-bit class code. */
-const char *pci_class_name(unsigned int class);
+/*
+ * Names from pci.ids as lspci prints them (names.c): @vendor, @device and
+ * @cls ("Ethernet controller") are "" when pci.ids does not know them;
+ * @both ("Intel Corporation 82574L Gigabit Network Connection") is always
+ * set, to lspci's numeric name ("Device 8086:10d3") when pci.ids does not
+ * know the device.
+ */
+struct pci_names {
+	char vendor[128];
+	char device[128];
+	char cls[128];
+	char both[260];
+};
+
+/* Where pci.ids is: below @root when given; call again to change. */
+void pci_names_init(const char *root);
+void pci_names_exit(void);
+void pci_names_get(const struct vfg_device_info *d, struct pci_names *n);
 /* "1.5 GiB" */
 void fmt_bytes(uint64_t v, char *buf, size_t len);
 

@@ -18,35 +18,7 @@
 #include "fakesys.h"
 #include "suites.h"
 
-#define LONE	"0000:00:04.0"
-#define BRIDGE	"0000:00:05.0"
-#define EDU1	"0000:01:01.0"
-#define EDU2	"0000:01:02.0"
-#define NOGRP	"0000:00:1f.0"
-#define UIO	"uio_pci_generic"
-
-static struct fakesys *fs;
 static char out[65536], errout[65536];
-
-static void setup(void)
-{
-	fs = fakesys_new();
-	fakesys_device(fs, LONE, 1);
-	fakesys_device(fs, BRIDGE, 2);
-	fakesys_pci_bridge(fs, BRIDGE);
-	fakesys_bind(fs, BRIDGE, "shpchp");
-	fakesys_device_below(fs, EDU1, BRIDGE, 2);
-	fakesys_device_below(fs, EDU2, BRIDGE, 2);
-	fakesys_bind(fs, EDU2, UIO);
-	fakesys_device(fs, NOGRP, FAKESYS_NO_GROUP);
-	fakesys_driver(fs, "vfio-pci");
-	fakesys_kernel_start(fs);
-}
-
-static void teardown(void)
-{
-	fakesys_free(fs);
-}
 
 /* Unbind by hand, as an admin would with echo. */
 static int vfg_write_file_for_test(const char *path, const char *val)
@@ -82,7 +54,7 @@ static int run(const char *first, ...)
 
 	argv[argc++] = "vfio-group";
 	argv[argc++] = "--root";
-	argv[argc++] = (char *)fakesys_root(fs);
+	argv[argc++] = (char *)fakesys_root(guest_fs);
 	va_start(ap, first);
 	for (a = first; a && argc < 31; a = va_arg(ap, const char *))
 		argv[argc++] = (char *)a;
@@ -123,17 +95,8 @@ static int run(const char *first, ...)
 #define ASSERT_HAS(buf, s) \
 	ck_assert_msg(strstr(buf, s), "\"%s\" not in:\n%s", s, buf)
 
-#define ASSERT_STATE(bdf, drv, ovr) do {				\
-	ck_assert_str_eq(fakesys_driver_of(fs, bdf), drv);		\
-	ck_assert_str_eq(fakesys_override_of(fs, bdf), ovr);		\
-} while (0)
-
-static void assert_boot_state(void)
-{
-	ASSERT_STATE(BRIDGE, "shpchp", "(null)");
-	ASSERT_STATE(EDU1, "", "(null)");
-	ASSERT_STATE(EDU2, UIO, "(null)");
-}
+#define ASSERT_STATE(bdf, drv, ovr) \
+	FAKESYS_ASSERT_STATE(guest_fs, bdf, drv, ovr)
 
 START_TEST(test_list)
 {
@@ -141,9 +104,9 @@ START_TEST(test_list)
 	ASSERT_HAS(out, "group 1: viable\n");
 	ASSERT_HAS(out, "group 2: not viable\n");
 	ASSERT_HAS(out, BRIDGE "  1b36:0001  PCI bridge [0604]");
-	ASSERT_HAS(out, "shpchp            blocks: bound to a driver that does DMA through the kernel DMA API");
-	ASSERT_HAS(out, EDU2 "  1234:11e8  Unclassified device [00ff]          " UIO);
-	ASSERT_HAS(out, EDU1 "  1234:11e8  Unclassified device [00ff]          -\n");
+	ASSERT_HAS(out, "shpchp            Red Hat, Inc. QEMU PCI-PCI bridge  blocks: bound to a driver that does DMA through the kernel DMA API");
+	ASSERT_HAS(out, EDU2 "  1234:11e8  Unclassified device [00ff]          " UIO "   Technical Corp.");
+	ASSERT_HAS(out, EDU1 "  1234:11e8  Unclassified device [00ff]          -                 Technical Corp. QEMU PCI Test Device\n");
 	ASSERT_HAS(out, "next: 'vfio-group explain 2' says why; 'vfio-group bind 2' makes it viable");
 	ASSERT_HAS(out, "note: the vfio module is not loaded");
 	ck_assert_ptr_null(strstr(out, NOGRP));
@@ -155,15 +118,36 @@ START_TEST(test_list)
 }
 END_TEST
 
+/* Names from pci.ids as lspci prints them; numeric ones without it. */
+START_TEST(test_list_names)
+{
+	char p[4096];
+
+	ck_assert_int_eq(run("list", NULL), EXIT_OK);
+	ASSERT_HAS(out, BRIDGE "  1b36:0001  PCI bridge [0604]                   shpchp            Red Hat, Inc. QEMU PCI-PCI bridge  blocks:");
+	ASSERT_HAS(out, EDU1 "  1234:11e8  Unclassified device [00ff]          -                 Technical Corp. QEMU PCI Test Device\n");
+	ck_assert_int_eq(run("--json", "list", "1", NULL), EXIT_OK);
+	ASSERT_HAS(out, "\"class_name\":\"Unclassified device [00ff]\",\"vendor_name\":\"Technical Corp.\",\"device_name\":\"QEMU PCI Test Device\",\"name\":\"Technical Corp. QEMU PCI Test Device\"");
+	snprintf(p, sizeof(p), "%s/usr/share/misc/pci.ids",
+		 fakesys_root(guest_fs));
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(run("list", "2", NULL), EXIT_OK);
+	ASSERT_HAS(out, BRIDGE "  1b36:0001  Class 0604                          shpchp            Device 1b36:0001  blocks:");
+	ck_assert_int_eq(run("--json", "explain", "2", NULL), EXIT_OK);
+	ASSERT_HAS(out, "\"class_name\":null,\"vendor_name\":null,\"device_name\":null,\"name\":\"Device 1234:11e8\"");
+}
+END_TEST
+
 START_TEST(test_list_json_and_holder)
 {
-	fakesys_vfio_group(fs, 2, 0, BRIDGE " shpchp: bound to a driver that "
+	fakesys_vfio_group(guest_fs, 2, 0,
+			   BRIDGE " shpchp: bound to a driver that "
 			   "does DMA through the kernel DMA API\n", 300);
-	fakesys_proc(fs, 300, "qemu-system-x86");
-	fakesys_proc_fd(fs, 300, 9, "/dev/vfio/2");
+	fakesys_proc(guest_fs, 300, "qemu-system-x86");
+	fakesys_proc_fd(guest_fs, 300, 9, "/dev/vfio/2");
 	ck_assert_int_eq(run("--json", "list", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "{\"module_loaded\":true,\"driver\":\"vfio-pci\",\"groups\":[{\"group\":2,\"viable\":false,\"source\":\"kernel\",\"devices\":[");
-	ASSERT_HAS(out, "{\"address\":\"" BRIDGE "\",\"pci\":true,\"vendor\":\"1b36\",\"device\":\"0001\",\"class\":\"060400\",\"class_name\":\"PCI bridge\",\"bridge\":true,\"driver\":\"shpchp\",\"driver_override\":null,\"blocks\":true,");
+	ASSERT_HAS(out, "{\"address\":\"" BRIDGE "\",\"pci\":true,\"vendor\":\"1b36\",\"device\":\"0001\",\"class\":\"060400\",\"class_name\":\"PCI bridge\",\"vendor_name\":\"Red Hat, Inc.\",\"device_name\":\"QEMU PCI-PCI bridge\",\"name\":\"Red Hat, Inc. QEMU PCI-PCI bridge\",\"bridge\":true,\"driver\":\"shpchp\",\"driver_override\":null,\"blocks\":true,");
 	ASSERT_HAS(out, "\"driver\":null");
 	ASSERT_HAS(out, "\"holder\":300,\"holders\":[{\"pid\":300,\"comm\":\"qemu-system-x86\",\"via_sysfs\":true,\"via_fd\":false}]");
 	ck_assert_int_eq(out[strlen(out) - 1], '\n');
@@ -186,9 +170,9 @@ END_TEST
 /* Without the module, a node of the kernel's own vfio: /proc tells. */
 START_TEST(test_list_holder_without_module)
 {
-	fakesys_file(fs, "dev/vfio/1", "");
-	fakesys_proc(fs, 42, "qemu-kvm");
-	fakesys_proc_fd(fs, 42, 12, "/dev/vfio/1");
+	fakesys_file(guest_fs, "dev/vfio/1", "");
+	fakesys_proc(guest_fs, 42, "qemu-kvm");
+	fakesys_proc_fd(guest_fs, 42, 12, "/dev/vfio/1");
 	ck_assert_int_eq(run("list", "1", NULL), EXIT_OK);
 	ASSERT_HAS(out, "held by 42 (qemu-kvm)\n");
 	ck_assert_int_eq(run("list", "2", NULL), EXIT_OK);
@@ -224,13 +208,13 @@ START_TEST(test_bind_dry_run)
 	ASSERT_HAS(out, BRIDGE "  unbind   shpchp -> (none)");
 	ASSERT_HAS(out, EDU1 "  bind     (none) -> vfio-pci");
 	ASSERT_HAS(out, EDU2 "  bind     " UIO " -> vfio-pci");
-	ck_assert_str_eq(fakesys_log(fs), "");
-	assert_boot_state();
+	ck_assert_str_eq(fakesys_log(guest_fs), "");
+	fakesys_assert_guest_state(guest_fs);
 
 	ck_assert_int_eq(run("--json", "bind", "-n", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "{\"group\":2,\"dry_run\":true,\"changes\":[{\"device\":\"" BRIDGE "\",\"action\":\"unbind\",\"old_driver\":\"shpchp\",\"old_override\":null,\"new_driver\":null");
 	ASSERT_HAS(out, "\"uses\":[],\"refused\":false}");
-	ck_assert_str_eq(fakesys_log(fs), "");
+	ck_assert_str_eq(fakesys_log(guest_fs), "");
 }
 END_TEST
 
@@ -242,13 +226,14 @@ START_TEST(test_bind_unbind_roundtrip)
 	ASSERT_STATE(BRIDGE, "", "(null)");
 	ASSERT_STATE(EDU1, "vfio-pci", "vfio-pci");
 	ASSERT_STATE(EDU2, "vfio-pci", "vfio-pci");
-	ASSERT_HAS(fakesys_read(fs, "run/vfio-group/group-2"),
+	ASSERT_HAS(fakesys_read(guest_fs, "run/vfio-group/group-2"),
 		   "vfio-group-record 1\ngroup 2\n" BRIDGE " unbind shpchp - - - 0\n");
 
 	/* Again: nothing to do, and the record stays. */
 	ck_assert_int_eq(run("bind", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "nothing to do");
-	ASSERT_HAS(fakesys_read(fs, "run/vfio-group/group-2"), "unbind shpchp");
+	ASSERT_HAS(fakesys_read(guest_fs, "run/vfio-group/group-2"),
+		   "unbind shpchp");
 
 	ck_assert_int_eq(run("unbind", "--dry-run", BRIDGE, NULL), EXIT_OK);
 	ASSERT_HAS(out, BRIDGE "  restore  (none) -> shpchp");
@@ -256,8 +241,8 @@ START_TEST(test_bind_unbind_roundtrip)
 	ck_assert_int_eq(run("unbind", BRIDGE, NULL), EXIT_OK);
 	ASSERT_HAS(out, "group 2: previous drivers restored\n");
 	ASSERT_HAS(out, EDU2 "  vfio-pci -> " UIO "\n");
-	assert_boot_state();
-	ck_assert_str_eq(fakesys_read(fs, "run/vfio-group/group-2"), "");
+	fakesys_assert_guest_state(guest_fs);
+	ck_assert_str_eq(fakesys_read(guest_fs, "run/vfio-group/group-2"), "");
 
 	ck_assert_int_eq(run("unbind", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "nothing to do");
@@ -274,29 +259,29 @@ START_TEST(test_bind_record_merges)
 
 	ck_assert_int_eq(run("bind", "2", NULL), EXIT_OK);
 	snprintf(p, sizeof(p), "%s/sys/bus/pci/devices/%s/driver/unbind",
-		 fakesys_root(fs), EDU2);
+		 fakesys_root(guest_fs), EDU2);
 	ck_assert_int_eq(vfg_write_file_for_test(p, EDU2), 0);
-	fakesys_attr(fs, EDU2, "driver_override", "(null)\n");
-	fakesys_bind(fs, EDU2, UIO);
+	fakesys_attr(guest_fs, EDU2, "driver_override", "(null)\n");
+	fakesys_bind(guest_fs, EDU2, UIO);
 	ck_assert_int_eq(run("bind", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "bound 1 device to vfio-pci\n");
 	ck_assert_int_eq(run("unbind", "2", NULL), EXIT_OK);
-	assert_boot_state();
+	fakesys_assert_guest_state(guest_fs);
 }
 END_TEST
 
 START_TEST(test_bind_refuses_mounted)
 {
-	fakesys_child(fs, EDU1, "block/sdb", "block", "sdb");
-	fakesys_file(fs, "sys/class/block/sdb/dev", "8:16\n");
-	fakesys_file(fs, "proc/self/mountinfo",
+	fakesys_child(guest_fs, EDU1, "block/sdb", "block", "sdb");
+	fakesys_file(guest_fs, "sys/class/block/sdb/dev", "8:16\n");
+	fakesys_file(guest_fs, "proc/self/mountinfo",
 		     "30 22 8:16 / /var/lib/data rw - ext4 /dev/sdb rw\n");
 	ck_assert_int_eq(run("bind", "2", NULL), EXIT_REFUSED);
 	ASSERT_HAS(errout, EDU1 " holds a mounted filesystem (sdb mounted on /var/lib/data)");
 	ASSERT_HAS(errout, "refusing to bind group 2");
 	ASSERT_HAS(errout, "add --force");
-	ck_assert_str_eq(fakesys_log(fs), "");
-	assert_boot_state();
+	ck_assert_str_eq(fakesys_log(guest_fs), "");
+	fakesys_assert_guest_state(guest_fs);
 
 	ck_assert_int_eq(run("bind", "--dry-run", "2", NULL), EXIT_REFUSED);
 	ASSERT_HAS(out, "warning: " EDU1 " holds a mounted filesystem");
@@ -309,8 +294,8 @@ END_TEST
 
 START_TEST(test_bind_refuses_root_and_route)
 {
-	fakesys_child(fs, LONE, "net/eth0", "net", "eth0");
-	fakesys_file(fs, "proc/net/route",
+	fakesys_child(guest_fs, LONE, "net/eth0", "net", "eth0");
+	fakesys_file(guest_fs, "proc/net/route",
 		     "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
 		     "eth0\t00000000\t0202000A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n");
 	ck_assert_int_eq(run("bind", LONE, NULL), EXIT_REFUSED);
@@ -321,16 +306,16 @@ END_TEST
 
 START_TEST(test_bind_rollback)
 {
-	fakesys_refuse(fs, EDU2, "vfio-pci", EIO);
+	fakesys_refuse(guest_fs, EDU2, "vfio-pci", EIO);
 	ck_assert_int_eq(run("bind", "2", NULL), EXIT_FAIL);
 	ASSERT_HAS(errout, "binding group 2 failed at " EDU2 ": Input/output error");
 	ASSERT_HAS(errout, "the failing step was writing \"" EDU2 "\" to /sys/bus/pci/drivers/vfio-pci/bind");
 	ASSERT_HAS(errout, "rolled back: every member is on the driver it had before");
 	ASSERT_HAS(errout, "dmesg");
-	assert_boot_state();
-	ck_assert_str_eq(fakesys_read(fs, "run/vfio-group/group-2"), "");
+	fakesys_assert_guest_state(guest_fs);
+	ck_assert_str_eq(fakesys_read(guest_fs, "run/vfio-group/group-2"), "");
 
-	fakesys_refuse(fs, EDU2, UIO, ENOMEM);
+	fakesys_refuse(guest_fs, EDU2, UIO, ENOMEM);
 	ck_assert_int_eq(run("bind", "2", NULL), EXIT_PARTIAL);
 	ASSERT_HAS(errout, "rollback incomplete: 1 member could not be put back");
 	ASSERT_HAS(errout, EDU2 " could not go back to " UIO ": Cannot allocate memory");
@@ -342,25 +327,25 @@ START_TEST(test_bind_driver_not_loaded)
 	char p[4096];
 
 	snprintf(p, sizeof(p), "%s/sys/bus/pci/drivers/vfio-pci/bind",
-		 fakesys_root(fs));
+		 fakesys_root(guest_fs));
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/sys/bus/pci/drivers/vfio-pci/unbind",
-		 fakesys_root(fs));
+		 fakesys_root(guest_fs));
 	unlink(p);
 	p[strlen(p) - 7] = '\0';
 	ck_assert_int_eq(rmdir(p), 0);
 	ck_assert_int_eq(run("bind", "1", NULL), EXIT_FAIL);
 	ASSERT_HAS(errout, "the vfio-pci driver is not loaded");
 	ASSERT_HAS(errout, "modprobe vfio");
-	ck_assert_str_eq(fakesys_log(fs), "");
+	ck_assert_str_eq(fakesys_log(guest_fs), "");
 }
 END_TEST
 
 START_TEST(test_unbind_refuses_held)
 {
 	ck_assert_int_eq(run("bind", "1", NULL), EXIT_OK);
-	fakesys_proc(fs, 4321, "dpdk-testpmd");
-	fakesys_proc_fd(fs, 4321, 5, "/dev/vfio/1");
+	fakesys_proc(guest_fs, 4321, "dpdk-testpmd");
+	fakesys_proc_fd(guest_fs, 4321, 5, "/dev/vfio/1");
 	ck_assert_int_eq(run("unbind", "1", NULL), EXIT_REFUSED);
 	ASSERT_HAS(errout, "group 1 is held by 4321 (dpdk-testpmd)");
 	ASSERT_STATE(LONE, "vfio-pci", "vfio-pci");
@@ -399,9 +384,10 @@ END_TEST
 
 START_TEST(test_memlock_check)
 {
-	fakesys_file(fs, "proc/self/limits",
+	fakesys_file(guest_fs, "proc/self/limits",
 		     "Max locked memory         8388608              8388608              bytes     \n");
-	fakesys_file(fs, "proc/self/status", "VmLck:\t       0 kB\nCapEff:\t0000000000000000\n");
+	fakesys_file(guest_fs, "proc/self/status",
+		     "VmLck:\t       0 kB\nCapEff:\t0000000000000000\n");
 	ck_assert_int_eq(run("memlock-check", "4G", NULL), EXIT_CHECK);
 	ASSERT_HAS(out, "needed:          5 GiB");
 	ASSERT_HAS(out, "limit here:      soft 8 MiB, hard 8 MiB");
@@ -412,9 +398,10 @@ START_TEST(test_memlock_check)
 	ck_assert_int_eq(run("--json", "memlock-check", "512MiB", NULL), EXIT_CHECK);
 	ck_assert_str_eq(out, "{\"pid\":null,\"guest_bytes\":536870912,\"needed_bytes\":1610612736,\"soft_limit_bytes\":8388608,\"hard_limit_bytes\":8388608,\"locked_bytes\":0,\"cap_ipc_lock\":false,\"enough\":false}\n");
 
-	fakesys_file(fs, "proc/77/limits",
+	fakesys_file(guest_fs, "proc/77/limits",
 		     "Max locked memory         unlimited            unlimited            bytes     \n");
-	fakesys_file(fs, "proc/77/status", "VmLck:\t 1048576 kB\nCapEff:\t0000000000000000\n");
+	fakesys_file(guest_fs, "proc/77/status",
+		     "VmLck:\t 1048576 kB\nCapEff:\t0000000000000000\n");
 	ck_assert_int_eq(run("memlock-check", "--pid", "77", "16G", NULL), EXIT_OK);
 	ASSERT_HAS(out, "limit of 77      soft unlimited, hard unlimited");
 	ASSERT_HAS(out, "already locked:  1 GiB");
@@ -438,19 +425,19 @@ START_TEST(test_persistent_bind_restore)
 	ck_assert_int_eq(run("bind", "--persistent", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "group 2: bound 2 devices to vfio-pci, unbound 1 bridge\n");
 	snprintf(s, sizeof(s), "group 2: persistent: 'vfio-group restore' binds it at boot (%s/" CONF ")\n",
-		 fakesys_root(fs));
+		 fakesys_root(guest_fs));
 	ASSERT_HAS(out, s);
-	ASSERT_HAS(fakesys_read(fs, CONF),
+	ASSERT_HAS(fakesys_read(guest_fs, CONF),
 		   "vfio-group-binding 1\ngroup 2\n"
 		   "member " BRIDGE " 1b36:0001\n"
 		   "member " EDU1 " 1234:11e8\n"
 		   "member " EDU2 " 1234:11e8\n"
 		   "change " BRIDGE " unbind shpchp - - - 0\n");
-	ASSERT_HAS(fakesys_read(fs, CONF), "change " EDU2 " bind " UIO " - vfio-pci vfio-pci 0\n");
+	ASSERT_HAS(fakesys_read(guest_fs, CONF), "change " EDU2 " bind " UIO " - vfio-pci vfio-pci 0\n");
 
 	ck_assert_int_eq(run("list", NULL), EXIT_OK);
 	snprintf(s, sizeof(s), "    persistent: bound at boot (%s/" CONF ")\n",
-		 fakesys_root(fs));
+		 fakesys_root(guest_fs));
 	ASSERT_HAS(out, s);
 	ck_assert_int_eq(run("--json", "list", NULL), EXIT_OK);
 	ASSERT_HAS(out, "\"holders\":[],\"persistent\":false,\"persistent_file\":null,\"persistent_stale\":null}");
@@ -459,13 +446,13 @@ START_TEST(test_persistent_bind_restore)
 
 	/* Reboot: the boot drivers, no records in /run. */
 	ck_assert_int_eq(run("unbind", "2", NULL), EXIT_OK);
-	assert_boot_state();
-	ck_assert_str_eq(fakesys_read(fs, "run/vfio-group/group-2"), "");
-	ASSERT_HAS(fakesys_read(fs, CONF), "vfio-group-binding 1\n");
+	fakesys_assert_guest_state(guest_fs);
+	ck_assert_str_eq(fakesys_read(guest_fs, "run/vfio-group/group-2"), "");
+	ASSERT_HAS(fakesys_read(guest_fs, CONF), "vfio-group-binding 1\n");
 
 	ck_assert_int_eq(run("restore", "--dry-run", NULL), EXIT_OK);
 	ASSERT_HAS(out, BRIDGE ": group 2\ngroup 2: would do (dry run)\n");
-	assert_boot_state();
+	fakesys_assert_guest_state(guest_fs);
 
 	ck_assert_int_eq(run("restore", NULL), EXIT_OK);
 	ASSERT_HAS(out, BRIDGE ": group 2\ngroup 2: bound 2 devices to vfio-pci, unbound 1 bridge\n");
@@ -474,7 +461,7 @@ START_TEST(test_persistent_bind_restore)
 	ASSERT_STATE(EDU1, "vfio-pci", "vfio-pci");
 	ASSERT_STATE(EDU2, "vfio-pci", "vfio-pci");
 	/* ... and recorded in /run, so that a plain unbind puts them back. */
-	ASSERT_HAS(fakesys_read(fs, "run/vfio-group/group-2"), BRIDGE " unbind shpchp");
+	ASSERT_HAS(fakesys_read(guest_fs, "run/vfio-group/group-2"), BRIDGE " unbind shpchp");
 
 	/* Again: nothing to do. */
 	ck_assert_int_eq(run("restore", NULL), EXIT_OK);
@@ -482,15 +469,15 @@ START_TEST(test_persistent_bind_restore)
 
 	ck_assert_int_eq(run("unbind", "--dry-run", "--persistent", "2", NULL), EXIT_OK);
 	ASSERT_HAS(out, "would forget ");
-	ASSERT_HAS(fakesys_read(fs, CONF), "vfio-group-binding 1\n");
+	ASSERT_HAS(fakesys_read(guest_fs, CONF), "vfio-group-binding 1\n");
 
 	ck_assert_int_eq(run("unbind", "--persistent", EDU1, NULL), EXIT_OK);
 	ASSERT_HAS(out, "group 2: previous drivers restored\n");
 	snprintf(s, sizeof(s), "forgot %s/" CONF ": group 2 is no longer bound at boot\n",
-		 fakesys_root(fs));
+		 fakesys_root(guest_fs));
 	ASSERT_HAS(out, s);
-	assert_boot_state();
-	ck_assert_str_eq(fakesys_read(fs, CONF), "");
+	fakesys_assert_guest_state(guest_fs);
+	ck_assert_str_eq(fakesys_read(guest_fs, CONF), "");
 	ck_assert_int_eq(run("list", "2", NULL), EXIT_OK);
 	ck_assert_ptr_null(strstr(out, "persistent"));
 
@@ -510,14 +497,14 @@ START_TEST(test_restore_skips_changed)
 	};
 	char dir[4096];
 
-	snprintf(dir, sizeof(dir), "%s/conf", fakesys_root(fs));
+	snprintf(dir, sizeof(dir), "%s/conf", fakesys_root(guest_fs));
 	ck_assert_int_eq(run("--config-dir", dir, "bind", "--persistent", "1", NULL), EXIT_OK);
 	ck_assert_int_eq(run("--config-dir", dir, "bind", "--persistent", "2", NULL), EXIT_OK);
-	ASSERT_HAS(fakesys_read(fs, "conf/" LONE ".conf"), "member " LONE " 1234:11e8\n");
+	ASSERT_HAS(fakesys_read(guest_fs, "conf/" LONE ".conf"), "member " LONE " 1234:11e8\n");
 	ck_assert_int_eq(run("unbind", "1", NULL), EXIT_OK);
 	ck_assert_int_eq(run("unbind", "2", NULL), EXIT_OK);
-	assert_boot_state();
-	fakesys_pci(fs, LONE, &nic);
+	fakesys_assert_guest_state(guest_fs);
+	fakesys_pci(guest_fs, LONE, &nic);
 
 	ck_assert_int_eq(run("--config-dir", dir, "restore", NULL), EXIT_NOTFOUND);
 	ASSERT_HAS(errout, "skipping ");
@@ -533,7 +520,7 @@ START_TEST(test_restore_skips_changed)
 	ASSERT_HAS(out, "    persistent, but stale: " LONE " changed: it is 8086:10d3 now");
 
 	/* A file that is not a binding: nothing is bound, nothing guessed. */
-	fakesys_file(fs, "conf/junk.conf", "hello\n");
+	fakesys_file(guest_fs, "conf/junk.conf", "hello\n");
 	ck_assert_int_eq(run("--config-dir", dir, "restore", NULL), EXIT_FAIL);
 	ASSERT_HAS(errout, "cannot read the persistent bindings in ");
 	ASSERT_HAS(errout, "a .conf file there is not a binding");
@@ -550,8 +537,9 @@ Suite *cli_suite(void)
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("cli");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, guest_kernel_setup, guest_teardown);
 	tcase_add_test(tc, test_list);
+	tcase_add_test(tc, test_list_names);
 	tcase_add_test(tc, test_list_json_and_holder);
 	tcase_add_test(tc, test_list_holder_without_module);
 	tcase_add_test(tc, test_explain);

@@ -71,8 +71,8 @@ int vfg_plan_is_empty(const struct vfg_plan *plan)
 	return 1;
 }
 
-static struct vfg_change *plan_add(struct vfg_plan *p,
-				   const struct vfg_device_info *d)
+/* A new, zeroed change at the end of @p. */
+static struct vfg_change *plan_grow(struct vfg_plan *p)
 {
 	struct vfg_change *c;
 
@@ -80,7 +80,16 @@ static struct vfg_change *plan_add(struct vfg_plan *p,
 	if (!c)
 		return NULL;
 	p->changes = c;
-	c += p->n_changes - 1;
+	return c + p->n_changes - 1;
+}
+
+static struct vfg_change *plan_add(struct vfg_plan *p,
+				   const struct vfg_device_info *d)
+{
+	struct vfg_change *c = plan_grow(p);
+
+	if (!c)
+		return NULL;
 	vfg_strlcpy(c->device, d->name, sizeof(c->device));
 	vfg_strlcpy(c->old_driver, d->driver, sizeof(c->old_driver));
 	vfg_strlcpy(c->old_override, d->override, sizeof(c->old_override));
@@ -89,11 +98,16 @@ static struct vfg_change *plan_add(struct vfg_plan *p,
 	return c;
 }
 
-int vfg_group_plan_bind(struct vfg_ctx *ctx, int group, struct vfg_plan **plan)
+/* What to do with one member; @c starts as "none", from @d's state. */
+typedef void (*plan_decide_fn)(const char *ours, const struct vfg_device_info *d,
+			       struct vfg_change *c, const void *arg);
+
+/* A plan with one change for each member of @group, as @decide says. */
+static int plan_walk(struct vfg_ctx *ctx, int group, plan_decide_fn decide,
+		     const void *arg, struct vfg_plan **plan)
 {
 	const char *ours = vfg_ctx_get_driver_name(ctx);
 	struct vfg_group_status *st;
-	struct vfg_device_info *d;
 	struct vfg_change *c;
 	struct vfg_plan *p;
 	size_t i;
@@ -105,38 +119,14 @@ int vfg_group_plan_bind(struct vfg_ctx *ctx, int group, struct vfg_plan **plan)
 	if (!p)
 		goto nomem;
 	for (i = 0; i < st->n_devices; i++) {
-		d = &st->devices[i];
-		c = plan_add(p, d);
+		c = plan_add(p, &st->devices[i]);
 		if (!c)
 			goto nomem;
-		if (!d->is_pci) {
+		if (!st->devices[i].is_pci)
 			snprintf(c->note, sizeof(c->note),
 				 "not a PCI device; left alone");
-		} else if (d->is_bridge) {
-			if (!d->blocks) {
-				snprintf(c->note, sizeof(c->note),
-					 "bridge, %s%s: does not block the group; left alone",
-					 d->driver[0] ? "bound to " : "unbound",
-					 d->driver);
-				continue;
-			}
-			c->action = VFG_ACTION_UNBIND;
-			c->new_driver[0] = '\0';
-			snprintf(c->note, sizeof(c->note),
-				 "bridge: %s cannot take it, and %s blocks the group",
-				 ours, d->driver);
-		} else if (!strcmp(d->driver, ours)) {
-			snprintf(c->note, sizeof(c->note),
-				 "already bound to %s", ours);
-		} else {
-			c->action = VFG_ACTION_BIND;
-			vfg_strlcpy(c->new_driver, ours, sizeof(c->new_driver));
-			vfg_strlcpy(c->new_override, ours,
-				    sizeof(c->new_override));
-			snprintf(c->note, sizeof(c->note), "%s%s",
-				 d->driver[0] ? "now bound to " : "now unbound",
-				 d->driver);
-		}
+		else
+			decide(ours, &st->devices[i], c, arg);
 	}
 	vfg_group_status_free(st);
 	*plan = p;
@@ -146,6 +136,42 @@ nomem:
 	vfg_plan_free(p);
 	errno = ENOMEM;
 	return -1;
+}
+
+static void decide_bind(const char *ours, const struct vfg_device_info *d,
+			struct vfg_change *c, const void *arg)
+{
+	(void)arg;
+	if (d->is_bridge) {
+		if (!d->blocks) {
+			snprintf(c->note, sizeof(c->note),
+				 "bridge, %s%s: does not block the group; left alone",
+				 d->driver[0] ? "bound to " : "unbound",
+				 d->driver);
+			return;
+		}
+		c->action = VFG_ACTION_UNBIND;
+		c->new_driver[0] = '\0';
+		snprintf(c->note, sizeof(c->note),
+			 "bridge: %s cannot take it, and %s blocks the group",
+			 ours, d->driver);
+	} else if (!strcmp(d->driver, ours)) {
+		snprintf(c->note, sizeof(c->note),
+			 "already bound to %s", ours);
+	} else {
+		c->action = VFG_ACTION_BIND;
+		vfg_strlcpy(c->new_driver, ours, sizeof(c->new_driver));
+		vfg_strlcpy(c->new_override, ours,
+			    sizeof(c->new_override));
+		snprintf(c->note, sizeof(c->note), "%s%s",
+			 d->driver[0] ? "now bound to " : "now unbound",
+			 d->driver);
+	}
+}
+
+int vfg_group_plan_bind(struct vfg_ctx *ctx, int group, struct vfg_plan **plan)
+{
+	return plan_walk(ctx, group, decide_bind, NULL, plan);
 }
 
 static const struct vfg_change *record_find(const struct vfg_plan *record,
@@ -159,77 +185,55 @@ static const struct vfg_change *record_find(const struct vfg_plan *record,
 	return NULL;
 }
 
+/* @arg: the record of the bind, or NULL. */
+static void decide_unbind(const char *ours, const struct vfg_device_info *d,
+			  struct vfg_change *c, const void *arg)
+{
+	const struct vfg_change *r = record_find(arg, d->name);
+
+	if (r && r->action == VFG_ACTION_NONE) {
+		snprintf(c->note, sizeof(c->note),
+			 "not changed by the bind; left alone");
+	} else if (r) {
+		if (strcmp(d->driver, r->new_driver) ||
+		    strcmp(d->override, r->new_override)) {
+			snprintf(c->note, sizeof(c->note),
+				 "changed since the bind (now %s%s); left alone",
+				 d->driver[0] ? "bound to " : "unbound",
+				 d->driver);
+			return;
+		}
+		c->action = VFG_ACTION_RESTORE;
+		vfg_strlcpy(c->new_driver, r->old_driver,
+			    sizeof(c->new_driver));
+		vfg_strlcpy(c->new_override, r->old_override,
+			    sizeof(c->new_override));
+		snprintf(c->note, sizeof(c->note), "back to %s%s",
+			 r->old_driver[0] ? "" : "unbound",
+			 r->old_driver);
+	} else if (!strcmp(d->driver, ours) ||
+		   (!d->driver[0] && !strcmp(d->override, ours))) {
+		c->action = VFG_ACTION_RELEASE;
+		c->new_driver[0] = '\0';
+		c->new_override[0] = '\0';
+		c->probe = 1;
+		snprintf(c->note, sizeof(c->note),
+			 "no record of its previous driver: the kernel picks one");
+	} else {
+		snprintf(c->note, sizeof(c->note),
+			 "not bound to %s; left alone", ours);
+	}
+}
+
 int vfg_group_plan_unbind(struct vfg_ctx *ctx, int group,
 			  const struct vfg_plan *record, struct vfg_plan **plan)
 {
-	const char *ours = vfg_ctx_get_driver_name(ctx);
-	const struct vfg_change *r;
-	struct vfg_group_status *st;
-	struct vfg_device_info *d;
-	struct vfg_change *c;
-	struct vfg_plan *p;
-	size_t i;
-
 	*plan = NULL;
 	if (record && record->group != group) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (vfg_group_get_status(ctx, group, &st))
-		return -1;
-	p = vfg_plan_new(group);
-	if (!p)
-		goto nomem;
-	for (i = 0; i < st->n_devices; i++) {
-		d = &st->devices[i];
-		c = plan_add(p, d);
-		if (!c)
-			goto nomem;
-		r = record_find(record, d->name);
-		if (!d->is_pci) {
-			snprintf(c->note, sizeof(c->note),
-				 "not a PCI device; left alone");
-		} else if (r && r->action == VFG_ACTION_NONE) {
-			snprintf(c->note, sizeof(c->note),
-				 "not changed by the bind; left alone");
-		} else if (r) {
-			if (strcmp(d->driver, r->new_driver) ||
-			    strcmp(d->override, r->new_override)) {
-				snprintf(c->note, sizeof(c->note),
-					 "changed since the bind (now %s%s); left alone",
-					 d->driver[0] ? "bound to " : "unbound",
-					 d->driver);
-				continue;
-			}
-			c->action = VFG_ACTION_RESTORE;
-			vfg_strlcpy(c->new_driver, r->old_driver,
-				    sizeof(c->new_driver));
-			vfg_strlcpy(c->new_override, r->old_override,
-				    sizeof(c->new_override));
-			snprintf(c->note, sizeof(c->note), "back to %s%s",
-				 r->old_driver[0] ? "" : "unbound",
-				 r->old_driver);
-		} else if (!strcmp(d->driver, ours) ||
-			   (!d->driver[0] && !strcmp(d->override, ours))) {
-			c->action = VFG_ACTION_RELEASE;
-			c->new_driver[0] = '\0';
-			c->new_override[0] = '\0';
-			c->probe = 1;
-			snprintf(c->note, sizeof(c->note),
-				 "no record of its previous driver: the kernel picks one");
-		} else {
-			snprintf(c->note, sizeof(c->note),
-				 "not bound to %s; left alone", ours);
-		}
-	}
-	vfg_group_status_free(st);
-	*plan = p;
-	return 0;
-nomem:
-	vfg_group_status_free(st);
-	vfg_plan_free(p);
-	errno = ENOMEM;
-	return -1;
+	return plan_walk(ctx, group, decide_unbind, record, plan);
 }
 
 /* ------------------------------------------------------------------------
@@ -367,32 +371,32 @@ int vfg_plan_apply(struct vfg_ctx *ctx, struct vfg_plan *plan)
 	return 0;
 }
 
-int vfg_group_bind(struct vfg_ctx *ctx, int group)
+/* Apply a plan just made, and free it. */
+static int plan_apply_free(struct vfg_ctx *ctx, struct vfg_plan *p)
 {
-	struct vfg_plan *p;
-	int ret, err;
+	int ret = vfg_plan_apply(ctx, p), err = errno;
 
-	if (vfg_group_plan_bind(ctx, group, &p))
-		return -1;
-	ret = vfg_plan_apply(ctx, p);
-	err = errno;
 	vfg_plan_free(p);
 	errno = err;
 	return ret;
 }
 
+int vfg_group_bind(struct vfg_ctx *ctx, int group)
+{
+	struct vfg_plan *p;
+
+	if (vfg_group_plan_bind(ctx, group, &p))
+		return -1;
+	return plan_apply_free(ctx, p);
+}
+
 int vfg_group_unbind(struct vfg_ctx *ctx, int group)
 {
 	struct vfg_plan *p;
-	int ret, err;
 
 	if (vfg_group_plan_unbind(ctx, group, NULL, &p))
 		return -1;
-	ret = vfg_plan_apply(ctx, p);
-	err = errno;
-	vfg_plan_free(p);
-	errno = err;
-	return ret;
+	return plan_apply_free(ctx, p);
 }
 
 /* ------------------------------------------------------------------------
@@ -481,13 +485,11 @@ int vfg_plan_parse_change(struct vfg_plan *p, const char *line)
 			break;
 	if (a == ARRAY_SIZE(action_names))
 		goto inval;
-	c = vfg_array_add(p->changes, &p->n_changes, sizeof(*c));
+	c = plan_grow(p);
 	if (!c) {
 		errno = ENOMEM;
 		return -1;
 	}
-	p->changes = c;
-	c += p->n_changes - 1;
 	vfg_strlcpy(c->device, dev, sizeof(c->device));
 	c->action = a;
 	undash(c->old_driver, od, sizeof(c->old_driver));

@@ -256,13 +256,52 @@ static int why_add(struct why_list *l, enum vfg_why_kind kind,
 	return 0;
 }
 
+/* For find_topmost(): a bridge without ACS, 1, 0, or -1 when unknown. */
+static int lacks_acs(const struct node *n)
+{
+	int r = acs_enabled(n);
+
+	return r < 0 ? r : !r;
+}
+
+/*
+ * Walk up from @x to the root; *@top becomes a copy of the topmost bridge for
+ * which @pick says 1 (NULL when none).  @b is scratch space.  Returns 0, -1
+ * on error, or 1 when @pick cannot tell for the bridge it leaves in @b.
+ */
+static int find_topmost(struct vfg_ctx *ctx, const struct node *x,
+			int (*pick)(const struct node *), struct node *b,
+			struct node **top)
+{
+	char up[VFG_BDF_MAX];
+	int r;
+
+	*top = NULL;
+	vfg_strlcpy(up, x->parent, sizeof(up));
+	while (up[0]) {
+		if (node_read(ctx, up, b))
+			return -1;
+		r = pick(b);
+		if (r < 0)
+			return 1;
+		if (r) {
+			if (!*top)
+				*top = malloc(sizeof(**top));
+			if (!*top)
+				return -1;
+			**top = *b;
+		}
+		vfg_strlcpy(up, b->parent, sizeof(up));
+	}
+	return 0;
+}
+
 /* The reasons of one member, following pci_device_group(). */
 static int explain_one(struct vfg_ctx *ctx, const char *bdf,
 		       struct why_list *l)
 {
 	struct node *x, *b, *top = NULL;
 	int r, ret = -1, before = l->n;
-	char up[VFG_BDF_MAX];
 
 	x = malloc(sizeof(*x));
 	b = malloc(sizeof(*b));
@@ -277,57 +316,30 @@ static int explain_one(struct vfg_ctx *ctx, const char *bdf,
 	}
 
 	/* 1. The topmost bridge that aliases it. */
-	vfg_strlcpy(up, x->parent, sizeof(up));
-	while (up[0]) {
-		if (node_read(ctx, up, b))
-			goto out;
-		r = bridge_aliases(b);
-		if (r < 0) {
-			ret = why_add(l, VFG_WHY_UNKNOWN, bdf, up,
-				      "%s: the type of bridge %s cannot be read (run as root)",
-				      bdf, up);
-			goto out;
-		}
-		if (r) {
-			if (!top)
-				top = malloc(sizeof(*top));
-			if (!top)
-				goto out;
-			*top = *b;
-		}
-		vfg_strlcpy(up, b->parent, sizeof(up));
-	}
+	r = find_topmost(ctx, x, bridge_aliases, b, &top);
+	if (r > 0)
+		ret = why_add(l, VFG_WHY_UNKNOWN, bdf, b->bdf,
+			      "%s: the type of bridge %s cannot be read (run as root)",
+			      bdf, b->bdf);
+	if (r)
+		goto out;
 	if (top) {
 		if (why_add(l, VFG_WHY_ALIAS, bdf, top->bdf,
 			    "%s is behind %s %s: the IOMMU sees its DMA with the bridge's requester ID, so it cannot be isolated from the bridge and the other devices behind it",
 			    bdf, bridge_kind(top), top->bdf))
 			goto out;
 		*x = *top;
+		free(top);
 	}
 
 	/* 2. The topmost bridge above it that lacks ACS. */
-	free(top);
-	top = NULL;
-	vfg_strlcpy(up, x->parent, sizeof(up));
-	while (up[0]) {
-		if (node_read(ctx, up, b))
-			goto out;
-		r = acs_enabled(b);
-		if (r < 0) {
-			ret = why_add(l, VFG_WHY_UNKNOWN, bdf, up,
-				      "%s: whether %s enables ACS cannot be read (run as root)",
-				      bdf, up);
-			goto out;
-		}
-		if (!r) {
-			if (!top)
-				top = malloc(sizeof(*top));
-			if (!top)
-				goto out;
-			*top = *b;
-		}
-		vfg_strlcpy(up, b->parent, sizeof(up));
-	}
+	r = find_topmost(ctx, x, lacks_acs, b, &top);
+	if (r > 0)
+		ret = why_add(l, VFG_WHY_UNKNOWN, bdf, b->bdf,
+			      "%s: whether %s enables ACS cannot be read (run as root)",
+			      bdf, b->bdf);
+	if (r)
+		goto out;
 	if (top) {
 		if (why_add(l, VFG_WHY_NO_ACS, bdf, top->bdf,
 			    "%s is below %s, which does not enable ACS (source validation, request and completion redirect, upstream forwarding): devices below it can reach each other without going through the IOMMU",

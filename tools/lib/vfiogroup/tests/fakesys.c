@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vfiogroup/vfiogroup.h"
 #include "fakesys.h"
 
 #define MAX_DEVS 64
@@ -106,8 +107,14 @@ struct fakesys *fakesys_new(void)
 static int rm_cb(const char *path, const struct stat *sb, int flag,
 		 struct FTW *ftw)
 {
-	(void)sb; (void)flag; (void)ftw;
-	chmod(path, 0755);
+	(void)sb; (void)ftw;
+	/*
+	 * A test may have made a directory unreadable; make it removable.  Not
+	 * through a symlink: chmod() follows it, and the fake /proc has fd
+	 * links to the host's /dev/null and /dev/console.
+	 */
+	if (flag != FTW_SL)
+		chmod(path, 0755);
 	return remove(path);
 }
 
@@ -332,22 +339,27 @@ void fakesys_child(struct fakesys *fs, const char *bdf, const char *sub,
 	fakesys_link(fs, l, d);
 }
 
+/* File @path into @buf ("" if missing). */
+static const char *read_into(const char *path, char *buf, size_t len)
+{
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY);
+
+	if (fd >= 0) {
+		n = read(fd, buf, len - 1);
+		close(fd);
+	}
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
 const char *fakesys_read(struct fakesys *fs, const char *rel)
 {
 	static char buf[8192];
 	char p[PATH_MAX];
-	ssize_t n;
-	int fd;
 
-	buf[0] = '\0';
 	snprintf(p, sizeof(p), "%s/%s", fs->root, rel);
-	fd = open(p, O_RDONLY);
-	if (fd < 0)
-		return buf;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	return buf;
+	return read_into(p, buf, sizeof(buf));
 }
 
 void fakesys_driver(struct fakesys *fs, const char *name)
@@ -414,20 +426,11 @@ const char *fakesys_override_of(struct fakesys *fs, const char *bdf)
 {
 	static char buf[128];
 	char p[PATH_MAX];
-	int fd;
-	ssize_t n;
 
-	buf[0] = '\0';
 	dev_dir(fs, bdf, p, sizeof(p));
 	strncat(p, "/driver_override", sizeof(p) - strlen(p) - 1);
-	fd = open(p, O_RDONLY);
-	if (fd < 0)
-		return buf;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
+	read_into(p, buf, sizeof(buf));
+	buf[strcspn(buf, "\n")] = '\0';
 	return buf;
 }
 
@@ -704,4 +707,57 @@ int __wrap_open(const char *path, int flags, ...)
 		fs->hooks[i].fn = NULL;
 	}
 	return __real_open(path, flags, mode);
+}
+
+struct fakesys *fakesys_guest_grouped(int lone_group, int bridge_group)
+{
+	struct fakesys *fs = fakesys_new();
+
+	fakesys_device(fs, LONE, lone_group);
+	fakesys_device(fs, BRIDGE, bridge_group);
+	fakesys_pci_bridge(fs, BRIDGE);
+	fakesys_bind(fs, BRIDGE, "shpchp");
+	fakesys_match(fs, BRIDGE, "shpchp");
+	fakesys_device_below(fs, EDU1, BRIDGE, bridge_group);
+	fakesys_device_below(fs, EDU2, BRIDGE, bridge_group);
+	fakesys_bind(fs, EDU2, UIO);
+	fakesys_match(fs, EDU2, UIO);
+	fakesys_device(fs, NOGRP, FAKESYS_NO_GROUP);
+	fakesys_driver(fs, "vfio-pci");
+	fakesys_file(fs, "usr/share/misc/pci.ids", FAKESYS_PCI_IDS);
+	return fs;
+}
+
+struct fakesys *fakesys_guest(void)
+{
+	return fakesys_guest_grouped(1, 2);
+}
+
+struct fakesys *guest_fs;
+struct vfg_ctx *guest_ctx;
+
+void guest_setup(void)
+{
+	guest_fs = fakesys_guest();
+	guest_ctx = vfg_ctx_new(fakesys_root(guest_fs));
+	ck_assert_ptr_nonnull(guest_ctx);
+}
+
+void guest_kernel_setup(void)
+{
+	guest_setup();
+	fakesys_kernel_start(guest_fs);
+}
+
+void guest_teardown(void)
+{
+	vfg_ctx_free(guest_ctx);
+	fakesys_free(guest_fs);
+}
+
+void fakesys_assert_guest_state(struct fakesys *fs)
+{
+	FAKESYS_ASSERT_STATE(fs, BRIDGE, "shpchp", "(null)");
+	FAKESYS_ASSERT_STATE(fs, EDU1, "", "(null)");
+	FAKESYS_ASSERT_STATE(fs, EDU2, UIO, "(null)");
 }

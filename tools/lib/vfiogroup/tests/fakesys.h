@@ -100,4 +100,57 @@ void fakesys_on_open(struct fakesys *fs, const char *suffix,
 		     void (*fn)(struct fakesys *, const char *),
 		     const char *arg);
 
+/*
+ * The fixture the suites share, the test guest's default topology.  Group 1:
+ * LONE, an edu, unbound.  Group 2: BRIDGE, a conventional PCI bridge bound to
+ * shpchp (which matches it); EDU1 behind it, unbound; EDU2 behind it, on
+ * uio_pci_generic (which matches it by ID).  NOGRP: a device in no group.
+ * vfio-pci is registered.  The fake kernel is not started.
+ */
+#define LONE	"0000:00:04.0"
+#define BRIDGE	"0000:00:05.0"
+#define EDU1	"0000:01:01.0"
+#define EDU2	"0000:01:02.0"
+#define NOGRP	"0000:00:1f.0"
+#define UIO	"uio_pci_generic"
+
+struct fakesys *fakesys_guest(void);
+/* The same topology with other group numbers, as after a reboot. */
+struct fakesys *fakesys_guest_grouped(int lone_group, int bridge_group);
+/*
+ * Its usr/share/misc/pci.ids, which vfio-group --root reads: the guest's
+ * devices, and class 00 without the subclass ff they have (lspci then
+ * names the class).
+ */
+#define FAKESYS_PCI_IDS							\
+	"# pci.ids for the fake guest\n"					\
+	"1234  Technical Corp.\n"					\
+	"\t11e8  QEMU PCI Test Device\n"					\
+	"1b36  Red Hat, Inc.\n"						\
+	"\t0001  QEMU PCI-PCI bridge\n"					\
+	"C 00  Unclassified device\n"					\
+	"\t00  Non-VGA unclassified device\n"				\
+	"C 06  Bridge\n"							\
+	"\t04  PCI bridge\n"
+
+/*
+ * Check fixtures on it: guest_setup() makes guest_fs and a library context
+ * on it, guest_ctx; guest_kernel_setup() also starts the fake kernel.
+ */
+struct vfg_ctx;
+extern struct fakesys *guest_fs;
+extern struct vfg_ctx *guest_ctx;
+void guest_setup(void);
+void guest_kernel_setup(void);
+void guest_teardown(void);
+
+/* Driver and driver_override ("(null)" if none) of @bdf in @fs. */
+#define FAKESYS_ASSERT_STATE(fs, bdf, drv, ovr) do {			\
+	ck_assert_str_eq(fakesys_driver_of(fs, bdf), drv);		\
+	ck_assert_str_eq(fakesys_override_of(fs, bdf), ovr);		\
+} while (0)
+
+/* The drivers fakesys_guest() set: what every rollback must bring back. */
+void fakesys_assert_guest_state(struct fakesys *fs);
+
 #endif

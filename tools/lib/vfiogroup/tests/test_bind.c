@@ -17,62 +17,14 @@
 #include "fakesys.h"
 #include "suites.h"
 
-static struct fakesys *fs;
-static struct vfg_ctx *ctx;
-
-#define LONE	"0000:00:04.0"
-#define BRIDGE	"0000:00:05.0"
-#define EDU1	"0000:01:01.0"
-#define EDU2	"0000:01:02.0"
-#define UIO	"uio_pci_generic"
-
-/*
- * Group 1: a lone edu, unbound.  Group 2: a conventional PCI bridge on
- * shpchp; EDU1 unbound; EDU2 on uio_pci_generic (which matches it by ID).
- * vfio-pci is loaded.
- */
-static void setup(void)
-{
-	fs = fakesys_new();
-	fakesys_device(fs, LONE, 1);
-	fakesys_device(fs, BRIDGE, 2);
-	fakesys_pci_bridge(fs, BRIDGE);
-	fakesys_bind(fs, BRIDGE, "shpchp");
-	fakesys_match(fs, BRIDGE, "shpchp");
-	fakesys_device_below(fs, EDU1, BRIDGE, 2);
-	fakesys_device_below(fs, EDU2, BRIDGE, 2);
-	fakesys_bind(fs, EDU2, UIO);
-	fakesys_match(fs, EDU2, UIO);
-	fakesys_driver(fs, "vfio-pci");
-	ctx = vfg_ctx_new(fakesys_root(fs));
-	ck_assert_ptr_nonnull(ctx);
-	fakesys_kernel_start(fs);
-}
-
-static void teardown(void)
-{
-	vfg_ctx_free(ctx);
-	fakesys_free(fs);
-}
-
-#define ASSERT_STATE(bdf, drv, ovr) do {				\
-	ck_assert_str_eq(fakesys_driver_of(fs, bdf), drv);		\
-	ck_assert_str_eq(fakesys_override_of(fs, bdf), ovr);		\
-} while (0)
-
-/* The state the setup made: what every rollback must bring back. */
-static void assert_boot_state(void)
-{
-	ASSERT_STATE(BRIDGE, "shpchp", "(null)");
-	ASSERT_STATE(EDU1, "", "(null)");
-	ASSERT_STATE(EDU2, UIO, "(null)");
-}
+#define ASSERT_STATE(bdf, drv, ovr) \
+	FAKESYS_ASSERT_STATE(guest_fs, bdf, drv, ovr)
 
 START_TEST(test_plan_bridge_group)
 {
 	struct vfg_plan *p;
 
-	ck_assert_int_eq(vfg_group_plan_bind(ctx, 2, &p), 0);
+	ck_assert_int_eq(vfg_group_plan_bind(guest_ctx, 2, &p), 0);
 	ck_assert_int_eq(p->group, 2);
 	ck_assert_uint_eq(p->n_changes, 3);
 	ck_assert_str_eq(p->changes[0].device, BRIDGE);
@@ -87,8 +39,8 @@ START_TEST(test_plan_bridge_group)
 	ck_assert_int_eq(vfg_plan_is_empty(p), 0);
 	vfg_plan_free(p);
 	/* A plan is a dry run: nothing written, nothing changed. */
-	ck_assert_str_eq(fakesys_log(fs), "");
-	assert_boot_state();
+	ck_assert_str_eq(fakesys_log(guest_fs), "");
+	fakesys_assert_guest_state(guest_fs);
 }
 END_TEST
 
@@ -96,13 +48,13 @@ START_TEST(test_bind_bridge_group)
 {
 	struct vfg_plan *p;
 
-	ck_assert_int_eq(vfg_group_plan_bind(ctx, 2, &p), 0);
-	ck_assert_int_eq(vfg_plan_apply(ctx, p), 0);
+	ck_assert_int_eq(vfg_group_plan_bind(guest_ctx, 2, &p), 0);
+	ck_assert_int_eq(vfg_plan_apply(guest_ctx, p), 0);
 	ck_assert_int_eq(p->failed, -1);
 	ck_assert_int_eq(p->changes[0].done, 1);
 	ck_assert_int_eq(p->changes[2].done, 1);
 	vfg_plan_free(p);
-	ck_assert_str_eq(fakesys_log(fs),
+	ck_assert_str_eq(fakesys_log(guest_fs),
 			 "unbind shpchp " BRIDGE "\n"
 			 "override " EDU1 " vfio-pci\n"
 			 "bind vfio-pci " EDU1 "\n"
@@ -113,9 +65,10 @@ START_TEST(test_bind_bridge_group)
 	ASSERT_STATE(EDU1, "vfio-pci", "vfio-pci");
 	ASSERT_STATE(EDU2, "vfio-pci", "vfio-pci");
 	/* The bind file got the address, as the kernel's would. */
-	ck_assert_str_eq(fakesys_read(fs, "sys/bus/pci/drivers/vfio-pci/bind"),
+	ck_assert_str_eq(fakesys_read(guest_fs,
+			 "sys/bus/pci/drivers/vfio-pci/bind"),
 			 EDU2);
-	ck_assert_int_eq(vfg_group_is_viable(ctx, 2), 1);
+	ck_assert_int_eq(vfg_group_is_viable(guest_ctx, 2), 1);
 }
 END_TEST
 
@@ -125,10 +78,10 @@ START_TEST(test_rollback_member_refuses)
 	struct vfg_plan *p;
 	const char *log, *fail;
 
-	fakesys_refuse(fs, EDU2, "vfio-pci", EIO);
-	ck_assert_int_eq(vfg_group_plan_bind(ctx, 2, &p), 0);
+	fakesys_refuse(guest_fs, EDU2, "vfio-pci", EIO);
+	ck_assert_int_eq(vfg_group_plan_bind(guest_ctx, 2, &p), 0);
 	errno = 0;
-	ck_assert_int_eq(vfg_plan_apply(ctx, p), -1);
+	ck_assert_int_eq(vfg_plan_apply(guest_ctx, p), -1);
 	ck_assert_int_eq(errno, EIO);
 	ck_assert_int_eq(p->failed, 2);
 	ck_assert_int_eq(p->error, EIO);
@@ -138,9 +91,9 @@ START_TEST(test_rollback_member_refuses)
 	ck_assert_int_eq(p->changes[0].done, 0);
 	ck_assert_int_eq(p->changes[1].done, 0);
 	vfg_plan_free(p);
-	assert_boot_state();
+	fakesys_assert_guest_state(guest_fs);
 	/* The rollback, after the failed bind, went EDU2, EDU1, bridge. */
-	log = fakesys_log(fs);
+	log = fakesys_log(guest_fs);
 	fail = strstr(log, "bind vfio-pci " EDU2 "\n");
 	ck_assert_ptr_nonnull(fail);
 	ck_assert_str_eq(fail,
@@ -153,7 +106,7 @@ START_TEST(test_rollback_member_refuses)
 			 "override " BRIDGE " shpchp\n"
 			 "bind shpchp " BRIDGE "\n"
 			 "override " BRIDGE " -\n");
-	ck_assert_int_eq(vfg_group_is_viable(ctx, 2), 0);
+	ck_assert_int_eq(vfg_group_is_viable(guest_ctx, 2), 0);
 }
 END_TEST
 
@@ -164,17 +117,17 @@ START_TEST(test_rollback_bind_file_unwritable)
 	struct vfg_plan *p;
 
 	snprintf(path, sizeof(path), "%s/sys/bus/pci/drivers/vfio-pci/bind",
-		 fakesys_root(fs));
+		 fakesys_root(guest_fs));
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
-	ck_assert_int_eq(vfg_group_plan_bind(ctx, 2, &p), 0);
+	ck_assert_int_eq(vfg_group_plan_bind(guest_ctx, 2, &p), 0);
 	errno = 0;
-	ck_assert_int_eq(vfg_plan_apply(ctx, p), -1);
+	ck_assert_int_eq(vfg_plan_apply(guest_ctx, p), -1);
 	ck_assert_int_eq(errno, EISDIR);
 	ck_assert_int_eq(p->failed, 1);
 	ck_assert_int_eq(p->rollback_failures, 0);
 	vfg_plan_free(p);
-	assert_boot_state();
+	fakesys_assert_guest_state(guest_fs);
 }
 END_TEST
 
@@ -183,10 +136,10 @@ START_TEST(test_rollback_failure_counted)
 {
 	struct vfg_plan *p;
 
-	fakesys_refuse(fs, EDU2, "vfio-pci", EIO);
-	fakesys_refuse(fs, EDU2, UIO, ENOMEM);
-	ck_assert_int_eq(vfg_group_plan_bind(ctx, 2, &p), 0);
-	ck_assert_int_eq(vfg_plan_apply(ctx, p), -1);
+	fakesys_refuse(guest_fs, EDU2, "vfio-pci", EIO);
+	fakesys_refuse(guest_fs, EDU2, UIO, ENOMEM);
+	ck_assert_int_eq(vfg_group_plan_bind(guest_ctx, 2, &p), 0);
+	ck_assert_int_eq(vfg_plan_apply(guest_ctx, p), -1);
 	ck_assert_int_eq(p->error, EIO);
 	ck_assert_int_eq(p->rollback_failures, 1);
 	ck_assert_int_eq(p->changes[2].undo_error, ENOMEM);
@@ -194,7 +147,7 @@ START_TEST(test_rollback_failure_counted)
 	vfg_plan_free(p);
 	ASSERT_STATE(BRIDGE, "shpchp", "(null)");
 	ASSERT_STATE(EDU1, "", "(null)");
-	ck_assert_str_eq(fakesys_driver_of(fs, EDU2), "");
+	ck_assert_str_eq(fakesys_driver_of(guest_fs, EDU2), "");
 }
 END_TEST
 
@@ -204,16 +157,16 @@ START_TEST(test_driver_not_loaded)
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/sys/bus/pci/drivers/vfio-pci/bind",
-		 fakesys_root(fs));
+		 fakesys_root(guest_fs));
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/sys/bus/pci/drivers/vfio-pci/unbind",
-		 fakesys_root(fs));
+		 fakesys_root(guest_fs));
 	unlink(path);
 	path[strlen(path) - 7] = '\0';
 	ck_assert_int_eq(rmdir(path), 0);
-	ck_assert_int_eq(vfg_group_plan_bind(ctx, 1, &p), 0);
+	ck_assert_int_eq(vfg_group_plan_bind(guest_ctx, 1, &p), 0);
 	errno = 0;
-	ck_assert_int_eq(vfg_plan_apply(ctx, p), -1);
+	ck_assert_int_eq(vfg_plan_apply(guest_ctx, p), -1);
 	ck_assert_int_eq(errno, ENOENT);
 	ck_assert_ptr_nonnull(strstr(p->step, "driver vfio-pci is not loaded"));
 	vfg_plan_free(p);
@@ -227,17 +180,17 @@ START_TEST(test_bridge_left_alone_when_harmless)
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/sys/devices/pci0000:00/%s/driver",
-		 fakesys_root(fs), BRIDGE);
+		 fakesys_root(guest_fs), BRIDGE);
 	ck_assert_int_eq(unlink(path), 0);
-	fakesys_bind(fs, BRIDGE, "pcieport");
-	ck_assert_int_eq(vfg_group_plan_bind(ctx, 2, &p), 0);
+	fakesys_bind(guest_fs, BRIDGE, "pcieport");
+	ck_assert_int_eq(vfg_group_plan_bind(guest_ctx, 2, &p), 0);
 	ck_assert_int_eq(p->changes[0].action, VFG_ACTION_NONE);
 	ck_assert_ptr_nonnull(strstr(p->changes[0].note, "left alone"));
-	ck_assert_int_eq(vfg_plan_apply(ctx, p), 0);
+	ck_assert_int_eq(vfg_plan_apply(guest_ctx, p), 0);
 	vfg_plan_free(p);
-	ck_assert_ptr_null(strstr(fakesys_log(fs), BRIDGE));
+	ck_assert_ptr_null(strstr(fakesys_log(guest_fs), BRIDGE));
 	ASSERT_STATE(BRIDGE, "pcieport", "(null)");
-	ck_assert_int_eq(vfg_group_is_viable(ctx, 2), 1);
+	ck_assert_int_eq(vfg_group_is_viable(guest_ctx, 2), 1);
 }
 END_TEST
 
@@ -245,9 +198,9 @@ START_TEST(test_already_bound)
 {
 	struct vfg_plan *p;
 
-	ck_assert_int_eq(vfg_group_bind(ctx, 1), 0);
+	ck_assert_int_eq(vfg_group_bind(guest_ctx, 1), 0);
 	ASSERT_STATE(LONE, "vfio-pci", "vfio-pci");
-	ck_assert_int_eq(vfg_group_plan_bind(ctx, 1, &p), 0);
+	ck_assert_int_eq(vfg_group_plan_bind(guest_ctx, 1, &p), 0);
 	ck_assert_int_eq(vfg_plan_is_empty(p), 1);
 	ck_assert_ptr_nonnull(strstr(p->changes[0].note, "already bound"));
 	vfg_plan_free(p);
@@ -258,9 +211,10 @@ START_TEST(test_driver_name_from_module)
 {
 	struct vfg_ctx *c2;
 
-	fakesys_file(fs, "sys/module/vfio_pci/parameters/driver_name", "vfg-pci\n");
-	fakesys_driver(fs, "vfg-pci");
-	c2 = vfg_ctx_new(fakesys_root(fs));
+	fakesys_file(guest_fs, "sys/module/vfio_pci/parameters/driver_name",
+		     "vfg-pci\n");
+	fakesys_driver(guest_fs, "vfg-pci");
+	c2 = vfg_ctx_new(fakesys_root(guest_fs));
 	ck_assert_int_eq(vfg_group_bind(c2, 1), 0);
 	ASSERT_STATE(LONE, "vfg-pci", "vfg-pci");
 	vfg_ctx_free(c2);
@@ -273,8 +227,8 @@ START_TEST(test_record_roundtrip)
 	char path[PATH_MAX];
 	size_t i;
 
-	snprintf(path, sizeof(path), "%s/record", fakesys_root(fs));
-	ck_assert_int_eq(vfg_group_plan_bind(ctx, 2, &p), 0);
+	snprintf(path, sizeof(path), "%s/record", fakesys_root(guest_fs));
+	ck_assert_int_eq(vfg_group_plan_bind(guest_ctx, 2, &p), 0);
 	ck_assert_int_eq(vfg_plan_save(p, path), 0);
 	ck_assert_int_eq(vfg_plan_load(path, &q), 0);
 	ck_assert_int_eq(q->group, 2);
@@ -294,8 +248,8 @@ START_TEST(test_record_roundtrip)
 	vfg_plan_free(p);
 	vfg_plan_free(q);
 
-	fakesys_file(fs, "garbage", "not a record\n");
-	snprintf(path, sizeof(path), "%s/garbage", fakesys_root(fs));
+	fakesys_file(guest_fs, "garbage", "not a record\n");
+	snprintf(path, sizeof(path), "%s/garbage", fakesys_root(guest_fs));
 	errno = 0;
 	ck_assert_int_eq(vfg_plan_load(path, &q), -1);
 	ck_assert_int_eq(errno, EINVAL);
@@ -308,24 +262,24 @@ START_TEST(test_unbind_restores_record)
 {
 	struct vfg_plan *p, *u;
 
-	ck_assert_int_eq(vfg_group_plan_bind(ctx, 2, &p), 0);
-	ck_assert_int_eq(vfg_plan_apply(ctx, p), 0);
-	ck_assert_int_eq(vfg_group_plan_unbind(ctx, 2, p, &u), 0);
+	ck_assert_int_eq(vfg_group_plan_bind(guest_ctx, 2, &p), 0);
+	ck_assert_int_eq(vfg_plan_apply(guest_ctx, p), 0);
+	ck_assert_int_eq(vfg_group_plan_unbind(guest_ctx, 2, p, &u), 0);
 	ck_assert_int_eq(u->changes[0].action, VFG_ACTION_RESTORE);
 	ck_assert_str_eq(u->changes[0].new_driver, "shpchp");
 	ck_assert_int_eq(u->changes[1].action, VFG_ACTION_RESTORE);
 	ck_assert_str_eq(u->changes[1].new_driver, "");
 	ck_assert_int_eq(u->changes[2].action, VFG_ACTION_RESTORE);
 	ck_assert_str_eq(u->changes[2].new_driver, UIO);
-	ck_assert_int_eq(vfg_plan_apply(ctx, u), 0);
+	ck_assert_int_eq(vfg_plan_apply(guest_ctx, u), 0);
 	vfg_plan_free(u);
 	vfg_plan_free(p);
-	assert_boot_state();
+	fakesys_assert_guest_state(guest_fs);
 
 	/* A record of another group is refused. */
-	ck_assert_int_eq(vfg_group_plan_bind(ctx, 2, &p), 0);
+	ck_assert_int_eq(vfg_group_plan_bind(guest_ctx, 2, &p), 0);
 	errno = 0;
-	ck_assert_int_eq(vfg_group_plan_unbind(ctx, 1, p, &u), -1);
+	ck_assert_int_eq(vfg_group_plan_unbind(guest_ctx, 1, p, &u), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	vfg_plan_free(p);
 }
@@ -337,20 +291,20 @@ START_TEST(test_unbind_record_changed_since)
 	struct vfg_plan *p, *u;
 	char path[PATH_MAX];
 
-	ck_assert_int_eq(vfg_group_plan_bind(ctx, 2, &p), 0);
-	ck_assert_int_eq(vfg_plan_apply(ctx, p), 0);
+	ck_assert_int_eq(vfg_group_plan_bind(guest_ctx, 2, &p), 0);
+	ck_assert_int_eq(vfg_plan_apply(guest_ctx, p), 0);
 	snprintf(path, sizeof(path), "%s/sys/devices/pci0000:00/%s/%s/driver",
-		 fakesys_root(fs), BRIDGE, EDU1);
+		 fakesys_root(guest_fs), BRIDGE, EDU1);
 	ck_assert_int_eq(unlink(path), 0);
-	fakesys_bind(fs, EDU1, "pci-stub");
-	ck_assert_int_eq(vfg_group_plan_unbind(ctx, 2, p, &u), 0);
+	fakesys_bind(guest_fs, EDU1, "pci-stub");
+	ck_assert_int_eq(vfg_group_plan_unbind(guest_ctx, 2, p, &u), 0);
 	ck_assert_int_eq(u->changes[1].action, VFG_ACTION_NONE);
 	ck_assert_ptr_nonnull(strstr(u->changes[1].note, "changed since"));
-	ck_assert_int_eq(vfg_plan_apply(ctx, u), 0);
+	ck_assert_int_eq(vfg_plan_apply(guest_ctx, u), 0);
 	vfg_plan_free(u);
 	vfg_plan_free(p);
 	ASSERT_STATE(BRIDGE, "shpchp", "(null)");
-	ck_assert_str_eq(fakesys_driver_of(fs, EDU1), "pci-stub");
+	ck_assert_str_eq(fakesys_driver_of(guest_fs, EDU1), "pci-stub");
 	ASSERT_STATE(EDU2, UIO, "(null)");
 }
 END_TEST
@@ -360,15 +314,15 @@ START_TEST(test_unbind_without_record)
 {
 	struct vfg_plan *p;
 
-	ck_assert_int_eq(vfg_group_bind(ctx, 2), 0);
-	ck_assert_int_eq(vfg_group_plan_unbind(ctx, 2, NULL, &p), 0);
+	ck_assert_int_eq(vfg_group_bind(guest_ctx, 2), 0);
+	ck_assert_int_eq(vfg_group_plan_unbind(guest_ctx, 2, NULL, &p), 0);
 	ck_assert_int_eq(p->changes[0].action, VFG_ACTION_NONE);
 	ck_assert_int_eq(p->changes[1].action, VFG_ACTION_RELEASE);
 	ck_assert_int_eq(p->changes[2].action, VFG_ACTION_RELEASE);
 	ck_assert_int_eq(p->changes[2].probe, 1);
-	ck_assert_int_eq(vfg_plan_apply(ctx, p), 0);
+	ck_assert_int_eq(vfg_plan_apply(guest_ctx, p), 0);
 	vfg_plan_free(p);
-	ck_assert_ptr_nonnull(strstr(fakesys_log(fs),
+	ck_assert_ptr_nonnull(strstr(fakesys_log(guest_fs),
 				     "unbind vfio-pci " EDU2 "\n"
 				     "override " EDU2 " -\n"
 				     "probe " EDU2 "\n"));
@@ -385,13 +339,13 @@ START_TEST(test_unbind_rollback)
 	struct vfg_plan *p;
 	char path[PATH_MAX];
 
-	ck_assert_int_eq(vfg_group_bind(ctx, 2), 0);
+	ck_assert_int_eq(vfg_group_bind(guest_ctx, 2), 0);
 	snprintf(path, sizeof(path), "%s/sys/bus/pci/drivers_probe",
-		 fakesys_root(fs));
+		 fakesys_root(guest_fs));
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
-	ck_assert_int_eq(vfg_group_plan_unbind(ctx, 2, NULL, &p), 0);
-	ck_assert_int_eq(vfg_plan_apply(ctx, p), -1);
+	ck_assert_int_eq(vfg_group_plan_unbind(guest_ctx, 2, NULL, &p), 0);
+	ck_assert_int_eq(vfg_plan_apply(guest_ctx, p), -1);
 	ck_assert_int_eq(p->failed, 1);
 	ck_assert_int_eq(p->rollback_failures, 0);
 	vfg_plan_free(p);
@@ -402,12 +356,12 @@ END_TEST
 
 START_TEST(test_group_bind_unbind_lone)
 {
-	ck_assert_int_eq(vfg_group_bind(ctx, 1), 0);
+	ck_assert_int_eq(vfg_group_bind(guest_ctx, 1), 0);
 	ASSERT_STATE(LONE, "vfio-pci", "vfio-pci");
-	ck_assert_int_eq(vfg_group_unbind(ctx, 1), 0);
+	ck_assert_int_eq(vfg_group_unbind(guest_ctx, 1), 0);
 	ASSERT_STATE(LONE, "", "(null)");
 	errno = 0;
-	ck_assert_int_eq(vfg_group_bind(ctx, 7), -1);
+	ck_assert_int_eq(vfg_group_bind(guest_ctx, 7), -1);
 	ck_assert_int_eq(errno, ENOENT);
 }
 END_TEST
@@ -425,7 +379,7 @@ Suite *bind_suite(void)
 	Suite *s = suite_create("bind");
 	TCase *tc = tcase_create("bind");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, guest_kernel_setup, guest_teardown);
 	tcase_add_test(tc, test_plan_bridge_group);
 	tcase_add_test(tc, test_bind_bridge_group);
 	tcase_add_test(tc, test_rollback_member_refuses);

@@ -20,22 +20,10 @@ static struct fakesys *fs;
 static struct vfg_ctx *ctx;
 static char dir[PATH_MAX];
 
-#define LONE	"0000:00:04.0"
-#define BRIDGE	"0000:00:05.0"
-#define EDU1	"0000:01:01.0"
-#define EDU2	"0000:01:02.0"
-
-/* Group 1: a lone edu.  Group 2: a bridge on shpchp, two edus below it. */
+/* The shared guest topology (fakesys.h), with the group numbers given. */
 static void build(int lone_group, int bridge_group)
 {
-	fs = fakesys_new();
-	fakesys_device(fs, LONE, lone_group);
-	fakesys_device(fs, BRIDGE, bridge_group);
-	fakesys_pci_bridge(fs, BRIDGE);
-	fakesys_bind(fs, BRIDGE, "shpchp");
-	fakesys_device_below(fs, EDU1, BRIDGE, bridge_group);
-	fakesys_device_below(fs, EDU2, BRIDGE, bridge_group);
-	fakesys_driver(fs, "vfio-pci");
+	fs = fakesys_guest_grouped(lone_group, bridge_group);
 	ctx = vfg_ctx_new(fakesys_root(fs));
 	ck_assert_ptr_nonnull(ctx);
 	fakesys_kernel_start(fs);
@@ -119,7 +107,7 @@ START_TEST(test_binding_save_load)
 			 "member " EDU2 " 1234:11e8\n"
 			 "change " BRIDGE " unbind shpchp - - - 0\n"
 			 "change " EDU1 " bind - - vfio-pci vfio-pci 0\n"
-			 "change " EDU2 " bind - - vfio-pci vfio-pci 0\n");
+			 "change " EDU2 " bind " UIO " - vfio-pci vfio-pci 0\n");
 	snprintf(path, sizeof(path), "%s/%s.conf", dir, BRIDGE);
 	ck_assert_int_eq(vfg_binding_load(path, &c), 0);
 	ck_assert_str_eq(c->name, BRIDGE);

@@ -45,6 +45,20 @@ static void pcie_dev(const char *bdf, int type, int mf, int acs)
 	fakesys_pci(fs, bdf, &id);
 }
 
+#define PORT	"0000:00:1c.0"
+
+/*
+ * Root port PORT in group @pg with ACS control @acs, and behind it PCIe
+ * function @dev, of port type @type, in group @g.
+ */
+static void port_and_dev(int pg, int acs, const char *dev, int type, int g)
+{
+	fakesys_device(fs, PORT, pg);
+	fakesys_root_port(fs, PORT, acs);
+	fakesys_device_below(fs, dev, PORT, g);
+	pcie_dev(dev, type, 0, FAKESYS_NO_ACS);
+}
+
 START_TEST(test_conventional_bridge_aliases)
 {
 	struct vfg_why *w;
@@ -69,10 +83,7 @@ START_TEST(test_pcie_to_pci_bridge_aliases)
 {
 	struct vfg_why *w;
 
-	fakesys_device(fs, "0000:00:1c.0", 3);
-	fakesys_root_port(fs, "0000:00:1c.0", ACS_ALL);
-	fakesys_device_below(fs, "0000:01:00.0", "0000:00:1c.0", 4);
-	pcie_dev("0000:01:00.0", 7, 0, FAKESYS_NO_ACS);
+	port_and_dev(3, ACS_ALL, "0000:01:00.0", 7, 4);
 	fakesys_attr(fs, "0000:01:00.0", "class", "0x060400\n");
 	fakesys_device_below(fs, "0000:02:01.0", "0000:01:00.0", 4);
 	fakesys_device_below(fs, "0000:02:02.0", "0000:01:00.0", 4);
@@ -91,14 +102,11 @@ START_TEST(test_root_port_without_acs)
 {
 	struct vfg_why *w;
 
-	fakesys_device(fs, "0000:00:1c.0", 5);
-	fakesys_root_port(fs, "0000:00:1c.0", FAKESYS_NO_ACS);
-	fakesys_device_below(fs, "0000:01:00.0", "0000:00:1c.0", 5);
-	pcie_dev("0000:01:00.0", 0, 0, FAKESYS_NO_ACS);
+	port_and_dev(5, FAKESYS_NO_ACS, "0000:01:00.0", 0, 5);
 	ck_assert_int_eq(vfg_group_explain(open_ctx(), 5, &w), 1);
 	ck_assert_int_eq(w[0].kind, VFG_WHY_NO_ACS);
 	ck_assert_str_eq(w[0].device, "0000:01:00.0");
-	ck_assert_str_eq(w[0].at, "0000:00:1c.0");
+	ck_assert_str_eq(w[0].at, PORT);
 	ck_assert_ptr_nonnull(strstr(w[0].text, "does not enable ACS"));
 	free(w);
 }
@@ -109,10 +117,7 @@ START_TEST(test_root_port_acs_partly_enabled)
 {
 	struct vfg_why *w;
 
-	fakesys_device(fs, "0000:00:1c.0", 5);
-	fakesys_root_port(fs, "0000:00:1c.0", 0x01);
-	fakesys_device_below(fs, "0000:01:00.0", "0000:00:1c.0", 5);
-	pcie_dev("0000:01:00.0", 0, 0, FAKESYS_NO_ACS);
+	port_and_dev(5, 0x01, "0000:01:00.0", 0, 5);
 	ck_assert_int_eq(vfg_group_explain(open_ctx(), 5, &w), 1);
 	ck_assert_int_eq(w[0].kind, VFG_WHY_NO_ACS);
 	free(w);
@@ -124,10 +129,7 @@ START_TEST(test_switch_downstream_port_without_acs)
 {
 	struct vfg_why *w;
 
-	fakesys_device(fs, "0000:00:1c.0", 1);
-	fakesys_root_port(fs, "0000:00:1c.0", ACS_ALL);
-	fakesys_device_below(fs, "0000:01:00.0", "0000:00:1c.0", 2);
-	pcie_dev("0000:01:00.0", 5, 0, FAKESYS_NO_ACS);
+	port_and_dev(1, ACS_ALL, "0000:01:00.0", 5, 2);
 	fakesys_device_below(fs, "0000:02:01.0", "0000:01:00.0", 3);
 	pcie_dev("0000:02:01.0", 6, 0, FAKESYS_NO_ACS);
 	fakesys_device_below(fs, "0000:03:00.0", "0000:02:01.0", 3);
@@ -188,13 +190,13 @@ START_TEST(test_unreadable_config)
 	};
 	struct vfg_why *w;
 
-	fakesys_device(fs, "0000:00:1c.0", 5);
-	fakesys_pci(fs, "0000:00:1c.0", &id);
-	fakesys_device_below(fs, "0000:01:00.0", "0000:00:1c.0", 5);
+	fakesys_device(fs, PORT, 5);
+	fakesys_pci(fs, PORT, &id);
+	fakesys_device_below(fs, "0000:01:00.0", PORT, 5);
 	pcie_dev("0000:01:00.0", 0, 0, FAKESYS_NO_ACS);
 	ck_assert_int_eq(vfg_group_explain(open_ctx(), 5, &w), 1);
 	ck_assert_int_eq(w[0].kind, VFG_WHY_UNKNOWN);
-	ck_assert_str_eq(w[0].at, "0000:00:1c.0");
+	ck_assert_str_eq(w[0].at, PORT);
 	ck_assert_ptr_nonnull(strstr(w[0].text, "run as root"));
 	free(w);
 }

@@ -61,6 +61,7 @@ static void teardown(void)
 	fakesys_free(fs);
 }
 
+/* The use of @kind by @name among @u, which must be there. */
 static const struct vfg_use *find(const struct vfg_use *u, int n,
 				  enum vfg_use_kind kind, const char *name)
 {
@@ -69,7 +70,18 @@ static const struct vfg_use *find(const struct vfg_use *u, int n,
 	for (i = 0; i < n; i++)
 		if (u[i].kind == kind && !strcmp(u[i].name, name))
 			return &u[i];
+	ck_abort_msg("no use of kind %d named %s", kind, name);
 	return NULL;
+}
+
+/* The uses of @dev, which must be one, of @kind; to free(). */
+static struct vfg_use *one_use(const char *dev, enum vfg_use_kind kind)
+{
+	struct vfg_use *u;
+
+	ck_assert_int_eq(vfg_device_get_uses(ctx, dev, &u), 1);
+	ck_assert_int_eq(u[0].kind, kind);
+	return u;
 }
 
 START_TEST(test_unused_devices)
@@ -103,11 +115,9 @@ START_TEST(test_root_and_mounts)
 	n = vfg_device_get_uses(ctx, NVME, &u);
 	ck_assert_int_eq(n, 2);
 	x = find(u, n, VFG_USE_ROOT, "nvme0n1p1");
-	ck_assert_ptr_nonnull(x);
 	ck_assert_str_eq(x->detail, "mounted on /");
 	ck_assert_str_eq(x->device, NVME);
 	x = find(u, n, VFG_USE_MOUNT, "nvme0n1p2");
-	ck_assert_ptr_nonnull(x);
 	ck_assert_str_eq(x->detail, "mounted on /mnt/my disk");
 	free(u);
 	/* The root port above it owns none of that. */
@@ -126,8 +136,7 @@ START_TEST(test_mount_by_source)
 
 	fakesys_file(fs, "proc/self/mountinfo",
 		     "22 1 0:31 / /data rw - btrfs /dev/nvme0n1p2 rw\n");
-	ck_assert_int_eq(vfg_device_get_uses(ctx, NVME, &u), 1);
-	ck_assert_int_eq(u[0].kind, VFG_USE_MOUNT);
+	u = one_use(NVME, VFG_USE_MOUNT);
 	ck_assert_str_eq(u[0].detail, "mounted on /data");
 	free(u);
 }
@@ -153,9 +162,8 @@ START_TEST(test_stacked_and_swap)
 	n = vfg_device_get_uses(ctx, NVME, &u);
 	ck_assert_int_eq(n, 2);
 	x = find(u, n, VFG_USE_MOUNT, "dm-0");
-	ck_assert_ptr_nonnull(x);
 	ck_assert_str_eq(x->detail, "mounted on /srv");
-	ck_assert_ptr_nonnull(find(u, n, VFG_USE_SWAP, "nvme0n1p2"));
+	find(u, n, VFG_USE_SWAP, "nvme0n1p2");
 	free(u);
 }
 END_TEST
@@ -194,7 +202,6 @@ START_TEST(test_net_address_and_routes)
 	n = vfg_device_get_uses(ctx, NIC, &u);
 	ck_assert_int_eq(n, 4);
 	x = find(u, n, VFG_USE_NET_ADDR, "eth0");
-	ck_assert_ptr_nonnull(x);
 	ck_assert_str_eq(x->detail, "2001:db8::1/64");
 	ck_assert_str_eq(u[1].detail, "default via 10.0.2.2");
 	ck_assert_str_eq(u[2].detail, "10.0.2.0/24");
@@ -209,8 +216,7 @@ START_TEST(test_serial_console)
 	struct vfg_use *u;
 
 	fakesys_file(fs, "sys/class/tty/console/active", "tty0 ttyS4\n");
-	ck_assert_int_eq(vfg_device_get_uses(ctx, SERIAL, &u), 1);
-	ck_assert_int_eq(u[0].kind, VFG_USE_CONSOLE);
+	u = one_use(SERIAL, VFG_USE_CONSOLE);
 	ck_assert_str_eq(u[0].name, "ttyS4");
 	free(u);
 }
@@ -228,8 +234,8 @@ START_TEST(test_vga_console)
 	fakesys_attr(fs, VGA, "boot_vga", "1\n");
 	n = vfg_device_get_uses(ctx, VGA, &u);
 	ck_assert_int_eq(n, 2);
-	ck_assert_ptr_nonnull(find(u, n, VFG_USE_CONSOLE, "vga"));
-	ck_assert_ptr_nonnull(find(u, n, VFG_USE_CONSOLE, "fb0"));
+	find(u, n, VFG_USE_CONSOLE, "vga");
+	find(u, n, VFG_USE_CONSOLE, "fb0");
 	free(u);
 	ck_assert_str_eq(vfg_use_kind_name(VFG_USE_CONSOLE), "console");
 	ck_assert_str_eq(vfg_use_kind_name(VFG_USE_ROOT), "root");

@@ -118,11 +118,9 @@ static pid_t vg_start(int *fd, ...)
 	argv[argc] = NULL;
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
+	pid = vfg_fork();
 	if (pid < 0)
-		return -errno;
+		return pid;
 	if (!pid) {
 		dup2(p[1], 1);
 		execv(cli_path(), (char **)argv);
@@ -295,25 +293,11 @@ static int restore(FIXTURE_DATA(cli) *self)
 	if (self->fd >= 0)
 		close(self->fd);
 	self->fd = -1;
-	for (i = 0; i < 4; i++) {
-		if (!edus[i][0])
-			continue;
-		if (vfg_pci_unbind(edus[i]))
-			bad++;
-		if (vfg_pci_set_override(edus[i], NULL))
-			bad++;
-	}
-	if (self->t.bridge[0] && !vfg_pci_driver(self->t.bridge, drv, sizeof(drv)) &&
-	    strcmp(drv, SHPCHP)) {
-		if (drv[0] && vfg_pci_unbind(self->t.bridge))
-			bad++;
-		if (vfg_pci_set_override(self->t.bridge, NULL) ||
-		    vfg_sysfs_write("/sys/bus/pci/drivers/" SHPCHP "/bind",
-				    self->t.bridge))
-			bad++;
-	}
-	if (self->t.bridge[0] && vfg_pci_set_override(self->t.bridge, NULL))
-		bad++;
+	for (i = 0; i < 4; i++)
+		if (edus[i][0])
+			bad += vfg_pci_release(edus[i]);
+	if (self->t.bridge[0])
+		bad += vfg_bridge_restore(self->t.bridge);
 	if (self->t.nic[0] && !vfg_pci_driver(self->t.nic, drv, sizeof(drv)) &&
 	    strcmp(drv, self->nic_drv)) {
 		if (drv[0])
@@ -388,8 +372,9 @@ TEST_F(cli, list_without_module)
 	ASSERT_HAS(r.out, line);
 	snprintf(line, sizeof(line), "    %s  ", self->t.bridge);
 	ASSERT_HAS(r.out, line);
-	ASSERT_HAS(r.out, "PCI bridge [0604]");
-	ASSERT_HAS(r.out, "shpchp            blocks: ");
+	/* The guest's static vfio-group has no libpci: lspci's numeric names. */
+	ASSERT_HAS(r.out, "Class 0604");
+	ASSERT_HAS(r.out, "shpchp            Device 1b36:0001  blocks: ");
 	ASSERT_HAS(r.out, "note: the vfio module is not loaded");
 }
 
@@ -670,23 +655,15 @@ TEST_F(cli, refuses_nic_with_address)
 /* The AMD IOMMU is a PCI function (class 0806) without a group of its own. */
 TEST_F(cli, device_without_group)
 {
-	char path[PATH_MAX], iommu[13] = "";
-	unsigned long cls;
-	struct dirent *de;
+	char (*bdfs)[13], iommu[13] = "";
 	struct run r;
-	DIR *d = opendir("/sys/bus/pci/devices");
+	int i, n = vfg_pci_list(&bdfs);
 
-	ASSERT_NE(NULL, d);
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class",
-			 de->d_name);
-		if (!vfg_sysfs_read_hex(path, &cls) && (cls >> 8) == 0x0806 &&
-		    group_of(de->d_name) < 0)
-			snprintf(iommu, sizeof(iommu), "%.12s", de->d_name);
-	}
-	closedir(d);
+	ASSERT_LE(0, n);
+	for (i = 0; i < n; i++)
+		if (vfg_pci_is_iommu(bdfs[i]) && group_of(bdfs[i]) < 0)
+			snprintf(iommu, sizeof(iommu), "%s", bdfs[i]);
+	free(bdfs);
 	if (!iommu[0])
 		SKIP(return, "no IOMMU PCI function without a group (VT-d)");
 	VG(&r, "explain", iommu);
@@ -708,6 +685,25 @@ TEST_F(cli, memlock_check)
 	ASSERT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
 	ASSERT_HAS(r.out, "\"pid\":1,\"guest_bytes\":536870912,\"needed_bytes\":1610612736,");
 	ASSERT_HAS(r.out, "\"enough\":true}");
+}
+
+/*
+ * Bind and unbind the root port's edu while the watcher runs: its two
+ * events follow the state line already in @out, and it exits by itself.
+ */
+static void watched_bind_unbind(struct __test_metadata *_metadata,
+				FIXTURE_DATA(cli) *self, char *out, size_t len,
+				size_t *used)
+{
+	ASSERT_EQ(0, vfg_pci_bind(self->t.pedu, "vfio-pci"));
+	ASSERT_EQ(0, vfg_pci_unbind(self->t.pedu));
+	ASSERT_EQ(0, vfg_pci_set_override(self->t.pedu, NULL));
+	ASSERT_EQ(0, read_until(self->wfd, out, len, used, NULL, 20000))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, vfg_reap(self->watcher, 5000)) TH_LOG("%s", out);
+	self->watcher = 0;
+	close(self->wfd);
+	ASSERT_EQ(3, vfg_count_lines(out)) TH_LOG("%s", out);
 }
 
 /*
@@ -738,16 +734,7 @@ TEST_F(cli, watch_bind_unbind)
 	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used, s, 10000))
 		TH_LOG("no \"%s\" in:\n%s", s, out);
 
-	ASSERT_EQ(0, vfg_pci_bind(self->t.pedu, "vfio-pci"));
-	ASSERT_EQ(0, vfg_pci_unbind(self->t.pedu));
-	ASSERT_EQ(0, vfg_pci_set_override(self->t.pedu, NULL));
-	/* Two events, and it exits by itself. */
-	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used, NULL,
-				20000)) TH_LOG("%s", out);
-	ASSERT_EQ(0, vfg_reap(self->watcher, 5000)) TH_LOG("%s", out);
-	self->watcher = 0;
-	close(self->wfd);
-	ASSERT_EQ(3, vfg_count_lines(out)) TH_LOG("%s", out);
+	watched_bind_unbind(_metadata, self, out, sizeof(out), &used);
 	snprintf(s, sizeof(s), " device-bound group %d %s driver vfio-pci\n", g,
 		 self->t.pedu);
 	ASSERT_HAS(out, s);
@@ -777,15 +764,7 @@ TEST_F(cli, watch_json)
 	ASSERT_LT(0, self->watcher);
 	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used,
 				"\"event\":\"state\"", 10000)) TH_LOG("%s", out);
-	ASSERT_EQ(0, vfg_pci_bind(self->t.pedu, "vfio-pci"));
-	ASSERT_EQ(0, vfg_pci_unbind(self->t.pedu));
-	ASSERT_EQ(0, vfg_pci_set_override(self->t.pedu, NULL));
-	ASSERT_EQ(0, read_until(self->wfd, out, sizeof(out), &used, NULL,
-				20000)) TH_LOG("%s", out);
-	ASSERT_EQ(0, vfg_reap(self->watcher, 5000)) TH_LOG("%s", out);
-	self->watcher = 0;
-	close(self->wfd);
-	ASSERT_EQ(3, vfg_count_lines(out)) TH_LOG("%s", out);
+	watched_bind_unbind(_metadata, self, out, sizeof(out), &used);
 
 	line_with(out, "\"event\":\"state\"", line, sizeof(line));
 	ASSERT_EQ('{', line[0]);

@@ -164,11 +164,9 @@ static int qemu_start(struct qemu *q, const char *const *devs, int ndev)
 	q->out = -1;
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
 		return -errno;
-	fflush(stdout);
-	fflush(stderr);
-	q->pid = fork();
+	q->pid = vfg_fork();
 	if (q->pid < 0)
-		return -errno;
+		return q->pid;
 	if (!q->pid) {
 		dup2(in[0], STDIN_FILENO);
 		dup2(out[1], STDOUT_FILENO);
@@ -646,11 +644,9 @@ static int run_testpmd(const char *bdf)
 
 	if (pipe(in))
 		return -errno;
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
+	pid = vfg_fork();
 	if (pid < 0)
-		return -errno;
+		return pid;
 	if (!pid) {
 		dup2(in[0], STDIN_FILENO);
 		close(in[0]);

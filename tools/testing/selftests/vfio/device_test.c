@@ -77,19 +77,6 @@ static int get_device_fd(int group, const char *name)
 	return ioctl(group, VFIO_GROUP_GET_DEVICE_FD, name);
 }
 
-static int dma_map(int container, void *vaddr, uint64_t iova, uint64_t size)
-{
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)vaddr,
-		.iova = iova,
-		.size = size,
-	};
-
-	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map);
-}
-
 static void *alloc_buf(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -320,7 +307,8 @@ TEST_F(dev, device_fd_keeps_group)
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, vfg_dev_open(&self->d, self->t.lone));
 	EXPECT_ERRNO(EBUSY, ioctl(self->d.group, VFIO_GROUP_UNSET_CONTAINER));
-	ASSERT_EQ(0, dma_map(self->d.container, buf, IOVA_A, SZ_64K));
+	ASSERT_EQ(0, vfg_dma_map(self->d.container, buf, IOVA_A, SZ_64K,
+				 VFG_DMA_RW));
 	bar = map_bar0(self->d.fd);
 	ASSERT_NE(NULL, bar);
 	ASSERT_EQ(0, set_command(self->d.fd, CMD_MEMORY | CMD_MASTER, 0));
@@ -788,7 +776,8 @@ TEST_F(dev, dma_through_device_fd)
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, vfg_dev_open(&self->d, self->t.lone));
-	ASSERT_EQ(0, dma_map(self->d.container, buf, IOVA_A, SZ_64K));
+	ASSERT_EQ(0, vfg_dma_map(self->d.container, buf, IOVA_A, SZ_64K,
+				 VFG_DMA_RW));
 	bar = map_bar0(self->d.fd);
 	ASSERT_NE(NULL, bar);
 	for (i = 0; i < EDU_BUF_MAX; i++)

@@ -52,20 +52,6 @@ static void *alloc_buf(enum backing b, size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static int dma_map(int container, void *vaddr, uint64_t iova, uint64_t size,
-		   uint32_t flags)
-{
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = flags,
-		.vaddr = (uintptr_t)vaddr,
-		.iova = iova,
-		.size = size,
-	};
-
-	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map);
-}
-
 #define RW (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
 
 /* Unmap; returns the ioctl's result and stores the size unmapped. */
@@ -90,7 +76,6 @@ static volatile void *edu_bar0(const char *bdf)
 {
 	char path[PATH_MAX];
 	uint16_t cmd;
-	void *bar;
 	int fd;
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
@@ -103,14 +88,7 @@ static volatile void *edu_bar0(const char *bdf)
 	if (pwrite(fd, &cmd, 2, 4) != 2)
 		goto err;
 	close(fd);
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", bdf);
-	fd = open(path, O_RDWR | O_SYNC);
-	if (fd < 0)
-		return NULL;
-	bar = mmap(NULL, EDU_BAR0_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   fd, 0);
-	close(fd);
-	return bar == MAP_FAILED ? NULL : bar;
+	return vfg_pci_map_bar0(bdf, EDU_BAR0_SIZE);
 err:
 	close(fd);
 	return NULL;
@@ -161,6 +139,8 @@ FIXTURE_VARIANT_ADD(dma, v1_anon) {
 
 FIXTURE_SETUP(dma)
 {
+	struct vfg_dev d;
+
 	self->group = self->container = -1;
 	self->pins_before = vfg_pins_outstanding();
 	if (variant->backing == HUGETLB)
@@ -171,16 +151,10 @@ FIXTURE_SETUP(dma)
 	ASSERT_NE(NULL, self->ctx);
 	ASSERT_EQ(0, lone_edu(self->bdf));
 	ASSERT_EQ(0, vfg_pci_bind(self->bdf, "vfio-pci"));
-	self->group_id = vfg_device_get_group(self->ctx, self->bdf);
-	ASSERT_LE(0, self->group_id);
-	self->group = vfg_group_open(self->group_id);
-	ASSERT_LE(0, self->group);
-	self->container = open("/dev/vfio/vfio", O_RDWR);
-	ASSERT_LE(0, self->container);
-	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
-			   &self->container));
-	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU,
-			   variant->iommu_type));
+	ASSERT_EQ(0, vfg_dev_attach_type(&d, self->bdf, variant->iommu_type));
+	self->group_id = d.group_id;
+	self->group = d.group;
+	self->container = d.container;
 	self->bar = edu_bar0(self->bdf);
 	ASSERT_NE(NULL, self->bar);
 	ASSERT_EQ(0x010000ed, edu_read32(self->bar, EDU_REG_ID));
@@ -236,7 +210,7 @@ TEST_F(dma, set_iommu_rules)
 				   variant->iommu_type));
 	EXPECT_ERRNO(EINVAL, ioctl(c2, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
 	/* Without a backend, IOMMU ioctls are not there. */
-	EXPECT_ERRNO(ENOTTY, dma_map(c2, NULL, IOVA_A, SZ_4K, RW));
+	EXPECT_ERRNO(ENOTTY, vfg_dma_map(c2, NULL, IOVA_A, SZ_4K, RW));
 	close(c2);
 	EXPECT_ERRNO(EINVAL, ioctl(self->container, VFIO_SET_IOMMU, 42));
 }
@@ -248,17 +222,18 @@ TEST_F(dma, last_group_detach_tears_down)
 	long pins = vfg_pins_outstanding();
 
 	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_A, SZ_64K, RW));
+	ASSERT_EQ(0, vfg_dma_map(self->container, buf, IOVA_A, SZ_64K, RW));
 	EXPECT_LT(pins, vfg_pins_outstanding());
 	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_UNSET_CONTAINER));
 	EXPECT_EQ(pins, vfg_pins_outstanding());
-	EXPECT_ERRNO(ENOTTY, dma_map(self->container, buf, IOVA_A, SZ_4K, RW));
+	EXPECT_ERRNO(ENOTTY, vfg_dma_map(self->container, buf, IOVA_A, SZ_4K,
+					 RW));
 	/* Attach again: the container must be set up again. */
 	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
 			   &self->container));
 	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU,
 			   variant->iommu_type));
-	EXPECT_EQ(0, dma_map(self->container, buf, IOVA_A, SZ_64K, RW));
+	EXPECT_EQ(0, vfg_dma_map(self->container, buf, IOVA_A, SZ_64K, RW));
 }
 
 TEST_F(dma, get_info)
@@ -321,15 +296,15 @@ TEST_F(dma, get_info)
 	EXPECT_LE(0xfedfffff, iova->iova_ranges[0].end);
 
 	/* The ranges are what map enforces. */
-	EXPECT_ERRNO(EINVAL, dma_map(self->container,
-				     alloc_buf(ANON, SZ_4K), 0xfee00000,
-				     SZ_4K, RW));
+	EXPECT_ERRNO(EINVAL, vfg_dma_map(self->container,
+					 alloc_buf(ANON, SZ_4K), 0xfee00000,
+					 SZ_4K, RW));
 	i = iova->nr_iovas - 1;
 	if (iova->iova_ranges[i].end != UINT64_MAX)
-		EXPECT_ERRNO(EINVAL, dma_map(self->container,
-					     alloc_buf(ANON, SZ_4K),
-					     iova->iova_ranges[i].end + 1,
-					     SZ_4K, RW));
+		EXPECT_ERRNO(EINVAL, vfg_dma_map(self->container,
+						 alloc_buf(ANON, SZ_4K),
+						 iova->iova_ranges[i].end + 1,
+						 SZ_4K, RW));
 }
 
 /* ---- map and unmap: argument checks ----------------------------------- */
@@ -344,19 +319,20 @@ TEST_F(dma, map_errors)
 	void *unmapped_va;
 
 	ASSERT_NE(NULL, buf);
-	EXPECT_ERRNO(EINVAL, dma_map(self->container, buf, IOVA_A, 0, RW));
-	EXPECT_ERRNO(EINVAL, dma_map(self->container, buf, IOVA_A + 1, SZ_4K,
-				     RW));
-	EXPECT_ERRNO(EINVAL, dma_map(self->container, buf + 1, IOVA_A, SZ_4K,
-				     RW));
-	EXPECT_ERRNO(EINVAL, dma_map(self->container, buf, IOVA_A, SZ_4K + 1,
-				     RW));
-	EXPECT_ERRNO(EOVERFLOW, dma_map(self->container, buf,
-					UINT64_MAX & ~(SZ_4K - 1), 2 * SZ_4K,
-					RW));
-	EXPECT_ERRNO(EINVAL, dma_map(self->container, buf, IOVA_A, SZ_4K, 0));
-	EXPECT_ERRNO(EINVAL, dma_map(self->container, buf, IOVA_A, SZ_4K,
-				     RW | 0x100));
+	EXPECT_ERRNO(EINVAL, vfg_dma_map(self->container, buf, IOVA_A, 0, RW));
+	EXPECT_ERRNO(EINVAL, vfg_dma_map(self->container, buf, IOVA_A + 1,
+					 SZ_4K, RW));
+	EXPECT_ERRNO(EINVAL, vfg_dma_map(self->container, buf + 1, IOVA_A,
+					 SZ_4K, RW));
+	EXPECT_ERRNO(EINVAL, vfg_dma_map(self->container, buf, IOVA_A,
+					 SZ_4K + 1, RW));
+	EXPECT_ERRNO(EOVERFLOW, vfg_dma_map(self->container, buf,
+					    UINT64_MAX & ~(SZ_4K - 1),
+					    2 * SZ_4K, RW));
+	EXPECT_ERRNO(EINVAL, vfg_dma_map(self->container, buf, IOVA_A, SZ_4K,
+					 0));
+	EXPECT_ERRNO(EINVAL, vfg_dma_map(self->container, buf, IOVA_A, SZ_4K,
+					 RW | 0x100));
 	map.argsz = offsetof(struct vfio_iommu_type1_dma_map, size);
 	EXPECT_ERRNO(EINVAL, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map));
 	EXPECT_ERRNO(EFAULT, ioctl(self->container, VFIO_IOMMU_MAP_DMA, NULL));
@@ -366,24 +342,25 @@ TEST_F(dma, map_errors)
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, unmapped_va);
 	munmap(unmapped_va, SZ_64K);
-	EXPECT_ERRNO(EFAULT, dma_map(self->container, unmapped_va, IOVA_A,
-				     SZ_64K, RW));
+	EXPECT_ERRNO(EFAULT, vfg_dma_map(self->container, unmapped_va, IOVA_A,
+					 SZ_64K, RW));
 
 	/* Overlaps: the same range, inside, straddling either end. */
-	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_A, SZ_64K, RW));
-	EXPECT_ERRNO(EEXIST, dma_map(self->container, buf, IOVA_A, SZ_64K,
-				     RW));
-	EXPECT_ERRNO(EEXIST, dma_map(self->container, buf, IOVA_A + SZ_4K,
-				     SZ_4K, RW));
-	EXPECT_ERRNO(EEXIST, dma_map(self->container, buf, IOVA_A - SZ_4K,
-				     2 * SZ_4K, RW));
-	EXPECT_ERRNO(EEXIST, dma_map(self->container, buf,
-				     IOVA_A + SZ_64K - SZ_4K, 2 * SZ_4K, RW));
+	ASSERT_EQ(0, vfg_dma_map(self->container, buf, IOVA_A, SZ_64K, RW));
+	EXPECT_ERRNO(EEXIST, vfg_dma_map(self->container, buf, IOVA_A, SZ_64K,
+					 RW));
+	EXPECT_ERRNO(EEXIST, vfg_dma_map(self->container, buf, IOVA_A + SZ_4K,
+					 SZ_4K, RW));
+	EXPECT_ERRNO(EEXIST, vfg_dma_map(self->container, buf, IOVA_A - SZ_4K,
+					 2 * SZ_4K, RW));
+	EXPECT_ERRNO(EEXIST, vfg_dma_map(self->container, buf,
+					 IOVA_A + SZ_64K - SZ_4K, 2 * SZ_4K,
+					 RW));
 	/* Adjacent is fine. */
-	EXPECT_EQ(0, dma_map(self->container, buf, IOVA_A + SZ_64K, SZ_4K,
-			     RW));
-	EXPECT_EQ(0, dma_map(self->container, buf, IOVA_A - SZ_4K, SZ_4K,
-			     VFIO_DMA_MAP_FLAG_READ));
+	EXPECT_EQ(0, vfg_dma_map(self->container, buf, IOVA_A + SZ_64K, SZ_4K,
+				 RW));
+	EXPECT_EQ(0, vfg_dma_map(self->container, buf, IOVA_A - SZ_4K, SZ_4K,
+				 VFIO_DMA_MAP_FLAG_READ));
 }
 
 TEST_F(dma, unmap_errors)
@@ -413,8 +390,8 @@ TEST_F(dma, unmap_sizes)
 	uint64_t done = 1;
 
 	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_A, 2 * SZ_64K, RW));
-	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_B, SZ_64K, RW));
+	ASSERT_EQ(0, vfg_dma_map(self->container, buf, IOVA_A, 2 * SZ_64K, RW));
+	ASSERT_EQ(0, vfg_dma_map(self->container, buf, IOVA_B, SZ_64K, RW));
 
 	/* Nothing mapped there: success, zero unmapped. */
 	EXPECT_EQ(0, dma_unmap(self->container, 0x100000, SZ_4K, 0, &done));
@@ -445,13 +422,13 @@ TEST_F(dma, unmap_sizes)
 				       IOVA_B + SZ_64K - IOVA_A - SZ_4K, 0,
 				       &done));
 		EXPECT_EQ(0, done);
-		EXPECT_ERRNO(EEXIST, dma_map(self->container, buf,
+		EXPECT_ERRNO(EEXIST, vfg_dma_map(self->container, buf,
 					     IOVA_A + SZ_4K, SZ_4K, RW));
 		EXPECT_EQ(0, dma_unmap(self->container, IOVA_A, SZ_4K, 0,
 				       &done));
 		EXPECT_EQ(2 * SZ_64K, done);
 	}
-	EXPECT_EQ(0, dma_map(self->container, buf, IOVA_A, SZ_4K, RW));
+	EXPECT_EQ(0, vfg_dma_map(self->container, buf, IOVA_A, SZ_4K, RW));
 	EXPECT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL,
 			       &done));
 	EXPECT_EQ(SZ_64K + SZ_4K, done);
@@ -481,17 +458,17 @@ TEST_F(dma, memlock_limit)
 		    setresgid(65534, 65534, 65534) ||
 		    setresuid(65534, 65534, 65534))
 			_exit(10);
-		if (dma_map(self->container, buf, IOVA_A, SZ_1M, RW) != -1 ||
-		    errno != ENOMEM)
+		if (vfg_dma_map(self->container, buf, IOVA_A, SZ_1M,
+				RW) != -1 || errno != ENOMEM)
 			_exit(11);
-		if (dma_map(self->container, buf, IOVA_A, SZ_64K, RW))
+		if (vfg_dma_map(self->container, buf, IOVA_A, SZ_64K, RW))
 			_exit(12);
 		if (vfg_vmlck_kb(getpid()) != 64)
 			_exit(13);
-		if (dma_map(self->container, buf, IOVA_B, 2 * SZ_64K, RW) !=
-		    -1 || errno != ENOMEM)
+		if (vfg_dma_map(self->container, buf, IOVA_B, 2 * SZ_64K,
+				RW) != -1 || errno != ENOMEM)
 			_exit(14);
-		if (dma_map(self->container, buf, IOVA_B, SZ_64K, RW))
+		if (vfg_dma_map(self->container, buf, IOVA_B, SZ_64K, RW))
 			_exit(15);
 		if (dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL,
 			      NULL) || vfg_vmlck_kb(getpid()) != 0)
@@ -508,7 +485,7 @@ TEST_F(dma, root_locked_vm_accounted)
 	char *buf = alloc_buf(variant->backing, SZ_2M);
 
 	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_A, SZ_1M, RW));
+	ASSERT_EQ(0, vfg_dma_map(self->container, buf, IOVA_A, SZ_1M, RW));
 	EXPECT_EQ(1024, vfg_vmlck_kb(getpid()));
 	ASSERT_EQ(0, dma_unmap(self->container, IOVA_A, SZ_1M, 0, NULL));
 	EXPECT_EQ(0, vfg_vmlck_kb(getpid()));
@@ -523,11 +500,12 @@ TEST_F(dma, entry_limit)
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, vfg_sysfs_write(param, "4"));
 	for (i = 0; i < 4; i++)
-		EXPECT_EQ(0, dma_map(self->container, buf + i * SZ_4K,
-				     IOVA_A + i * SZ_4K, SZ_4K, RW));
-	EXPECT_ERRNO(ENOSPC, dma_map(self->container, buf, IOVA_B, SZ_4K, RW));
+		EXPECT_EQ(0, vfg_dma_map(self->container, buf + i * SZ_4K,
+					 IOVA_A + i * SZ_4K, SZ_4K, RW));
+	EXPECT_ERRNO(ENOSPC, vfg_dma_map(self->container, buf, IOVA_B, SZ_4K,
+					 RW));
 	ASSERT_EQ(0, dma_unmap(self->container, IOVA_A, SZ_4K, 0, NULL));
-	EXPECT_EQ(0, dma_map(self->container, buf, IOVA_B, SZ_4K, RW));
+	EXPECT_EQ(0, vfg_dma_map(self->container, buf, IOVA_B, SZ_4K, RW));
 	ASSERT_EQ(0, vfg_sysfs_write(param, "65535"));
 }
 
@@ -546,9 +524,9 @@ TEST_F(dma, device_dma_round_trip)
 	for (i = 0; i < len; i++)
 		src[i] = (uint8_t)(i * 7 + 3);
 	memset(dst, 0, SZ_64K);
-	ASSERT_EQ(0, dma_map(self->container, src, IOVA_A, SZ_64K,
-			     VFIO_DMA_MAP_FLAG_READ));
-	ASSERT_EQ(0, dma_map(self->container, dst, IOVA_B, SZ_64K, RW));
+	ASSERT_EQ(0, vfg_dma_map(self->container, src, IOVA_A, SZ_64K,
+				 VFIO_DMA_MAP_FLAG_READ));
+	ASSERT_EQ(0, vfg_dma_map(self->container, dst, IOVA_B, SZ_64K, RW));
 	ASSERT_TRUE(edu_dma(self->bar, IOVA_A, len, false, 5000));
 	ASSERT_TRUE(edu_dma(self->bar, IOVA_B + 0x800, len, true, 5000));
 	EXPECT_EQ(0, memcmp(src, dst + 0x800, len));
@@ -568,8 +546,8 @@ TEST_F(dma, unmapped_iova_blocked)
 	ASSERT_NE(NULL, dst);
 	memset(src, 0xa5, SZ_4K);
 	memset(dst, 0x11, SZ_64K);
-	ASSERT_EQ(0, dma_map(self->container, src, IOVA_A, SZ_64K, RW));
-	ASSERT_EQ(0, dma_map(self->container, dst, IOVA_B, SZ_64K, RW));
+	ASSERT_EQ(0, vfg_dma_map(self->container, src, IOVA_A, SZ_64K, RW));
+	ASSERT_EQ(0, vfg_dma_map(self->container, dst, IOVA_B, SZ_64K, RW));
 	ASSERT_TRUE(edu_dma(self->bar, IOVA_A, 1024, false, 5000));
 	/* Prove the path works, then take the mapping away and retry. */
 	ASSERT_TRUE(edu_dma(self->bar, IOVA_B, 16, true, 5000));
@@ -601,7 +579,8 @@ TEST_F(dma, sigkill_releases_everything)
 		char *buf = alloc_buf(ANON, SZ_1M);
 
 		close(pipefd[0]);
-		if (!buf || dma_map(self->container, buf, IOVA_A, SZ_1M, RW))
+		if (!buf || vfg_dma_map(self->container, buf, IOVA_A, SZ_1M,
+					RW))
 			_exit(1);
 		/* The parent's copies are closed: the child holds the last. */
 		if (write(pipefd[1], "m", 1) != 1)
@@ -636,10 +615,10 @@ static void *map_unmap_worker(void *arg)
 	int i;
 
 	for (i = 0; i < 200; i++) {
-		if (dma_map(w->container, w->buf, iova, SZ_64K, RW))
+		if (vfg_dma_map(w->container, w->buf, iova, SZ_64K, RW))
 			w->errors++;
 		/* Everyone also races for one shared IOVA. */
-		if (!dma_map(w->container, w->buf, IOVA_B, SZ_4K, RW))
+		if (!vfg_dma_map(w->container, w->buf, IOVA_B, SZ_4K, RW))
 			dma_unmap(w->container, IOVA_B, SZ_4K, 0, NULL);
 		if (dma_unmap(w->container, iova, SZ_64K, 0, &done) ||
 		    done != SZ_64K)
@@ -782,9 +761,9 @@ TEST_F(multi, two_groups_share_mappings)
 			   VFIO_TYPE1v2_IOMMU));
 	fill(src, 1024, 0x40);
 	memset(buf, 0, SZ_64K);
-	ASSERT_EQ(0, dma_map(self->container, src, IOVA_A, SZ_4K,
-			     VFIO_DMA_MAP_FLAG_READ));
-	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_B, SZ_64K, RW));
+	ASSERT_EQ(0, vfg_dma_map(self->container, src, IOVA_A, SZ_4K,
+				 VFIO_DMA_MAP_FLAG_READ));
+	ASSERT_EQ(0, vfg_dma_map(self->container, buf, IOVA_B, SZ_64K, RW));
 	/* lone edu: src -> buf; bridge edu: buf -> buf + 4K. */
 	ASSERT_TRUE(relay(self->bar[0], self->bar[1], IOVA_A, IOVA_B, 1024));
 	EXPECT_EQ(0, memcmp(src, buf, 1024));
@@ -804,8 +783,8 @@ TEST_F(multi, late_group_joins_domain)
 			   VFIO_TYPE1v2_IOMMU));
 	fill(src, 512, 0x77);
 	memset(buf, 0, SZ_64K);
-	ASSERT_EQ(0, dma_map(self->container, src, IOVA_A, SZ_4K, RW));
-	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_B, SZ_64K, RW));
+	ASSERT_EQ(0, vfg_dma_map(self->container, src, IOVA_A, SZ_4K, RW));
+	ASSERT_EQ(0, vfg_dma_map(self->container, buf, IOVA_B, SZ_64K, RW));
 	ASSERT_EQ(0, ioctl(self->group[1], VFIO_GROUP_SET_CONTAINER,
 			   &self->container));
 	ASSERT_TRUE(relay(self->bar[0], self->bar[1], IOVA_A, IOVA_B, 512));
@@ -826,7 +805,7 @@ TEST_F(multi, group_leaves_domain_stays)
 	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU,
 			   VFIO_TYPE1v2_IOMMU));
 	fill(buf, 256, 0x05);
-	ASSERT_EQ(0, dma_map(self->container, buf, IOVA_B, SZ_64K, RW));
+	ASSERT_EQ(0, vfg_dma_map(self->container, buf, IOVA_B, SZ_64K, RW));
 	pins = vfg_pins_outstanding();
 	ASSERT_EQ(0, ioctl(self->group[0], VFIO_GROUP_UNSET_CONTAINER));
 	EXPECT_EQ(pins, vfg_pins_outstanding());

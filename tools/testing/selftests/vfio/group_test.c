@@ -73,7 +73,6 @@ static int env_restore(struct env *e)
 	static const char * const mods[] = { "uio_pci_generic", "uio",
 					     "pci_stub" };
 	const char *edus[3];
-	char drv[64];
 	unsigned int i;
 	int bad = 0;
 
@@ -93,30 +92,11 @@ static int env_restore(struct env *e)
 	for (i = 0; i < 3; i++)
 		if (edus[i][0] && !vfg_pci_exists(edus[i]))
 			bad++;
-	for (i = 0; i < 3; i++) {
-		if (!edus[i][0])
-			continue;
-		if (vfg_pci_unbind(edus[i]))
-			bad++;
-		if (vfg_pci_set_override(edus[i], NULL))
-			bad++;
-	}
-	if (e->bridge[0]) {
-		if (vfg_pci_driver(e->bridge, drv, sizeof(drv))) {
-			bad++;
-		} else if (strcmp(drv, SHPCHP)) {
-			if (drv[0] && vfg_pci_unbind(e->bridge))
-				bad++;
-			/* An override naming another driver would stop it. */
-			if (vfg_pci_set_override(e->bridge, NULL))
-				bad++;
-			if (vfg_sysfs_write("/sys/bus/pci/drivers/" SHPCHP
-					    "/bind", e->bridge))
-				bad++;
-		}
-		if (vfg_pci_set_override(e->bridge, NULL))
-			bad++;
-	}
+	for (i = 0; i < 3; i++)
+		if (edus[i][0])
+			bad += vfg_pci_release(edus[i]);
+	if (e->bridge[0])
+		bad += vfg_bridge_restore(e->bridge);
 	if (vfg_vfio_unload_all())
 		bad++;
 	for (i = 0; i < ARRAY_SIZE(mods); i++)

@@ -263,9 +263,7 @@ static int get_device_fd_enfile(struct __test_metadata *_metadata,
 	 * fills whatever is left.
 	 */
 	ASSERT_EQ(0, write_long(FILE_MAX, nr + 256));
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
+	pid = vfg_fork();
 	if (!pid) {
 		close(p[0]);
 		enfile_child(group, bdf, p[1]);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -77,62 +78,98 @@ static void attr_str(struct nlattr *a, char *out, size_t n)
 		 (char *)attr_data(a));
 }
 
+/*
+ * The one receive loop: each message of each datagram goes to @fn until @fn
+ * returns something other than NL_MORE, which is returned.  -errno when recv
+ * or poll fails; with @ms >= 0, 0 when no datagram comes for @ms.  With
+ * @record, the datagrams are kept for vfg_nl_last_reply().
+ */
+#define NL_MORE INT_MAX
+typedef int (*nl_msg_fn)(struct vfg_nl *nl, struct nlmsghdr *nlh, void *arg);
+
+static char reply[4 * BUFSZ];
+static size_t reply_len;
+
+static int recv_each(struct vfg_nl *nl, int ms, bool record, nl_msg_fn fn,
+		     void *arg)
+{
+	struct pollfd p = { .fd = nl->fd, .events = POLLIN };
+	static char buf[BUFSZ];
+	struct nlmsghdr *nlh;
+	int len, ret;
+
+	if (record)
+		reply_len = 0;
+	for (;;) {
+		ret = ms < 0 ? 1 : poll(&p, 1, ms);
+		if (ret < 0)
+			return -errno;
+		if (!ret)
+			return 0;
+		len = recv(nl->fd, buf, sizeof(buf), 0);
+		if (len < 0)
+			return -errno;
+		if (record && reply_len + len <= sizeof(reply)) {
+			memcpy(reply + reply_len, buf, len);
+			reply_len += len;
+		}
+		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, len);
+		     nlh = NLMSG_NEXT(nlh, len)) {
+			ret = fn(nl, nlh, arg);
+			if (ret != NL_MORE)
+				return ret;
+		}
+	}
+}
+
+/* nlctrl's answer: the family ID and the events group. */
+static int resolve_msg(struct vfg_nl *nl, struct nlmsghdr *nlh, void *arg)
+{
+	char name[32];
+	struct nlattr *a, *g, *m;
+	int rem, rem2, rem3, ret;
+
+	(void)arg;
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		ret = ((struct nlmsgerr *)NLMSG_DATA(nlh))->error;
+		if (ret)
+			return ret;
+		return nl->family ? 0 : -ENOENT;
+	}
+	for_each_attr(a, (char *)NLMSG_DATA(nlh) + GENL_HDRLEN,
+		      nlh->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN, rem) {
+		if (attr_type(a) == CTRL_ATTR_FAMILY_ID)
+			nl->family = *(uint16_t *)attr_data(a);
+		if (attr_type(a) != CTRL_ATTR_MCAST_GROUPS)
+			continue;
+		for_each_attr(g, attr_data(a), a->nla_len - NLA_HDRLEN, rem2) {
+			int id = -1;
+
+			name[0] = 0;
+			for_each_attr(m, attr_data(g), g->nla_len - NLA_HDRLEN,
+				      rem3) {
+				if (attr_type(m) == CTRL_ATTR_MCAST_GRP_NAME)
+					attr_str(m, name, sizeof(name));
+				if (attr_type(m) == CTRL_ATTR_MCAST_GRP_ID)
+					id = *(uint32_t *)attr_data(m);
+			}
+			if (!strcmp(name, VFIO_GROUPS_GENL_MCGRP_EVENTS))
+				nl->mcgrp = id;
+		}
+	}
+	return NL_MORE;
+}
+
 /* Resolve the family ID and the events group through nlctrl. */
 static int resolve(struct vfg_nl *nl)
 {
-	char req[64], buf[BUFSZ], name[32];
-	struct nlattr *a, *g, *m;
-	struct nlmsghdr *nlh;
-	int len, rem, rem2, rem3, off, ret;
+	char req[64];
+	int off, ret;
 
 	off = attr_put(req, 0, CTRL_ATTR_FAMILY_NAME, VFIO_GROUPS_GENL_NAME,
 		       sizeof(VFIO_GROUPS_GENL_NAME));
 	ret = nl_send(nl, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 0, req, off);
-	if (ret)
-		return ret;
-	for (;;) {
-		len = recv(nl->fd, buf, sizeof(buf), 0);
-		if (len < 0)
-			return -errno;
-		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, len);
-		     nlh = NLMSG_NEXT(nlh, len)) {
-			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				ret = ((struct nlmsgerr *)NLMSG_DATA(nlh))->error;
-				if (ret)
-					return ret;
-				return nl->family ? 0 : -ENOENT;
-			}
-			for_each_attr(a, (char *)NLMSG_DATA(nlh) + GENL_HDRLEN,
-				      nlh->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN,
-				      rem) {
-				if (attr_type(a) == CTRL_ATTR_FAMILY_ID)
-					nl->family = *(uint16_t *)attr_data(a);
-				if (attr_type(a) != CTRL_ATTR_MCAST_GROUPS)
-					continue;
-				for_each_attr(g, attr_data(a),
-					      a->nla_len - NLA_HDRLEN, rem2) {
-					int id = -1;
-
-					name[0] = 0;
-					for_each_attr(m, attr_data(g),
-						      g->nla_len - NLA_HDRLEN,
-						      rem3) {
-						if (attr_type(m) ==
-						    CTRL_ATTR_MCAST_GRP_NAME)
-							attr_str(m, name,
-								 sizeof(name));
-						if (attr_type(m) ==
-						    CTRL_ATTR_MCAST_GRP_ID)
-							id = *(uint32_t *)
-							     attr_data(m);
-					}
-					if (!strcmp(name,
-						    VFIO_GROUPS_GENL_MCGRP_EVENTS))
-						nl->mcgrp = id;
-				}
-			}
-		}
-	}
+	return ret ? ret : recv_each(nl, -1, false, resolve_msg, NULL);
 }
 
 int vfg_nl_open(struct vfg_nl *nl, bool subscribe)
@@ -215,33 +252,18 @@ static void parse_event(struct nlmsghdr *nlh, struct vfg_nl_ev *ev)
 	}
 }
 
+static int event_msg(struct vfg_nl *nl, struct nlmsghdr *nlh, void *ev)
+{
+	if (nlh->nlmsg_type != nl->family ||
+	    ((struct genlmsghdr *)NLMSG_DATA(nlh))->cmd != VFIO_GROUPS_CMD_EVENT)
+		return NL_MORE;
+	parse_event(nlh, ev);
+	return 1;	/* one event per multicast datagram */
+}
+
 int vfg_nl_next(struct vfg_nl *nl, int ms, struct vfg_nl_ev *ev)
 {
-	struct pollfd p = { .fd = nl->fd, .events = POLLIN };
-	static char buf[BUFSZ];
-	struct nlmsghdr *nlh;
-	int len, ret;
-
-	for (;;) {
-		ret = poll(&p, 1, ms);
-		if (ret < 0)
-			return -errno;
-		if (!ret)
-			return 0;
-		len = recv(nl->fd, buf, sizeof(buf), 0);
-		if (len < 0)
-			return -errno;
-		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, len);
-		     nlh = NLMSG_NEXT(nlh, len)) {
-			if (nlh->nlmsg_type != nl->family)
-				continue;
-			if (((struct genlmsghdr *)NLMSG_DATA(nlh))->cmd !=
-			    VFIO_GROUPS_CMD_EVENT)
-				continue;
-			parse_event(nlh, ev);
-			return 1;	/* one event per multicast datagram */
-		}
-	}
+	return recv_each(nl, ms, false, event_msg, ev);
 }
 
 int vfg_nl_wait(struct vfg_nl *nl, int type, const char *device, int ms,
@@ -301,48 +323,41 @@ static void parse_state(struct nlmsghdr *nlh, struct vfg_nl_state *st)
 	}
 }
 
-/* The bytes of the replies to the last request (vfg_nl_last_reply()). */
-static char reply[4 * BUFSZ];
-static size_t reply_len;
-
 const void *vfg_nl_last_reply(size_t *len)
 {
 	*len = reply_len;
 	return reply;
 }
 
+struct collect {
+	struct vfg_nl_state *st;
+	int max, n;
+};
+
+static int collect_msg(struct vfg_nl *nl, struct nlmsghdr *nlh, void *arg)
+{
+	struct collect *c = arg;
+	int err;
+
+	if (nlh->nlmsg_seq != nl->seq)
+		return NL_MORE;	/* an event, or stale */
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		err = ((struct nlmsgerr *)NLMSG_DATA(nlh))->error;
+		return err ? err : c->n;
+	}
+	if (nlh->nlmsg_type == NLMSG_DONE)
+		return c->n;
+	if (nlh->nlmsg_type == nl->family && c->n < c->max)
+		parse_state(nlh, &c->st[c->n++]);
+	return NL_MORE;
+}
+
 /* Read replies to the last request until its ACK/DONE; -errno or count. */
 static int collect(struct vfg_nl *nl, struct vfg_nl_state *st, int max)
 {
-	static char buf[BUFSZ];
-	struct nlmsghdr *nlh;
-	int len, n = 0;
+	struct collect c = { .st = st, .max = max };
 
-	reply_len = 0;
-	for (;;) {
-		len = recv(nl->fd, buf, sizeof(buf), 0);
-		if (len < 0)
-			return -errno;
-		if (reply_len + len <= sizeof(reply)) {
-			memcpy(reply + reply_len, buf, len);
-			reply_len += len;
-		}
-		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, len);
-		     nlh = NLMSG_NEXT(nlh, len)) {
-			if (nlh->nlmsg_seq != nl->seq)
-				continue;	/* an event, or stale */
-			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				int err = ((struct nlmsgerr *)
-					   NLMSG_DATA(nlh))->error;
-
-				return err ? err : n;
-			}
-			if (nlh->nlmsg_type == NLMSG_DONE)
-				return n;
-			if (nlh->nlmsg_type == nl->family && n < max)
-				parse_state(nlh, &st[n++]);
-		}
-	}
+	return recv_each(nl, -1, true, collect_msg, &c);
 }
 
 int vfg_nl_get_raw(struct vfg_nl *nl, const void *attrs, int len,

@@ -30,19 +30,6 @@
 #define IOVA_P2P	0x200000UL
 #define RELEASE_TIMEOUT	"/sys/module/vfio/parameters/release_timeout_ms"
 
-static int dma_map(int container, void *vaddr, uint64_t iova, uint64_t size)
-{
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)vaddr,
-		.iova = iova,
-		.size = size,
-	};
-
-	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map);
-}
-
 static uint64_t dma_unmap(int container, uint64_t iova, uint64_t size)
 {
 	struct vfio_iommu_type1_dma_unmap unmap = {
@@ -77,18 +64,7 @@ static bool dma_word(volatile void *bar, uint32_t *ram, uint64_t iova,
 /* B's BAR0 through sysfs, for when B is no longer ours. */
 static volatile void *host_bar0(const char *bdf)
 {
-	char path[128];
-	void *bar;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", bdf);
-	fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	bar = mmap(NULL, EDU_BAR0_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   fd, 0);
-	close(fd);
-	return bar == MAP_FAILED ? NULL : bar;
+	return vfg_pci_map_bar0(bdf, EDU_BAR0_SIZE);
 }
 
 FIXTURE(p2p) {
@@ -135,7 +111,8 @@ FIXTURE_SETUP(p2p)
 	self->ram = mmap(NULL, SZ_64K, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->ram);
-	ASSERT_EQ(0, dma_map(self->a.container, self->ram, IOVA_RAM, SZ_64K));
+	ASSERT_EQ(0, vfg_dma_map(self->a.container, self->ram, IOVA_RAM, SZ_64K,
+				 VFG_DMA_RW));
 }
 
 FIXTURE_TEARDOWN(p2p)
@@ -160,8 +137,8 @@ TEST_F(p2p, dma_reaches_peer_bar)
 	long locked = vfg_vmlck_kb(getpid());
 	long pins = vfg_pins_outstanding();
 
-	ASSERT_EQ(0, dma_map(self->a.container, (void *)self->bar_b, IOVA_P2P,
-			     SZ_4K));
+	ASSERT_EQ(0, vfg_dma_map(self->a.container, (void *)self->bar_b,
+				 IOVA_P2P, SZ_4K, VFG_DMA_RW));
 	EXPECT_EQ(locked, vfg_vmlck_kb(getpid()));
 	EXPECT_EQ(pins, vfg_pins_outstanding());
 
@@ -185,17 +162,18 @@ TEST_F(p2p, map_checks_the_mapping)
 				   SZ_4K, PROT_READ);
 
 	ASSERT_NE(NULL, ro);
-	EXPECT_ERRNO(EFAULT, dma_map(self->a.container, ro, IOVA_P2P, SZ_4K));
+	EXPECT_ERRNO(EFAULT, vfg_dma_map(self->a.container, ro, IOVA_P2P, SZ_4K,
+					 VFG_DMA_RW));
 	munmap(ro, SZ_4K);
 	/*
 	 * Runs past the end of B's 1 MiB mapping (into whatever follows it):
 	 * ours wants one mapping; the kernel's VFIO takes each page's own.
 	 */
 	if (vfg_ours())
-		EXPECT_ERRNO(EFAULT, dma_map(self->a.container,
-					     (char *)self->bar_b +
-					     EDU_BAR0_SIZE - SZ_4K,
-					     IOVA_P2P, 2 * SZ_4K));
+		EXPECT_ERRNO(EFAULT, vfg_dma_map(self->a.container,
+						 (char *)self->bar_b + EDU_BAR0_SIZE - SZ_4K,
+						 IOVA_P2P, 2 * SZ_4K,
+						 VFG_DMA_RW));
 }
 
 /* When B is taken away, so is every IOMMU mapping of its BAR. */
@@ -209,8 +187,8 @@ TEST_F(p2p, revoke_tears_down_peer_mapping)
 	ASSERT_EQ(0, vfg_sysfs_read(RELEASE_TIMEOUT, self->timeout,
 				    sizeof(self->timeout)));
 	ASSERT_EQ(0, vfg_sysfs_write(RELEASE_TIMEOUT, "200"));
-	ASSERT_EQ(0, dma_map(self->a.container, (void *)self->bar_b, IOVA_P2P,
-			     SZ_4K));
+	ASSERT_EQ(0, vfg_dma_map(self->a.container, (void *)self->bar_b,
+				 IOVA_P2P, SZ_4K, VFG_DMA_RW));
 	ASSERT_TRUE(dma_word(self->bar_a, self->ram,
 			     IOVA_P2P + EDU_REG_LIVENESS, 0x12345678));
 	ASSERT_EQ(~0x12345678u, edu_read32(self->bar_b, EDU_REG_LIVENESS));

@@ -58,6 +58,8 @@ FIXTURE(removal) {
 
 FIXTURE_SETUP(removal)
 {
+	struct vfg_dev d;
+
 	self->group = self->container = self->dev = -1;
 	self->unbinder = 0;
 	ASSERT_EQ(0, vfg_vfio_unload_all());
@@ -66,18 +68,11 @@ FIXTURE_SETUP(removal)
 	ASSERT_NE(NULL, self->ctx);
 	ASSERT_EQ(0, vfg_topo_find(&self->t));
 	ASSERT_EQ(0, vfg_pci_bind(self->t.lone, "vfio-pci"));
-	self->group_id = vfg_device_get_group(self->ctx, self->t.lone);
-	ASSERT_LE(0, self->group_id);
-	self->group = vfg_group_open(self->group_id);
-	ASSERT_LE(0, self->group);
-	self->container = open("/dev/vfio/vfio", O_RDWR);
-	ASSERT_LE(0, self->container);
-	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
-			   &self->container));
-	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU,
-			   VFIO_TYPE1v2_IOMMU));
-	self->dev = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, self->t.lone);
-	ASSERT_LE(0, self->dev);
+	ASSERT_EQ(0, vfg_dev_open(&d, self->t.lone));
+	self->group_id = d.group_id;
+	self->group = d.group;
+	self->container = d.container;
+	self->dev = d.fd;
 	self->bar = mmap(NULL, EDU_BAR0_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_SHARED, self->dev, 0);
 	ASSERT_NE(MAP_FAILED, self->bar);
@@ -254,12 +249,7 @@ TEST_F(removal, killing_holder_unblocks)
 		_exit(0);
 	}
 	/* The child has the only copies of the fds now. */
-	munmap((void *)self->bar, EDU_BAR0_SIZE);
-	self->bar = NULL;
-	close(self->dev);
-	close(self->group);
-	close(self->container);
-	self->dev = self->group = self->container = -1;
+	close_all(self);
 
 	self->unbinder = vfg_pci_unbind_async(self->t.lone);
 	ASSERT_EQ(0, vfg_nl_wait(&self->nl, VFIO_GROUPS_EVENT_RELEASE_REQUESTED,

@@ -56,23 +56,29 @@ static unsigned int vfg_param_module(const char *p)
 	return 0;
 }
 
+static int load_ko(const char *path, const char *params)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params ? params : "", 0);
+	ret = ret ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
 static int vfg_module_insert(unsigned int i, const char *params)
 {
 	char path[PATH_MAX], *dir = strdup(vfg_module_path());
-	int fd, ret;
 
 	if (!dir)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/%s", dirname(dir),
 		 vfg_modules[i].file);
 	free(dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, params, 0);
-	ret = ret ? -errno : 0;
-	close(fd);
-	return ret;
+	return load_ko(path, params);
 }
 
 /*
@@ -143,17 +149,10 @@ int vfg_test_module_load(const char *name, const char *params)
 {
 	const char *dir = getenv("VFG_TEST_MODULES");
 	char path[PATH_MAX];
-	int fd, ret;
 
 	snprintf(path, sizeof(path), "%s/%s.ko",
 		 dir && *dir ? dir : "/opt/vfg/test-modules", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, params ? params : "", 0);
-	ret = ret ? -errno : 0;
-	close(fd);
-	return ret;
+	return load_ko(path, params);
 }
 
 int vfg_test_module_unload(const char *name)
@@ -271,16 +270,24 @@ bool vfg_kmod_loaded(const char *name)
 	return access(path, F_OK) == 0;
 }
 
-static int run_modprobe(const char *opt, const char *name)
+pid_t vfg_fork(void)
 {
-	int status, fd;
 	pid_t pid;
 
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
+	return pid < 0 ? -errno : pid;
+}
+
+static int run_modprobe(const char *opt, const char *name)
+{
+	int status, fd;
+	pid_t pid;
+
+	pid = vfg_fork();
 	if (pid < 0)
-		return -errno;
+		return pid;
 	if (!pid) {
 		/* Keep modprobe's complaints off the TAP channel. */
 		fd = open("/dev/null", O_RDWR);
@@ -703,35 +710,37 @@ int vfg_irq_lines(const char *s)
 	return n;
 }
 
+int vfg_bridge_restore(const char *bridge)
+{
+	char drv[64];
+	int bad = 0;
+
+	if (vfg_pci_driver(bridge, drv, sizeof(drv)))
+		return 1;
+	if (strcmp(drv, "shpchp")) {
+		if (drv[0] && vfg_pci_unbind(bridge))
+			bad++;
+		/* An override naming another driver would stop it. */
+		if (vfg_pci_set_override(bridge, NULL))
+			bad++;
+		if (vfg_sysfs_write("/sys/bus/pci/drivers/shpchp/bind", bridge))
+			bad++;
+	}
+	return bad + !!vfg_pci_set_override(bridge, NULL);
+}
+
 int vfg_topo_restore(const struct vfg_topo *t)
 {
 	const char *devs[] = { t->lone, t->bedu[0], t->bedu[1], t->pedu,
 			       t->nic, t->sedu[0], t->sedu[1], t->sedu[2] };
 	unsigned int i;
-	char drv[64];
 	int bad = 0;
 
-	for (i = 0; i < ARRAY_SIZE(devs); i++) {
-		if (!devs[i][0] || !vfg_pci_exists(devs[i]))
-			continue;
-		if (vfg_pci_unbind(devs[i]))
-			bad++;
-		if (vfg_pci_set_override(devs[i], NULL))
-			bad++;
-	}
-	if (t->bridge[0]) {
-		if (vfg_pci_driver(t->bridge, drv, sizeof(drv))) {
-			bad++;
-		} else if (strcmp(drv, "shpchp")) {
-			if (drv[0] && vfg_pci_unbind(t->bridge))
-				bad++;
-			if (vfg_pci_set_override(t->bridge, NULL))
-				bad++;
-			if (vfg_sysfs_write("/sys/bus/pci/drivers/shpchp/bind",
-					    t->bridge))
-				bad++;
-		}
-	}
+	for (i = 0; i < ARRAY_SIZE(devs); i++)
+		if (devs[i][0] && vfg_pci_exists(devs[i]))
+			bad += vfg_pci_release(devs[i]);
+	if (t->bridge[0])
+		bad += vfg_bridge_restore(t->bridge);
 	if (vfg_vfio_unload_all())
 		bad++;
 	return bad;
@@ -842,6 +851,11 @@ void vfg_dev_close(struct vfg_dev *d)
 
 int vfg_dev_attach(struct vfg_dev *d, const char *bdf)
 {
+	return vfg_dev_attach_type(d, bdf, VFIO_TYPE1v2_IOMMU);
+}
+
+int vfg_dev_attach_type(struct vfg_dev *d, const char *bdf, int iommu_type)
+{
 	int ret;
 
 	vfg_dev_init(d);
@@ -857,7 +871,7 @@ int vfg_dev_attach(struct vfg_dev *d, const char *bdf)
 		goto err;
 	if (ioctl(d->group, VFIO_GROUP_SET_CONTAINER, &d->container))
 		goto err;
-	if (ioctl(d->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+	if (ioctl(d->container, VFIO_SET_IOMMU, iommu_type))
 		goto err;
 	return 0;
 err:
@@ -1037,4 +1051,74 @@ int vfg_reap(pid_t pid, int ms)
 		usleep(10000);
 	}
 	return -1;
+}
+
+int vfg_dma_map(int container, void *vaddr, uint64_t iova, uint64_t size,
+		uint32_t flags)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = flags,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map);
+}
+
+void *vfg_pci_map_bar0(const char *bdf, size_t size)
+{
+	char path[128];
+	void *bar;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", bdf);
+	fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	bar = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return bar == MAP_FAILED ? NULL : bar;
+}
+
+int vfg_pci_release(const char *bdf)
+{
+	return !!vfg_pci_unbind(bdf) + !!vfg_pci_set_override(bdf, NULL);
+}
+
+int vfg_pci_list(char (**bdfs)[13])
+{
+	char (*v)[13] = NULL, (*nv)[13];
+	struct dirent *de;
+	DIR *d = opendir("/sys/bus/pci/devices");
+	int n = 0;
+
+	*bdfs = NULL;
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			free(v);
+			closedir(d);
+			return -ENOMEM;
+		}
+		v = nv;
+		snprintf(v[n++], sizeof(*v), "%.12s", de->d_name);
+	}
+	closedir(d);
+	*bdfs = v;
+	return n;
+}
+
+bool vfg_pci_is_iommu(const char *bdf)
+{
+	char path[PATH_MAX];
+	unsigned long cls;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class", bdf);
+	return !vfg_sysfs_read_hex(path, &cls) && (cls >> 8) == 0x0806;
 }

@@ -83,6 +83,14 @@ int vfg_pci_bind(const char *bdf, const char *drv);
 int vfg_pci_probe(const char *bdf, const char *drv);
 /* Unbind @bdf from its driver (0 if it had none); 0 or -errno. */
 int vfg_pci_unbind(const char *bdf);
+/* Unbind @bdf and clear its driver_override: how many of the two failed. */
+int vfg_pci_release(const char *bdf);
+/* Every PCI function's address, in *@bdfs to free(); the count or -errno. */
+int vfg_pci_list(char (**bdfs)[13]);
+/* An IOMMU that is itself a PCI function (class 0806: AMD-Vi). */
+bool vfg_pci_is_iommu(const char *bdf);
+/* The bridge back on shpchp without an override: how many steps failed. */
+int vfg_bridge_restore(const char *bridge);
 /*
  * Unbind @bdf from its driver in a child, whose write blocks while the
  * device is held.  The child holds nothing of ours: it closes every
@@ -91,6 +99,8 @@ int vfg_pci_unbind(const char *bdf);
 pid_t vfg_pci_unbind_async(const char *bdf);
 /* @pid's exit status within @ms (128 + signal if killed), -1 if running. */
 int vfg_reap(pid_t pid, int ms);
+/* fork() with stdout and stderr flushed first: the pid, 0, or -errno. */
+pid_t vfg_fork(void);
 /* Write "1" to /sys/bus/pci/devices/BDF/remove, or to /sys/bus/pci/rescan. */
 int vfg_pci_remove(const char *bdf);
 int vfg_pci_rescan(void);
@@ -219,8 +229,16 @@ void vfg_dev_init(struct vfg_dev *d);
  * IOMMU; d->fd stays -1.  0, or -errno with nothing left open.
  */
 int vfg_dev_attach(struct vfg_dev *d, const char *bdf);
+/* The same with another IOMMU type (VFIO_TYPE1_IOMMU, ...). */
+int vfg_dev_attach_type(struct vfg_dev *d, const char *bdf, int iommu_type);
 /* vfg_dev_attach(), then VFIO_GROUP_GET_DEVICE_FD; 0 or -errno. */
 int vfg_dev_open(struct vfg_dev *d, const char *bdf);
+/* VFIO_IOMMU_MAP_DMA of @size bytes at @vaddr to @iova; ioctl's return. */
+int vfg_dma_map(int container, void *vaddr, uint64_t iova, uint64_t size,
+		uint32_t flags);
+#define VFG_DMA_RW	(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
+/* @bdf's BAR 0 through sysfs (resource0), @size bytes; NULL on failure. */
+void *vfg_pci_map_bar0(const char *bdf, size_t size);
 /* Close whatever of @d is open, device fd first. */
 void vfg_dev_close(struct vfg_dev *d);
 
