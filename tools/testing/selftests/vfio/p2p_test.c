@@ -61,12 +61,6 @@ static bool dma_word(volatile void *bar, uint32_t *ram, uint64_t iova,
 	       edu_dma(bar, iova, 4, true, 5000);
 }
 
-/* B's BAR0 through sysfs, for when B is no longer ours. */
-static volatile void *host_bar0(const char *bdf)
-{
-	return vfg_pci_map_bar0(bdf, EDU_BAR0_SIZE);
-}
-
 FIXTURE(p2p) {
 	struct vfg_topo t;
 	struct vfg_dev a, b;
@@ -197,7 +191,8 @@ TEST_F(p2p, revoke_tears_down_peer_mapping)
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, vfg_reap(pid, 10000));
 
-	host = host_bar0(self->b.bdf);
+	/* B's BAR0 through sysfs: B is no longer ours. */
+	host = vfg_pci_map_bar0(self->b.bdf, EDU_BAR0_SIZE);
 	ASSERT_NE(NULL, host);
 	edu_write32(host, EDU_REG_LIVENESS, 0x55aa55aa);
 	dma_word(self->bar_a, self->ram, IOVA_P2P + EDU_REG_LIVENESS,
