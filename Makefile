@@ -115,6 +115,7 @@ DEBUG_CLIENTS_INITRD := $(DEBUG_BUILD)/vm/initramfs-clients.cpio
 DEBUG_CONFIGS ?= default:intel default:amd
 DEBUG_TIMEOUT ?= 2400
 DEBUG_VMRUN_ARGS ?= --mem 2048 --timeout-scale 4 \
+	--env VFG_KILL_ROUNDS=5 --env VFG_FUZZ_SECONDS=10 \
 	--final-script tools/testing/vm/kmemleak.sh
 
 debug-kernel:

@@ -217,6 +217,7 @@ class VM:
         env = ["VFG_TOPOLOGY=%s" % self.args.topology,
                "VFG_IOMMU=%s" % self.args.iommu,
                "VFG_MODULE=/opt/vfg/vfio.ko"]
+        env += self.args.env or []
         overlay.file("etc/vfg.env",
                      "".join("export %s\n" % e for e in env))
         path = os.path.join(self.tmp, "initrd")
@@ -499,6 +500,8 @@ def main():
     ap.add_argument("--cmd", action="append", help="guest command")
     ap.add_argument("--script", help="guest shell script, after --cmd")
     ap.add_argument("--host-test", action="append", help="host test .py")
+    ap.add_argument("--env", action="append", metavar="KEY=VALUE",
+                    help="environment of the guest's commands")
     ap.add_argument("--final-script",
                     help="guest shell script run last, after the host "
                     "tests' guest parts")

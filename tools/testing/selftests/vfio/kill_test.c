@@ -241,7 +241,8 @@ out:
 	return ret;
 }
 
-TEST_F(kill, random_points)
+/* Bounded by its rounds; a debug kernel under TCG is slow. */
+TEST_F_TIMEOUT(kill, random_points, 900)
 {
 	const char *s = getenv("VFG_KILL_ROUNDS");
 	int rounds = s ? atoi(s) : 20, round, status, p[2];
