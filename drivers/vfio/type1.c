@@ -605,6 +605,13 @@ static int vfg_check_intr_remap(struct vfg_group *group)
 	return -EPERM;
 }
 
+/* The bus of a device of @group: 6.1 allocates IOMMU domains per bus. */
+static int vfg_first_bus(struct device *dev, void *data)
+{
+	*(struct bus_type **)data = dev->bus;
+	return 1;
+}
+
 /**
  * vfg_type1_create() - set up type1 for a container with attached groups
  * @groups: the container's groups (vfg_group.container_node), not empty
@@ -615,13 +622,6 @@ static int vfg_check_intr_remap(struct vfg_group *group)
  * Return: the backend, or an ERR_PTR; -EINVAL if a group cannot join, -EPERM
  * if one lacks interrupt remapping (see allow_unsafe_interrupts).
  */
-/* The bus of a device of @group: 6.1 allocates IOMMU domains per bus. */
-static int vfg_first_bus(struct device *dev, void *data)
-{
-	*(struct bus_type **)data = dev->bus;
-	return 1;
-}
-
 struct vfg_iommu *vfg_type1_create(struct list_head *groups, bool v2)
 {
 	struct vfg_group *group, *failed = NULL;

@@ -101,6 +101,7 @@ struct vfg_member {
  * @holder: thread group of the opener, while @opened
  * @container: the container this group is attached to, or NULL; written
  *             under both @attach_lock and @lock
+ * @container_node: in the container's list of groups, under its lock
  * @viable: last computed viability, to report changes
  * @devices: registered struct vfg_device of this group (device.c), through
  *           vfg_device.group_node
