@@ -73,17 +73,19 @@ ensure_kernel_image() {
 # harness.  Kernel sources are cached here, never committed.
 ensure_ksrc() {
 	local dir=$CACHE/linux-source-6.1 tarball=/usr/src/linux-source-6.1.tar.xz
-	[ -f "$dir/.done" ] && return 0
-	log "extracting checkpatch and kselftest harness from $tarball"
+	# .done2: kernel-doc joined the list; older extracts are redone.
+	[ -f "$dir/.done2" ] && return 0
+	log "extracting checkpatch, kernel-doc and kselftest harness from $tarball"
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	tar -xJf "$tarball" -C "$dir" --strip-components=1 \
 		linux-source-6.1/scripts/checkpatch.pl \
 		linux-source-6.1/scripts/spelling.txt \
 		linux-source-6.1/scripts/const_structs.checkpatch \
+		linux-source-6.1/scripts/kernel-doc \
 		linux-source-6.1/tools/testing/selftests/kselftest.h \
 		linux-source-6.1/tools/testing/selftests/kselftest_harness.h
-	touch "$dir/.done"
+	touch "$dir/.done" "$dir/.done2"
 }
 
 mkdir -p "$CACHE"

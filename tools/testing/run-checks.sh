@@ -44,6 +44,18 @@ suite_checkpatch() {
 	done < <(git ls-files -co --exclude-standard 'drivers/*.[ch]' \
 		'include/uapi/*.h' | sort -u)
 	echo "checkpatch: $p clean, $fl with findings"
+	# kernel-doc comments must match what they document.
+	out=$(git ls-files -co --exclude-standard 'drivers/*.[ch]' \
+		'include/uapi/*.h' | sort -u |
+		xargs perl "$KSRC/scripts/kernel-doc" -none 2>&1)
+	if [ -z "$out" ]; then
+		p=$((p + 1))
+		echo "kernel-doc: clean"
+	else
+		fl=$((fl + 1))
+		echo "kernel-doc:"
+		echo "$out" | sed 's/^/  /'
+	fi
 	record checkpatch $p $fl
 }
 
