@@ -14,6 +14,12 @@
  * every later group must join too or be refused.  When the last group leaves,
  * the backend and all its mappings go, and the container must be set up
  * again, as upstream VFIO does.
+ *
+ * No-IOMMU groups (group.c) have no IOMMU to own or program: their DMA
+ * ownership is not claimed, and a container holds either no-IOMMU groups
+ * only or IOMMU groups only (-EPERM for the other kind, as upstream).  Its
+ * "backend" is then VFIO_NOIOMMU_IOMMU, which has no ioctls (-ENOTTY for
+ * the DMA mapping ones) and only lets device fds be got.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -31,14 +37,20 @@
  * @lock: protects @groups and @iommu, and all of the backend's state
  * @groups: attached groups, through vfg_group.container_node
  * @iommu: the type1 backend, once VFIO_SET_IOMMU has succeeded
+ * @noiommu: the groups attached are no-IOMMU groups; meaningful while
+ *           @groups is not empty
+ * @noiommu_set: VFIO_SET_IOMMU chose VFIO_NOIOMMU_IOMMU (then @iommu is
+ *               NULL)
  * @coherent: @iommu enforces cache coherency; written under @lock, read
  *            without it (KVM asks while it holds its own locks)
  */
 struct vfg_container {
 	struct kref kref;
-	struct mutex lock;		/* protects groups, iommu */
+	struct mutex lock;		/* protects groups to noiommu_set */
 	struct list_head groups;
 	struct vfg_iommu *iommu;
+	bool noiommu;
+	bool noiommu_set;
 	bool coherent;
 };
 
@@ -67,7 +79,8 @@ static void vfg_container_free(struct kref *kref)
  * ERR_PTR(-EBADF) if @fd is not open; ERR_PTR(-EINVAL) if it is not a
  * container or the group cannot join the container's IOMMU domain;
  * ERR_PTR(-EPERM) or ERR_PTR(-EBUSY) if the IOMMU core refuses us DMA
- * ownership of the group.
+ * ownership of the group; ERR_PTR(-EPERM) for a no-IOMMU group without
+ * CAP_SYS_RAWIO, and when the container holds groups of the other kind.
  */
 struct vfg_container *vfg_container_attach(struct vfg_group *group, int fd)
 {
@@ -84,9 +97,19 @@ struct vfg_container *vfg_container_attach(struct vfg_group *group, int fd)
 		goto out;
 	}
 	c = f.file->private_data;
+	if (group->noiommu && !capable(CAP_SYS_RAWIO)) {
+		ret = -EPERM;
+		goto out;
+	}
 
 	mutex_lock(&c->lock);
 	down_read(&vfg.domain_rwsem);
+	if (!list_empty(&c->groups) && c->noiommu != group->noiommu) {
+		ret = -EPERM;
+		goto out_unlock;
+	}
+	if (group->noiommu)
+		goto out_add;
 	ret = iommu_group_claim_dma_owner(group->iommu_group, c);
 	if (ret) {
 		pr_warn_ratelimited("group %d: DMA ownership refused (%d): a device of the group is in use by the kernel\n",
@@ -100,7 +123,9 @@ struct vfg_container *vfg_container_attach(struct vfg_group *group, int fd)
 			goto out_unlock;
 		}
 	}
+out_add:
 	kref_get(&c->kref);
+	c->noiommu = group->noiommu;
 	list_add_tail(&group->container_node, &c->groups);
 out_unlock:
 	up_read(&vfg.domain_rwsem);
@@ -133,7 +158,10 @@ void vfg_container_detach(struct vfg_group *group)
 			WRITE_ONCE(c->coherent, false);
 		}
 	}
-	iommu_group_release_dma_owner(group->iommu_group);
+	if (list_empty(&c->groups))
+		c->noiommu_set = false;
+	if (!group->noiommu)
+		iommu_group_release_dma_owner(group->iommu_group);
 	up_read(&vfg.domain_rwsem);
 	mutex_unlock(&c->lock);
 	kref_put(&c->kref, vfg_container_free);
@@ -143,14 +171,15 @@ void vfg_container_detach(struct vfg_group *group)
  * vfg_container_has_iommu() - whether VFIO_SET_IOMMU has been done
  * @c: the container
  *
- * Return: true once the container has an IOMMU backend.
+ * Return: true once the container has an IOMMU backend (type1 or
+ * VFIO_NOIOMMU_IOMMU).
  */
 bool vfg_container_has_iommu(struct vfg_container *c)
 {
 	bool ret;
 
 	mutex_lock(&c->lock);
-	ret = c->iommu;
+	ret = c->iommu || c->noiommu_set;
 	mutex_unlock(&c->lock);
 	return ret;
 }
@@ -188,19 +217,46 @@ bool vfg_container_coherent(struct vfg_container *c)
 	return READ_ONCE(c->coherent);
 }
 
+/*
+ * As upstream: a container of no-IOMMU groups knows only
+ * VFIO_NOIOMMU_IOMMU, one of IOMMU groups only the type1 extensions, an
+ * empty one both; VFIO_NOIOMMU_IOMMU only while enable_unsafe_noiommu_mode
+ * is set.
+ */
 static long vfg_container_check_extension(struct vfg_container *c,
 					  unsigned long ext)
 {
+	bool empty, noiommu;
+
+	mutex_lock(&c->lock);
+	empty = list_empty(&c->groups);
+	noiommu = !empty && c->noiommu;
+	mutex_unlock(&c->lock);
+
 	switch (ext) {
 	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
 	case VFIO_UNMAP_ALL:
-		return 1;
+		return !noiommu;
 	case VFIO_DMA_CC_IOMMU:
-		return vfg_container_coherent(c);
+		return !noiommu && vfg_container_coherent(c);
+	case VFIO_NOIOMMU_IOMMU:
+		return (empty || noiommu) && READ_ONCE(vfg_noiommu);
 	default:
 		return 0;
 	}
+}
+
+/* VFIO_SET_IOMMU to VFIO_NOIOMMU_IOMMU; errnos as upstream's. */
+static long vfg_container_set_noiommu(struct vfg_container *c)
+{
+	lockdep_assert_held(&c->lock);
+	if (!c->noiommu || !READ_ONCE(vfg_noiommu))
+		return -ENODEV;
+	if (!capable(CAP_SYS_RAWIO))
+		return -EPERM;
+	c->noiommu_set = true;
+	return 0;
 }
 
 static long vfg_container_set_iommu(struct vfg_container *c,
@@ -209,10 +265,15 @@ static long vfg_container_set_iommu(struct vfg_container *c,
 	struct vfg_iommu *iommu;
 
 	lockdep_assert_held(&c->lock);
+	if (list_empty(&c->groups) || c->iommu || c->noiommu_set)
+		return -EINVAL;
+	if (type == VFIO_NOIOMMU_IOMMU)
+		return vfg_container_set_noiommu(c);
 	if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU)
 		return -EINVAL;
-	if (list_empty(&c->groups) || c->iommu)
-		return -EINVAL;
+	/* No type1 for no-IOMMU groups: no driver would take it upstream. */
+	if (c->noiommu)
+		return -ENODEV;
 	down_read(&vfg.domain_rwsem);
 	iommu = vfg_type1_create(&c->groups, type == VFIO_TYPE1v2_IOMMU);
 	up_read(&vfg.domain_rwsem);
