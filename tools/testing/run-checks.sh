@@ -23,8 +23,9 @@ LOGS=$BUILD/logs
 mkdir -p "$RES" "$LOGS"
 VFG_GUEST_CONFIGS=${VFG_GUEST_CONFIGS:-"default:intel default:amd"}
 VFG_CLIENTS_CONFIGS=${VFG_CLIENTS_CONFIGS:-"default:intel default:amd"}
-# Tests that need a topology of their own: TEST@topology:iommu.
-VFG_TOPO_TESTS=${VFG_TOPO_TESTS:-"hotreset_test@hotreset:intel"}
+# Tests that need a topology of their own: TEST@topology:iommu[/TAINTS],
+# TAINTS the taint flags that run may gain (vmrun.py --allow-taint).
+VFG_TOPO_TESTS=${VFG_TOPO_TESTS:-"hotreset_test@hotreset:intel noiommu_test@default:none/U"}
 
 record() { echo "$2 $3 ${4:-0}" >"$RES/$1"; }
 
@@ -129,18 +130,25 @@ suite_kvm() {
 # Single test binaries under a topology of their own (a whole guest suite
 # per topology would cost minutes for what one binary checks).
 suite_topo() {
-	local spec t cfg topo iommu name extra=()
+	local spec t cfg topo iommu name taint extra=() allow
 	read -r -a extra <<<"${VFG_VMRUN_ARGS:-}"
 	for spec in $VFG_TOPO_TESTS; do
 		t=${spec%%@*}
 		cfg=${spec##*@}
+		allow=()
+		if [[ $cfg == */* ]]; then
+			taint=${cfg##*/}
+			cfg=${cfg%/*}
+			allow=(--allow-taint "$taint")
+		fi
 		topo=${cfg%%:*}
 		iommu=${cfg##*:}
 		name=topo-$t-$topo-$iommu
 		echo "=== $t: topology $topo, iommu $iommu"
 		python3 tools/testing/vm/vmrun.py --kernel "$VM_KERNEL" \
 			--initrd "$INITRD" --topology "$topo" --iommu "$iommu" \
-			--cmd "/opt/vfg/tests/$t" "${extra[@]}" \
+			--cmd "/opt/vfg/tests/$t" \
+			"${allow[@]}" "${extra[@]}" \
 			--timeout "${VFG_GUEST_TIMEOUT:-600}" -q --panic-on-oops \
 			--log "$LOGS/$name.log" --results "$RES/$name" ||
 			echo "=== $t $cfg failed; full log: $LOGS/$name.log"
