@@ -224,6 +224,7 @@ TEST_F(noiommu, container)
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, ioctl(self->container, VFIO_SET_IOMMU,
 			    VFIO_TYPE1v2_IOMMU));
+	EXPECT_EQ(ENODEV, errno);
 	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU,
 			   VFIO_NOIOMMU_IOMMU));
 	map.vaddr = (uintptr_t)&map;
@@ -255,6 +256,11 @@ static int get_device_fd(void *arg)
 	return ioctl(g->group, VFIO_GROUP_GET_DEVICE_FD, g->bdf);
 }
 
+static int set_noiommu(void *arg)
+{
+	return ioctl(*(int *)arg, VFIO_SET_IOMMU, VFIO_NOIOMMU_IOMMU);
+}
+
 static int set_container(void *arg)
 {
 	int *fds = arg;
@@ -280,6 +286,7 @@ TEST_F(noiommu, needs_rawio)
 	fds[1] = self->container;
 	EXPECT_EQ(EPERM, errno_without_rawio(set_container, fds));
 	ASSERT_EQ(0, set_container(fds));
+	EXPECT_EQ(EPERM, errno_without_rawio(set_noiommu, &self->container));
 	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU,
 			   VFIO_NOIOMMU_IOMMU));
 	g.group = self->group;
