@@ -32,13 +32,26 @@
 #include "vfio.h"
 
 /**
+ * enum vfg_container_kind - which groups a container holds
+ * @VFG_CONTAINER_EMPTY: none
+ * @VFG_CONTAINER_IOMMU: IOMMU groups only
+ * @VFG_CONTAINER_NOIOMMU: no-IOMMU groups only
+ */
+enum vfg_container_kind {
+	VFG_CONTAINER_EMPTY,
+	VFG_CONTAINER_IOMMU,
+	VFG_CONTAINER_NOIOMMU,
+};
+
+/**
  * struct vfg_container - an address space shared by groups
  * @kref: one reference for the fd, one for each attached group
  * @lock: protects @groups and @iommu, and all of the backend's state
  * @groups: attached groups, through vfg_group.container_node
  * @iommu: the type1 backend, once VFIO_SET_IOMMU has succeeded
- * @noiommu: the groups attached are no-IOMMU groups; meaningful while
- *           @groups is not empty
+ * @kind: enum vfg_container_kind of @groups; written under @lock with
+ *        WRITE_ONCE(), read without it by VFIO_CHECK_EXTENSION, which must
+ *        not wait behind a MAP_DMA that faults in user memory
  * @noiommu_set: VFIO_SET_IOMMU chose VFIO_NOIOMMU_IOMMU (then @iommu is
  *               NULL)
  * @coherent: @iommu enforces cache coherency; written under @lock, read
@@ -49,7 +62,7 @@ struct vfg_container {
 	struct mutex lock;		/* protects groups to noiommu_set */
 	struct list_head groups;
 	struct vfg_iommu *iommu;
-	bool noiommu;
+	enum vfg_container_kind kind;
 	bool noiommu_set;
 	bool coherent;
 };
@@ -84,6 +97,7 @@ static void vfg_container_free(struct kref *kref)
  */
 struct vfg_container *vfg_container_attach(struct vfg_group *group, int fd)
 {
+	enum vfg_container_kind kind;
 	struct vfg_container *c;
 	struct fd f;
 	int ret;
@@ -104,7 +118,8 @@ struct vfg_container *vfg_container_attach(struct vfg_group *group, int fd)
 
 	mutex_lock(&c->lock);
 	down_read(&vfg.domain_rwsem);
-	if (!list_empty(&c->groups) && c->noiommu != group->noiommu) {
+	kind = group->noiommu ? VFG_CONTAINER_NOIOMMU : VFG_CONTAINER_IOMMU;
+	if (c->kind != VFG_CONTAINER_EMPTY && c->kind != kind) {
 		ret = -EPERM;
 		goto out_unlock;
 	}
@@ -125,7 +140,7 @@ struct vfg_container *vfg_container_attach(struct vfg_group *group, int fd)
 	}
 out_add:
 	kref_get(&c->kref);
-	c->noiommu = group->noiommu;
+	WRITE_ONCE(c->kind, kind);
 	list_add_tail(&group->container_node, &c->groups);
 out_unlock:
 	up_read(&vfg.domain_rwsem);
@@ -158,8 +173,10 @@ void vfg_container_detach(struct vfg_group *group)
 			WRITE_ONCE(c->coherent, false);
 		}
 	}
-	if (list_empty(&c->groups))
+	if (list_empty(&c->groups)) {
+		WRITE_ONCE(c->kind, VFG_CONTAINER_EMPTY);
 		c->noiommu_set = false;
+	}
 	if (!group->noiommu)
 		iommu_group_release_dma_owner(group->iommu_group);
 	up_read(&vfg.domain_rwsem);
@@ -226,22 +243,18 @@ bool vfg_container_coherent(struct vfg_container *c)
 static long vfg_container_check_extension(struct vfg_container *c,
 					  unsigned long ext)
 {
-	bool empty, noiommu;
-
-	mutex_lock(&c->lock);
-	empty = list_empty(&c->groups);
-	noiommu = !empty && c->noiommu;
-	mutex_unlock(&c->lock);
+	enum vfg_container_kind kind = READ_ONCE(c->kind);
 
 	switch (ext) {
 	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
 	case VFIO_UNMAP_ALL:
-		return !noiommu;
+		return kind != VFG_CONTAINER_NOIOMMU;
 	case VFIO_DMA_CC_IOMMU:
-		return !noiommu && vfg_container_coherent(c);
+		return kind != VFG_CONTAINER_NOIOMMU &&
+		       vfg_container_coherent(c);
 	case VFIO_NOIOMMU_IOMMU:
-		return (empty || noiommu) && READ_ONCE(vfg_noiommu);
+		return kind != VFG_CONTAINER_IOMMU && READ_ONCE(vfg_noiommu);
 	default:
 		return 0;
 	}
@@ -251,7 +264,7 @@ static long vfg_container_check_extension(struct vfg_container *c,
 static long vfg_container_set_noiommu(struct vfg_container *c)
 {
 	lockdep_assert_held(&c->lock);
-	if (!c->noiommu || !READ_ONCE(vfg_noiommu))
+	if (c->kind != VFG_CONTAINER_NOIOMMU || !READ_ONCE(vfg_noiommu))
 		return -ENODEV;
 	if (!capable(CAP_SYS_RAWIO))
 		return -EPERM;
@@ -272,7 +285,7 @@ static long vfg_container_set_iommu(struct vfg_container *c,
 	if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU)
 		return -EINVAL;
 	/* No type1 for no-IOMMU groups: no driver would take it upstream. */
-	if (c->noiommu)
+	if (c->kind == VFG_CONTAINER_NOIOMMU)
 		return -ENODEV;
 	down_read(&vfg.domain_rwsem);
 	iommu = vfg_type1_create(&c->groups, type == VFIO_TYPE1v2_IOMMU);
