@@ -14,6 +14,12 @@
  * every later group must join too or be refused.  When the last group leaves,
  * the backend and all its mappings go, and the container must be set up
  * again, as upstream VFIO does.
+ *
+ * No-IOMMU groups (group.c) have no IOMMU to own or program: their DMA
+ * ownership is not claimed, and a container holds either no-IOMMU groups
+ * only or IOMMU groups only (-EPERM for the other kind, as upstream).  Its
+ * "backend" is then VFIO_NOIOMMU_IOMMU, which has no ioctls (-ENOTTY for
+ * the DMA mapping ones) and only lets device fds be got.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -26,19 +32,38 @@
 #include "vfio.h"
 
 /**
+ * enum vfg_container_kind - which groups a container holds
+ * @VFG_CONTAINER_EMPTY: none
+ * @VFG_CONTAINER_IOMMU: IOMMU groups only
+ * @VFG_CONTAINER_NOIOMMU: no-IOMMU groups only
+ */
+enum vfg_container_kind {
+	VFG_CONTAINER_EMPTY,
+	VFG_CONTAINER_IOMMU,
+	VFG_CONTAINER_NOIOMMU,
+};
+
+/**
  * struct vfg_container - an address space shared by groups
  * @kref: one reference for the fd, one for each attached group
  * @lock: protects @groups and @iommu, and all of the backend's state
  * @groups: attached groups, through vfg_group.container_node
  * @iommu: the type1 backend, once VFIO_SET_IOMMU has succeeded
+ * @kind: enum vfg_container_kind of @groups; written under @lock with
+ *        WRITE_ONCE(), read without it by VFIO_CHECK_EXTENSION, which must
+ *        not wait behind a MAP_DMA that faults in user memory
+ * @noiommu_set: VFIO_SET_IOMMU chose VFIO_NOIOMMU_IOMMU (then @iommu is
+ *               NULL)
  * @coherent: @iommu enforces cache coherency; written under @lock, read
  *            without it (KVM asks while it holds its own locks)
  */
 struct vfg_container {
 	struct kref kref;
-	struct mutex lock;		/* protects groups, iommu */
+	struct mutex lock;		/* protects groups to noiommu_set */
 	struct list_head groups;
 	struct vfg_iommu *iommu;
+	enum vfg_container_kind kind;
+	bool noiommu_set;
 	bool coherent;
 };
 
@@ -67,10 +92,12 @@ static void vfg_container_free(struct kref *kref)
  * ERR_PTR(-EBADF) if @fd is not open; ERR_PTR(-EINVAL) if it is not a
  * container or the group cannot join the container's IOMMU domain;
  * ERR_PTR(-EPERM) or ERR_PTR(-EBUSY) if the IOMMU core refuses us DMA
- * ownership of the group.
+ * ownership of the group; ERR_PTR(-EPERM) for a no-IOMMU group without
+ * CAP_SYS_RAWIO, and when the container holds groups of the other kind.
  */
 struct vfg_container *vfg_container_attach(struct vfg_group *group, int fd)
 {
+	enum vfg_container_kind kind;
 	struct vfg_container *c;
 	struct fd f;
 	int ret;
@@ -84,9 +111,20 @@ struct vfg_container *vfg_container_attach(struct vfg_group *group, int fd)
 		goto out;
 	}
 	c = f.file->private_data;
+	if (group->noiommu && !capable(CAP_SYS_RAWIO)) {
+		ret = -EPERM;
+		goto out;
+	}
 
 	mutex_lock(&c->lock);
 	down_read(&vfg.domain_rwsem);
+	kind = group->noiommu ? VFG_CONTAINER_NOIOMMU : VFG_CONTAINER_IOMMU;
+	if (c->kind != VFG_CONTAINER_EMPTY && c->kind != kind) {
+		ret = -EPERM;
+		goto out_unlock;
+	}
+	if (group->noiommu)
+		goto out_add;
 	ret = iommu_group_claim_dma_owner(group->iommu_group, c);
 	if (ret) {
 		pr_warn_ratelimited("group %d: DMA ownership refused (%d): a device of the group is in use by the kernel\n",
@@ -100,7 +138,9 @@ struct vfg_container *vfg_container_attach(struct vfg_group *group, int fd)
 			goto out_unlock;
 		}
 	}
+out_add:
 	kref_get(&c->kref);
+	WRITE_ONCE(c->kind, kind);
 	list_add_tail(&group->container_node, &c->groups);
 out_unlock:
 	up_read(&vfg.domain_rwsem);
@@ -133,7 +173,12 @@ void vfg_container_detach(struct vfg_group *group)
 			WRITE_ONCE(c->coherent, false);
 		}
 	}
-	iommu_group_release_dma_owner(group->iommu_group);
+	if (list_empty(&c->groups)) {
+		WRITE_ONCE(c->kind, VFG_CONTAINER_EMPTY);
+		c->noiommu_set = false;
+	}
+	if (!group->noiommu)
+		iommu_group_release_dma_owner(group->iommu_group);
 	up_read(&vfg.domain_rwsem);
 	mutex_unlock(&c->lock);
 	kref_put(&c->kref, vfg_container_free);
@@ -143,14 +188,15 @@ void vfg_container_detach(struct vfg_group *group)
  * vfg_container_has_iommu() - whether VFIO_SET_IOMMU has been done
  * @c: the container
  *
- * Return: true once the container has an IOMMU backend.
+ * Return: true once the container has an IOMMU backend (type1 or
+ * VFIO_NOIOMMU_IOMMU).
  */
 bool vfg_container_has_iommu(struct vfg_container *c)
 {
 	bool ret;
 
 	mutex_lock(&c->lock);
-	ret = c->iommu;
+	ret = c->iommu || c->noiommu_set;
 	mutex_unlock(&c->lock);
 	return ret;
 }
@@ -188,19 +234,42 @@ bool vfg_container_coherent(struct vfg_container *c)
 	return READ_ONCE(c->coherent);
 }
 
+/*
+ * As upstream: a container of no-IOMMU groups knows only
+ * VFIO_NOIOMMU_IOMMU, one of IOMMU groups only the type1 extensions, an
+ * empty one both; VFIO_NOIOMMU_IOMMU only while enable_unsafe_noiommu_mode
+ * is set.
+ */
 static long vfg_container_check_extension(struct vfg_container *c,
 					  unsigned long ext)
 {
+	enum vfg_container_kind kind = READ_ONCE(c->kind);
+
 	switch (ext) {
 	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
 	case VFIO_UNMAP_ALL:
-		return 1;
+		return kind != VFG_CONTAINER_NOIOMMU;
 	case VFIO_DMA_CC_IOMMU:
-		return vfg_container_coherent(c);
+		return kind != VFG_CONTAINER_NOIOMMU &&
+		       vfg_container_coherent(c);
+	case VFIO_NOIOMMU_IOMMU:
+		return kind != VFG_CONTAINER_IOMMU && READ_ONCE(vfg_noiommu);
 	default:
 		return 0;
 	}
+}
+
+/* VFIO_SET_IOMMU to VFIO_NOIOMMU_IOMMU; errnos as upstream's. */
+static long vfg_container_set_noiommu(struct vfg_container *c)
+{
+	lockdep_assert_held(&c->lock);
+	if (c->kind != VFG_CONTAINER_NOIOMMU || !READ_ONCE(vfg_noiommu))
+		return -ENODEV;
+	if (!capable(CAP_SYS_RAWIO))
+		return -EPERM;
+	c->noiommu_set = true;
+	return 0;
 }
 
 static long vfg_container_set_iommu(struct vfg_container *c,
@@ -209,10 +278,15 @@ static long vfg_container_set_iommu(struct vfg_container *c,
 	struct vfg_iommu *iommu;
 
 	lockdep_assert_held(&c->lock);
+	if (list_empty(&c->groups) || c->iommu || c->noiommu_set)
+		return -EINVAL;
+	if (type == VFIO_NOIOMMU_IOMMU)
+		return vfg_container_set_noiommu(c);
 	if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU)
 		return -EINVAL;
-	if (list_empty(&c->groups) || c->iommu)
-		return -EINVAL;
+	/* No type1 for no-IOMMU groups: no driver would take it upstream. */
+	if (c->kind == VFG_CONTAINER_NOIOMMU)
+		return -ENODEV;
 	down_read(&vfg.domain_rwsem);
 	iommu = vfg_type1_create(&c->groups, type == VFIO_TYPE1v2_IOMMU);
 	up_read(&vfg.domain_rwsem);

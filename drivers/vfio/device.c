@@ -194,9 +194,12 @@ static void vfg_device_set_state(struct vfg_device *vdev,
  * vfg_device_register() - offer a device to userspace
  * @vdev: the device, initialised
  *
- * Links it into its group, where VFIO_GROUP_GET_DEVICE_FD finds it.
+ * Links it into its group, where VFIO_GROUP_GET_DEVICE_FD finds it; a
+ * device without an IOMMU group gets a no-IOMMU group in no-IOMMU mode
+ * (group.c), which vfg_device_unregister() removes.
  *
- * Return: 0; -EINVAL if the device has no IOMMU group; -ENOMEM.
+ * Return: 0; -EINVAL if the device has no IOMMU group and no-IOMMU mode is
+ * off; -ENOMEM.
  */
 int vfg_device_register(struct vfg_device *vdev)
 {
@@ -361,6 +364,7 @@ void vfg_device_unregister(struct vfg_device *vdev)
 	 */
 	if (!vfg_device_wait_release(vdev) && !vfg_device_revoke(vdev))
 		wait_event(vdev->wq, !READ_ONCE(vdev->fds));
+	vfg_group_unregister_noiommu(vdev);
 }
 EXPORT_SYMBOL_GPL(vfg_device_unregister);
 

@@ -20,6 +20,20 @@
  * The group fd cannot be opened again while device fds of the group are
  * open, even with the first group fd closed: those fds live in the first
  * holder's address space (upstream VFIO refuses it the same way).
+ *
+ * No-IOMMU groups
+ * ---------------
+ * With the vfio module's enable_unsafe_noiommu_mode set, a device that a bus
+ * driver of ours registers without being in an IOMMU group gets a group of
+ * its own all the same, as upstream's: the core makes an IOMMU group named
+ * "vfio-noiommu" for it alone, and the group's node is
+ * /dev/vfio/noiommu-$N.  It lives from the registration of its device to the
+ * end of the device's unregistration (vfg_group_unregister_noiommu()), not
+ * from bus notifiers: no bus knows of it.  Such a group protects nothing, so
+ * it taints the kernel when it is made, needs CAP_SYS_RAWIO to be opened, to
+ * join a container and to give device fds, and never shares a container with
+ * IOMMU groups (container.c).  Clearing the parameter keeps existing
+ * no-IOMMU groups; it only stops new ones.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -175,11 +189,12 @@ static void vfg_group_release(struct device *dev)
 }
 
 /*
- * Create and publish a group whose first member is @m.  Consumes the
- * reference on @iommu_group in every case.
+ * Create and publish a group whose first member is @m, a no-IOMMU group
+ * (see "No-IOMMU groups" above) if @noiommu.  Consumes the reference on
+ * @iommu_group in every case.
  */
 static int vfg_group_create(struct iommu_group *iommu_group,
-			    struct vfg_member *m)
+			    struct vfg_member *m, bool noiommu)
 {
 	struct vfg_group *group;
 	int minor, ret;
@@ -199,6 +214,7 @@ static int vfg_group_create(struct iommu_group *iommu_group,
 	/* From here on, the release callback undoes everything. */
 	group->iommu_group = iommu_group;
 	group->id = iommu_group_id(iommu_group);
+	group->noiommu = noiommu;
 	mutex_init(&group->attach_lock);
 	mutex_init(&group->lock);
 	INIT_LIST_HEAD(&group->members);
@@ -209,7 +225,8 @@ static int vfg_group_create(struct iommu_group *iommu_group,
 	group->dev.devt = MKDEV(MAJOR(vfg.devt), minor);
 	group->dev.groups = vfg_group_attr_groups;
 	group->dev.release = vfg_group_release;
-	ret = dev_set_name(&group->dev, "%d", group->id);
+	ret = dev_set_name(&group->dev, "%s%d", noiommu ? "noiommu-" : "",
+			   group->id);
 	if (ret)
 		goto err_put;
 	cdev_init(&group->cdev, &vfg_group_fops);
@@ -241,17 +258,8 @@ err_put:
 	return ret;
 }
 
-/**
- * vfg_group_add_device() - track a device in its group
- * @dev: the device, just added to its bus or found at load
- *
- * Creates the group if this is its first device.  Devices without an IOMMU
- * group are not ours to offer and are ignored.  Calling it twice for one
- * device is harmless.
- *
- * Return: 0 or a negative errno.
- */
-int vfg_group_add_device(struct device *dev)
+/* Track @dev in its group, which is a no-IOMMU group if @noiommu. */
+static int vfg_group_add(struct device *dev, bool noiommu)
 {
 	struct iommu_group *iommu_group;
 	struct vfg_group *group;
@@ -286,7 +294,7 @@ int vfg_group_add_device(struct device *dev)
 
 	group = vfg_group_find(iommu_group);
 	if (!group) {
-		ret = vfg_group_create(iommu_group, m);
+		ret = vfg_group_create(iommu_group, m, noiommu);
 		if (ret) {
 			put_device(m->dev);
 			kfree(m);
@@ -301,6 +309,21 @@ int vfg_group_add_device(struct device *dev)
 out:
 	mutex_unlock(&vfg.lock);
 	return ret;
+}
+
+/**
+ * vfg_group_add_device() - track a device in its group
+ * @dev: the device, just added to its bus or found at load
+ *
+ * Creates the group if this is its first device.  Devices without an IOMMU
+ * group are not ours to offer and are ignored.  Calling it twice for one
+ * device is harmless.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vfg_group_add_device(struct device *dev)
+{
+	return vfg_group_add(dev, false);
 }
 
 /* Under vfg.lock: take @group out of sight; open fds keep its memory. */
@@ -482,6 +505,8 @@ static int vfg_group_open(struct inode *inode, struct file *file)
 	mutex_lock(&group->lock);
 	if (!group->registered) {
 		ret = -ENODEV;
+	} else if (group->noiommu && !capable(CAP_SYS_RAWIO)) {
+		ret = -EPERM;
 	} else if (group->opened || group->dev_fds) {
 		/* Device fds of the group keep it theirs (see above). */
 		ret = -EBUSY;
@@ -650,6 +675,9 @@ static long vfg_group_get_device_fd(struct vfg_group *group,
 	ret = -EINVAL;
 	if (!has_iommu)
 		goto out_unlock;
+	ret = -EPERM;
+	if (group->noiommu && !capable(CAP_SYS_RAWIO))
+		goto out_unlock;
 	list_for_each_entry(vdev, &group->devices, group_node)
 		if (!strcmp(dev_name(vdev->dev), name))
 			found = vdev;
@@ -668,6 +696,9 @@ static long vfg_group_get_device_fd(struct vfg_group *group,
 	mutex_unlock(&group->lock);
 	mutex_unlock(&group->attach_lock);
 	kfree(name);
+	if (group->noiommu)
+		dev_warn(found->dev, "vfio-noiommu device opened by user (%s:%d)\n",
+			 current->comm, task_pid_nr(current));
 	return vfg_device_open_fd(found);
 
 out_unlock:
@@ -698,27 +729,65 @@ void vfg_group_device_closed(struct vfg_group *group)
 	mutex_unlock(&group->attach_lock);
 }
 
+/*
+ * A no-IOMMU group for @dev, which has no IOMMU group: a new IOMMU group of
+ * its own, named as upstream's, with @dev in it.  Returns it with a
+ * reference, or an ERR_PTR.
+ */
+static struct iommu_group *vfg_group_noiommu_alloc(struct device *dev)
+{
+	struct iommu_group *iommu_group;
+	int ret;
+
+	iommu_group = iommu_group_alloc();
+	if (IS_ERR(iommu_group))
+		return iommu_group;
+	ret = iommu_group_set_name(iommu_group, "vfio-noiommu");
+	if (ret)
+		goto err_put;
+	ret = iommu_group_add_device(iommu_group, dev);
+	if (ret)
+		goto err_put;
+	return iommu_group;
+
+err_put:
+	iommu_group_put(iommu_group);
+	return ERR_PTR(ret);
+}
+
 /**
  * vfg_group_link_device() - make a registered device reachable from its group
  * @vdev: the device (device.c), not linked yet
  *
  * Creates the group if it does not exist yet, sets @vdev->group with a
- * reference and recomputes viability.
+ * reference and recomputes viability.  A device without an IOMMU group gets
+ * a no-IOMMU group of its own if enable_unsafe_noiommu_mode is set (the
+ * kernel is tainted then), and is refused otherwise.
  *
- * Return: 0; -EINVAL if the device has no IOMMU group; -ENOMEM.
+ * Return: 0; -EINVAL if the device has no IOMMU group and no-IOMMU mode is
+ * off; -ENOMEM; -ENODEV if the device left meanwhile.
  */
 int vfg_group_link_device(struct vfg_device *vdev)
 {
 	struct iommu_group *iommu_group;
 	struct vfg_group *group;
+	bool noiommu = false;
 	int ret;
 
-	ret = vfg_group_add_device(vdev->dev);
-	if (ret)
-		return ret;
 	iommu_group = iommu_group_get(vdev->dev);
-	if (!iommu_group)
-		return -EINVAL;
+	if (!iommu_group) {
+		if (!READ_ONCE(vfg_noiommu)) {
+			dev_warn(vdev->dev, "not binding: no IOMMU group, so userspace DMA could not be confined\n");
+			return -EINVAL;
+		}
+		iommu_group = vfg_group_noiommu_alloc(vdev->dev);
+		if (IS_ERR(iommu_group))
+			return PTR_ERR(iommu_group);
+		noiommu = true;
+	}
+	ret = vfg_group_add(vdev->dev, noiommu);
+	if (ret)
+		goto err_put;
 	mutex_lock(&vfg.lock);
 	group = vfg_group_find(iommu_group);
 	if (group) {
@@ -730,8 +799,25 @@ int vfg_group_link_device(struct vfg_device *vdev)
 		mutex_unlock(&group->lock);
 	}
 	mutex_unlock(&vfg.lock);
+	if (!group) {
+		ret = -ENODEV;
+		goto err_del;
+	}
+	if (noiommu) {
+		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+		dev_warn(vdev->dev, "Adding kernel taint for vfio-noiommu group on device\n");
+	}
 	iommu_group_put(iommu_group);
-	return group ? 0 : -ENODEV;
+	return 0;
+
+err_del:
+	if (noiommu)
+		vfg_group_del_device(vdev->dev);
+err_put:
+	if (noiommu)
+		iommu_group_remove_device(vdev->dev);
+	iommu_group_put(iommu_group);
+	return ret;
 }
 
 /**
@@ -749,6 +835,22 @@ void vfg_group_unlink_device(struct vfg_device *vdev)
 	list_del_init(&vdev->group_node);
 	vfg_group_update_locked(group);
 	mutex_unlock(&group->lock);
+}
+
+/**
+ * vfg_group_unregister_noiommu() - a device of a no-IOMMU group is gone
+ * @vdev: the device, unlinked and no longer used by any fd
+ *
+ * The end of what vfg_group_link_device() created for a device without an
+ * IOMMU group: its group goes away (/dev/vfio/noiommu-$N with it) and the
+ * device leaves the IOMMU group made for it.  Nothing for other devices.
+ */
+void vfg_group_unregister_noiommu(struct vfg_device *vdev)
+{
+	if (!vdev->group->noiommu)
+		return;
+	vfg_group_del_device(vdev->dev);
+	iommu_group_remove_device(vdev->dev);
 }
 
 /**

@@ -24,6 +24,15 @@ struct vfg_state vfg = {
 	.domain_rwsem = __RWSEM_INITIALIZER(vfg.domain_rwsem),
 };
 
+/*
+ * Upstream's name and meaning (group.c, "No-IOMMU groups"); it may be
+ * changed at any time and applies to devices registered from then on.
+ */
+bool vfg_noiommu;
+module_param_named(enable_unsafe_noiommu_mode, vfg_noiommu, bool, 0644);
+MODULE_PARM_DESC(enable_unsafe_noiommu_mode,
+		 "Give devices without an IOMMU group to userspace anyway (UNSAFE: no isolation, no DMA translation, no protection of the host; not for VMs; needs CAP_SYS_RAWIO; taints the kernel) (default: false)");
+
 static char *vfg_devnode(struct device *dev, umode_t *mode)
 {
 	return kasprintf(GFP_KERNEL, "vfio/%s", dev_name(dev));

@@ -4,7 +4,9 @@
  *
  * Objects and their owners
  * ------------------------
- * vfg_group      one per IOMMU group that has a PCI device (group.c).  Its
+ * vfg_group      one per IOMMU group that has a PCI device, and one per
+ *                device registered without an IOMMU group in no-IOMMU
+ *                mode (group.c, "No-IOMMU groups").  Its
  *                lifetime is that of its embedded struct device: a reference
  *                is held by the registry while the group has members, and by
  *                every open group fd (through the cdev).  When the last member
@@ -113,6 +115,7 @@ struct vfg_member {
  *           counts here too (vfg_group_hold_owned())
  * @kvm: the VM KVM's VFIO device linked this group to (kvm.c), or NULL; a
  *       device's first open takes it over (vfg_device.kvm)
+ * @noiommu: a no-IOMMU group (group.c), set at creation and never changed
  */
 struct vfg_group {
 	struct device dev;
@@ -133,6 +136,7 @@ struct vfg_group {
 	struct list_head devices;
 	unsigned int dev_fds;
 	struct kvm *kvm;
+	bool noiommu;
 };
 
 /**
@@ -154,6 +158,9 @@ struct vfg_state {
 };
 
 extern struct vfg_state vfg;
+
+/* main.c: enable_unsafe_noiommu_mode; read with READ_ONCE() */
+extern bool vfg_noiommu;
 
 /**
  * struct vfg_caps - a capability chain being built
@@ -368,6 +375,7 @@ void vfg_group_remove_all(void);
 bool vfg_group_viable_locked(struct vfg_group *group, bool explain);
 int vfg_group_link_device(struct vfg_device *vdev);
 void vfg_group_unlink_device(struct vfg_device *vdev);
+void vfg_group_unregister_noiommu(struct vfg_device *vdev);
 void vfg_group_device_closed(struct vfg_group *group);
 struct vfg_group *vfg_group_get_from_fd(int fd);
 struct vfg_group *vfg_group_from_file(struct file *file);

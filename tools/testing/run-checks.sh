@@ -22,9 +22,12 @@ RES=$BUILD/results
 LOGS=$BUILD/logs
 mkdir -p "$RES" "$LOGS"
 VFG_GUEST_CONFIGS=${VFG_GUEST_CONFIGS:-"default:intel default:amd"}
-VFG_CLIENTS_CONFIGS=${VFG_CLIENTS_CONFIGS:-"default:intel default:amd"}
-# Tests that need a topology of their own: TEST@topology:iommu.
-VFG_TOPO_TESTS=${VFG_TOPO_TESTS:-"hotreset_test@hotreset:intel"}
+# A config may end in /TAINTS, the taint flags its run may gain (vmrun.py
+# --allow-taint): default:none/U runs DPDK in no-IOMMU mode, which taints.
+VFG_CLIENTS_CONFIGS=${VFG_CLIENTS_CONFIGS:-"default:intel default:amd default:none/U"}
+# Tests that need a topology of their own: TEST@topology:iommu[/TAINTS],
+# TAINTS the taint flags that run may gain (vmrun.py --allow-taint).
+VFG_TOPO_TESTS=${VFG_TOPO_TESTS:-"hotreset_test@hotreset:intel noiommu_test@default:none/U"}
 
 record() { echo "$2 $3 ${4:-0}" >"$RES/$1"; }
 
@@ -141,18 +144,24 @@ suite_kvm() {
 # Single test binaries under a topology of their own (a whole guest suite
 # per topology would cost minutes for what one binary checks).
 suite_topo() {
-	local spec t cfg topo iommu name extra=()
+	local spec t cfg topo iommu name extra=() allow
 	read -r -a extra <<<"${VFG_VMRUN_ARGS:-}"
 	for spec in $VFG_TOPO_TESTS; do
 		t=${spec%%@*}
 		cfg=${spec##*@}
+		allow=()
+		if [[ $cfg == */* ]]; then
+			allow=(--allow-taint "${cfg##*/}")
+			cfg=${cfg%/*}
+		fi
 		topo=${cfg%%:*}
 		iommu=${cfg##*:}
 		name=topo-$t-$topo-$iommu
 		echo "=== $t: topology $topo, iommu $iommu"
 		python3 tools/testing/vm/vmrun.py --kernel "$VM_KERNEL" \
 			--initrd "$INITRD" --topology "$topo" --iommu "$iommu" \
-			--cmd "/opt/vfg/tests/$t" "${extra[@]}" \
+			--cmd "/opt/vfg/tests/$t" \
+			"${allow[@]}" "${extra[@]}" \
 			--timeout "${VFG_GUEST_TIMEOUT:-600}" -q --panic-on-oops \
 			--log "$LOGS/$name.log" --results "$RES/$name" ||
 			echo "=== $t $cfg failed; full log: $LOGS/$name.log"
@@ -163,10 +172,15 @@ suite_topo() {
 # Real clients (QEMU, DPDK's testpmd) on the clients image, against our
 # module and then the kernel's vfio-pci.  DPDK needs SSE4.2: a Nehalem CPU.
 suite_clients() {
-	local cfg topo iommu name extra=() t=/opt/vfg/tests/clients_test
+	local cfg topo iommu name extra=() allow t=/opt/vfg/tests/clients_test
 	: "${CLIENTS_INITRD:=$BUILD/vm/initramfs-clients.cpio}"
 	read -r -a extra <<<"${VFG_VMRUN_ARGS:-}"
 	for cfg in $VFG_CLIENTS_CONFIGS; do
+		allow=()
+		if [[ $cfg == */* ]]; then
+			allow=(--allow-taint "${cfg##*/}")
+			cfg=${cfg%/*}
+		fi
 		topo=${cfg%%:*}
 		iommu=${cfg##*:}
 		name=clients-$topo-$iommu
@@ -179,7 +193,7 @@ suite_clients() {
 		python3 tools/testing/vm/vmrun.py --kernel "$VM_KERNEL" \
 			--initrd "$CLIENTS_INITRD" --topology "$topo" \
 			--iommu "$iommu" --cpu Nehalem --cmd "$t" \
-			--cmd "VFG_USE_KERNEL_VFIO=1 $t" "${extra[@]}" \
+			--cmd "VFG_USE_KERNEL_VFIO=1 $t" "${allow[@]}" "${extra[@]}" \
 			--timeout "${VFG_GUEST_TIMEOUT:-600}" -q --panic-on-oops \
 			--log "$LOGS/$name.log" --results "$RES/$name" ||
 			echo "=== clients $cfg failed; full log: $LOGS/$name.log"

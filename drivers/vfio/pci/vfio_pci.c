@@ -800,7 +800,6 @@ static void vfg_pci_pm_exit(struct vfg_pci_device *vdev)
 
 static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
-	struct iommu_group *iommu_group;
 	struct vfg_pci_device *vdev;
 	int ret;
 
@@ -821,13 +820,10 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		pci_info(pdev, "not binding: only normal (type 0) functions can be assigned, this is a bridge\n");
 		return -EINVAL;
 	}
-	iommu_group = iommu_group_get(&pdev->dev);
-	if (!iommu_group) {
-		pci_warn(pdev, "not binding: no IOMMU group, so userspace DMA could not be confined\n");
-		return -EINVAL;
-	}
-	iommu_group_put(iommu_group);
-
+	/*
+	 * Without an IOMMU group, the core refuses the device or, in no-IOMMU
+	 * mode, makes a group for it (vfg_device_register()).
+	 */
 	vdev = kzalloc(sizeof(*vdev), GFP_KERNEL);
 	if (!vdev)
 		return -ENOMEM;

@@ -6,14 +6,16 @@
            [--topology default] [--iommu intel|amd] [--timeout 300] \\
            [--cmd 'CMD' ...] [--script FILE] [--host-test FILE ...] \\
            [--final-script FILE] [--append ARGS] [--cpu MODEL] \\
-           [--timeout-scale N] [--results FILE] [--log FILE]
+           [--timeout-scale N] [--allow-taint FLAGS] [--results FILE] \\
+           [--log FILE]
 
 The guest runs the commands (as one shell script, /run.sh) with their output
 on the test channel (guest ttyS1), which this runner streams and parses as
 TAP.  The kernel console (guest ttyS0) is streamed with a "| " prefix and
 watched for oopses, BUGs, WARNs, lockups, hung tasks and sanitizer reports;
 any of them, or a taint flag other than O (out-of-tree) and E (unsigned
-module) appearing during the run, fails the run.
+module) appearing during the run, fails the run; --allow-taint FLAGS allows
+more for one run (U for the no-IOMMU test, whose mode taints by design).
 
 Host-side tests (--host-test FILE) are Python files defining run(vm); they
 run in a thread beside the guest and get the VM object: vm.qmp (commands and
@@ -67,6 +69,14 @@ TAINT_NAMES = "PFSRMBUDAWCIOELKXTN"
 
 def taint_str(mask):
     return "".join(c for i, c in enumerate(TAINT_NAMES) if mask & (1 << i))
+
+
+def taint_mask(letters):
+    """The taint bits of flag letters ("U"), as /proc/sys/kernel/tainted."""
+    bad = [c for c in letters if c not in TAINT_NAMES]
+    if bad:
+        raise SystemExit("vmrun: unknown taint flag(s) %s" % "".join(bad))
+    return sum(1 << TAINT_NAMES.index(c) for c in set(letters))
 
 
 class QMP:
@@ -462,6 +472,7 @@ class VM:
             problems.append("guest commands exited %d" % self.exit_code)
         if self.taint:
             new = self.taint[1] & ~self.taint[0] & ~TAINT_ALLOWED
+            new &= ~taint_mask(self.args.allow_taint or "")
             if new:
                 problems.append("kernel taint gained %s (%#x)"
                                 % (taint_str(new), new))
@@ -516,6 +527,9 @@ def main():
     ap.add_argument("--append", help="more kernel command line")
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("--panic-on-oops", action="store_true")
+    ap.add_argument("--allow-taint", metavar="FLAGS",
+                    help="taint flags this run may gain besides O and E, "
+                    "e.g. U for a no-IOMMU test")
     ap.add_argument("--results", help="write 'passed failed skipped' here")
     ap.add_argument("--log", help="full log: console and test channel")
     ap.add_argument("-q", "--quiet", action="store_true",

@@ -15,7 +15,10 @@
  * and keeps the device until it quits.
  *
  * testpmd drives the e1000e with DPDK's net_e1000_em PMD, transmits a burst
- * (the NIC reads descriptors and packets through the IOMMU) and quits.
+ * (the NIC reads descriptors and packets through the IOMMU) and quits.  In
+ * a guest without an IOMMU (run-checks.sh's default:none), the QEMU tests
+ * skip and testpmd runs in VFIO's no-IOMMU mode with --iova-mode=pa
+ * instead, as DPDK does in most cloud VMs.
  *
  * VFG_USE_KERNEL_VFIO=1 runs the same against the kernel's own vfio-pci.
  */
@@ -369,6 +372,31 @@ static void log_file(struct __test_metadata *_metadata, const char *path)
 
 /* ---- QEMU: the lone edu assigned to a paused nested machine ---------- */
 
+/* Does the guest have an IOMMU (booted with one, --iommu intel or amd)? */
+static bool have_iommu(void)
+{
+	struct dirent *e;
+	bool found = false;
+	DIR *d = opendir("/sys/class/iommu");
+
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d)))
+		found = e->d_name[0] != '.';
+	closedir(d);
+	return found;
+}
+
+/* Why the QEMU tests cannot run here, or NULL. */
+static const char *qemu_skip_why(void)
+{
+	if (access(QEMU, X_OK))
+		return "no " QEMU ": boot the clients image";
+	if (!have_iommu())
+		return "no IOMMU: QEMU assigns devices only with one";
+	return NULL;
+}
+
 FIXTURE(qemu) {
 	struct vfg_topo t;
 	int group_id;
@@ -385,7 +413,7 @@ FIXTURE_SETUP(qemu)
 	self->q.in = -1;
 	self->q.out = -1;
 	self->unbinder = -1;
-	if (access(QEMU, X_OK))
+	if (qemu_skip_why())
 		return;		/* each test skips */
 	self->pins_before = vfg_pins_outstanding();
 	ASSERT_EQ(0, vfg_topo_find(&self->t));
@@ -474,8 +502,8 @@ TEST_F_TIMEOUT(qemu, realize_and_quit, 300)
 	char holder[32], drv[64];
 	long long t0;
 
-	if (access(QEMU, X_OK))
-		SKIP(return, "no %s: boot the clients image", QEMU);
+	if (qemu_skip_why())
+		SKIP(return, "%s", qemu_skip_why());
 	qemu_up(_metadata, self);
 	qemu_quit(_metadata, self);
 	if (vfg_ours()) {
@@ -502,8 +530,8 @@ TEST_F_TIMEOUT(qemu, two_devices, 300)
 	long vendor = -1, device = -1, pins;
 	int group2, ret;
 
-	if (access(QEMU, X_OK))
-		SKIP(return, "no %s: boot the clients image", QEMU);
+	if (qemu_skip_why())
+		SKIP(return, "%s", qemu_skip_why());
 	ASSERT_NE(0, self->t.pedu[0]);
 	ASSERT_EQ(0, vfg_pci_bind(self->t.pedu, "vfio-pci"));
 	group2 = vfg_pci_group(self->t.pedu);
@@ -550,8 +578,8 @@ TEST_F_TIMEOUT(qemu, unbind_while_held, 300)
 	long long t0;
 	int seen = 0;
 
-	if (access(QEMU, X_OK))
-		SKIP(return, "no %s: boot the clients image", QEMU);
+	if (qemu_skip_why())
+		SKIP(return, "%s", qemu_skip_why());
 	if (vfg_ours())
 		ASSERT_EQ(0, vfg_sysfs_write(PARAM "release_retry_ms", "200"));
 	qemu_up(_metadata, self);
@@ -591,24 +619,44 @@ TEST_F_TIMEOUT(qemu, unbind_while_held, 300)
 /* ---- DPDK: testpmd on the e1000e ------------------------------------- */
 
 #define HUGEPAGES	"/proc/sys/vm/nr_hugepages"
+#define NOIOMMU_PARAM	"/sys/module/vfio/parameters/enable_unsafe_noiommu_mode"
 
+/*
+ * Without an IOMMU (a guest booted with --iommu none, as most cloud VMs
+ * are) DPDK uses VFIO's no-IOMMU mode with physical addresses: the e1000e
+ * gets a no-IOMMU group, which the kernel's VFIO in Debian cannot give.
+ */
 FIXTURE(dpdk) {
 	struct vfg_topo t;
 	long pins_before;
 	char hugepages[32];
+	bool noiommu;		/* no IOMMU: the test in no-IOMMU mode */
+	const char *skip;	/* why the test skips, or NULL */
 };
 
 FIXTURE_SETUP(dpdk)
 {
 	char buf[32];
 
-	if (access(TESTPMD, X_OK))
-		return;		/* the test skips */
+	if (access(TESTPMD, X_OK)) {
+		self->skip = "no " TESTPMD ": boot the clients image";
+		return;
+	}
+	self->noiommu = !have_iommu();
 	self->pins_before = vfg_pins_outstanding();
 	ASSERT_EQ(0, vfg_topo_find(&self->t));
 	ASSERT_NE(0, self->t.nic[0]);
 	ASSERT_EQ(0, vfg_topo_restore(&self->t));
 	ASSERT_EQ(0, vfg_vfio_load());
+	if (self->noiommu) {
+		if (vfg_ours())
+			ASSERT_EQ(0, access(NOIOMMU_PARAM, F_OK));
+		if (access(NOIOMMU_PARAM, F_OK)) {
+			self->skip = "no IOMMU, and the kernel's VFIO lacks CONFIG_VFIO_NOIOMMU";
+			return;
+		}
+		ASSERT_EQ(0, vfg_sysfs_write(NOIOMMU_PARAM, "1"));
+	}
 	ASSERT_EQ(0, vfg_pci_bind(self->t.nic, "vfio-pci"));
 	/* 128 MiB of 2 MiB pages; DPDK's runtime directory. */
 	ASSERT_EQ(0, vfg_sysfs_read(HUGEPAGES, self->hugepages,
@@ -625,6 +673,8 @@ FIXTURE_SETUP(dpdk)
 FIXTURE_TEARDOWN(dpdk)
 {
 	vfg_topo_restore(&self->t);
+	if (self->noiommu && !access(NOIOMMU_PARAM, F_OK))
+		vfg_sysfs_write(NOIOMMU_PARAM, "0");
 	if (self->hugepages[0])
 		vfg_sysfs_write(HUGEPAGES, self->hugepages);
 }
@@ -634,8 +684,10 @@ FIXTURE_TEARDOWN(dpdk)
  * one burst of 32 packets sent by the NIC, its counters, quit.  Its output
  * goes to TESTPMD_OUT; returns its exit status.
  */
-static int run_testpmd(const char *bdf)
+static int run_testpmd(const char *bdf, bool noiommu)
 {
+	const char *argv[16];
+	int argc = 0;
 	static const char cmds[] = "show port info 0\nstart tx_first\n"
 				   "show port stats 0\nstop\nquit\n";
 	int in[2], fd, ret;
@@ -657,9 +709,21 @@ static int run_testpmd(const char *bdf)
 			dup2(fd, STDERR_FILENO);
 		}
 		/* Two lcores: the main one and one to forward. */
-		execl(TESTPMD, "dpdk-testpmd", "-l", "0-1", "-n", "1",
-		      "-a", bdf, "--", "-i", "--total-num-mbufs=2048",
-		      (char *)NULL);
+		argv[argc++] = "dpdk-testpmd";
+		argv[argc++] = "-l";
+		argv[argc++] = "0-1";
+		argv[argc++] = "-n";
+		argv[argc++] = "1";
+		argv[argc++] = "-a";
+		argv[argc++] = bdf;
+		/* No IOMMU: physical addresses, as DPDK's guide says. */
+		if (noiommu)
+			argv[argc++] = "--iova-mode=pa";
+		argv[argc++] = "--";
+		argv[argc++] = "-i";
+		argv[argc++] = "--total-num-mbufs=2048";
+		argv[argc] = NULL;
+		execv(TESTPMD, (char **)argv);
 		_exit(127);
 	}
 	close(in[0]);
@@ -678,14 +742,14 @@ static int run_testpmd(const char *bdf)
 	return ret;
 }
 
-TEST_F_TIMEOUT(dpdk, testpmd, 300)
+/* Run testpmd on the e1000e and check what it did and left behind. */
+static void check_testpmd(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(dpdk) *self)
 {
-	char probe[128], holder[32], drv[64], *out;
+	char probe[128], holder[32], drv[64], path[PATH_MAX], *out;
 	int status, gid;
 	long long t0;
 
-	if (access(TESTPMD, X_OK))
-		SKIP(return, "no %s: boot the clients image", TESTPMD);
 	/*
 	 * DPDK uses a device bound to vfio-pci only if
 	 * rte_vfio_is_enabled("vfio_pci") finds /sys/module/vfio_pci.
@@ -695,7 +759,7 @@ TEST_F_TIMEOUT(dpdk, testpmd, 300)
 		       self->t.nic);
 
 	t0 = now_ms();
-	status = run_testpmd(self->t.nic);
+	status = run_testpmd(self->t.nic, self->noiommu);
 	TH_LOG("testpmd exited %d after %lld ms", status, now_ms() - t0);
 	out = slurp(TESTPMD_OUT);
 	ASSERT_NE(NULL, out);
@@ -703,7 +767,9 @@ TEST_F_TIMEOUT(dpdk, testpmd, 300)
 		log_file(_metadata, TESTPMD_OUT);
 
 	EXPECT_NE(NULL, strstr(out, "EAL: VFIO support initialized"));
-	EXPECT_NE(NULL, strstr(out, "EAL: Using IOMMU type 1 (Type 1)"));
+	EXPECT_NE(NULL, strstr(out, self->noiommu ?
+			       "EAL: Using IOMMU type 8 (No-IOMMU)" :
+			       "EAL: Using IOMMU type 1 (Type 1)"));
 	snprintf(probe, sizeof(probe),
 		 "EAL: Probe PCI driver: net_e1000_em (8086:10d3) device: %s",
 		 self->t.nic);
@@ -720,8 +786,9 @@ TEST_F_TIMEOUT(dpdk, testpmd, 300)
 	gid = vfg_pci_group(self->t.nic);
 	ASSERT_LE(0, gid);
 	if (vfg_ours()) {
-		ASSERT_EQ(0, vfg_group_attr(gid, "holder", holder,
-					    sizeof(holder)));
+		snprintf(path, sizeof(path), "/sys/class/vfio/%s%d/holder",
+			 self->noiommu ? "noiommu-" : "", gid);
+		ASSERT_EQ(0, vfg_sysfs_read(path, holder, sizeof(holder)));
 		EXPECT_STREQ("", holder);
 	}
 	t0 = now_ms();
@@ -729,6 +796,33 @@ TEST_F_TIMEOUT(dpdk, testpmd, 300)
 	EXPECT_LT(now_ms() - t0, 2000);
 	ASSERT_EQ(0, vfg_pci_driver(self->t.nic, drv, sizeof(drv)));
 	EXPECT_STREQ("", drv);
+	/* A no-IOMMU group goes with the unbind. */
+	if (self->noiommu)
+		EXPECT_GT(0, vfg_pci_group(self->t.nic));
+}
+
+TEST_F_TIMEOUT(dpdk, testpmd, 300)
+{
+	if (self->skip)
+		SKIP(return, "%s", self->skip);
+	if (self->noiommu)
+		SKIP(return, "no IOMMU: testpmd_noiommu runs instead");
+	check_testpmd(_metadata, self);
+}
+
+/* In a VM without an IOMMU, with --iova-mode=pa, unmodified. */
+TEST_F_TIMEOUT(dpdk, testpmd_noiommu, 300)
+{
+	char taint[32];
+
+	if (self->skip)
+		SKIP(return, "%s", self->skip);
+	if (!self->noiommu)
+		SKIP(return, "the guest has an IOMMU: testpmd runs instead");
+	check_testpmd(_metadata, self);
+	ASSERT_EQ(0, vfg_sysfs_read("/proc/sys/kernel/tainted", taint,
+				    sizeof(taint)));
+	EXPECT_TRUE(atol(taint) & (1L << 6)) TH_LOG("no taint U: %s", taint);
 }
 
 TEST_HARNESS_MAIN
