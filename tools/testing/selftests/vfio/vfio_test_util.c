@@ -39,7 +39,7 @@ static const struct {
 	    NULL } },
 	{ "vfio-pci.ko", "vfio_pci",
 	  { "driver_name", "ids", "nointxmask", "disable_vga", "disable_idle_d3",
-	    "disable_denylist", NULL } },
+	    "disable_denylist", "enable_sriov", NULL } },
 };
 
 /* Which of vfg_modules takes parameter @p ("name=value"); vfio by default. */
