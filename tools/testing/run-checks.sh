@@ -24,7 +24,7 @@ mkdir -p "$RES" "$LOGS"
 VFG_GUEST_CONFIGS=${VFG_GUEST_CONFIGS:-"default:intel default:amd"}
 VFG_CLIENTS_CONFIGS=${VFG_CLIENTS_CONFIGS:-"default:intel default:amd"}
 # Tests that need a topology of their own: TEST@topology:iommu.
-VFG_TOPO_TESTS=${VFG_TOPO_TESTS:-"hotreset_test@hotreset:intel"}
+VFG_TOPO_TESTS=${VFG_TOPO_TESTS:-"hotreset_test@hotreset:intel sriov_test@sriov:intel"}
 
 record() { echo "$2 $3 ${4:-0}" >"$RES/$1"; }
 
