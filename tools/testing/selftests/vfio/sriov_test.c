@@ -367,6 +367,56 @@ TEST_F(sriov, pf_token_while_vf_open)
 		close(vf);
 }
 
+/* Write @val to @pf's sriov_numvfs in a child that holds none of our fds. */
+static pid_t numvfs_async(const char *pf, const char *val)
+{
+	char path[256];
+	pid_t pid;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_numvfs",
+		 pf);
+	fflush(stdout);
+	pid = fork();
+	if (!pid) {
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);
+		execl("/bin/sh", "sh", "-c", "echo \"$1\" >\"$2\"", "sh", val,
+		      path, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/*
+ * Removing the VFs is not refused while one is open, as upstream: it waits
+ * for the VF's user to close it, and the VF's count on the PF goes with it.
+ */
+TEST_F(sriov, numvfs_zero_waits_for_open_vf)
+{
+	pid_t pid;
+	int vf, pf;
+
+	ASSERT_EQ(0, make_vfs(_metadata, self));
+	ASSERT_EQ(0, set_token(self->dpf.fd, token_a));
+	vf = get_fd(self->dvf[0].group, self->vf[0], token_a);
+	ASSERT_LE(0, vf);
+	vfg_dev_close(&self->dvf[0]);
+	vfg_dev_close(&self->dvf[1]);
+	pid = numvfs_async(self->pf, "0");
+	ASSERT_LT(0, pid);
+	EXPECT_EQ(-1, vfg_reap(pid, 1000));
+	EXPECT_TRUE(vfg_pci_exists(self->vf[0]));
+	close(vf);
+	EXPECT_EQ(0, vfg_reap(pid, 20000));
+	EXPECT_FALSE(vfg_pci_exists(self->vf[0]));
+	/* No VF in use any more: the PF opens without the token. */
+	pf = get_fd(self->dpf.group, self->pf, NULL);
+	EXPECT_LE(0, pf);
+	if (pf >= 0)
+		close(pf);
+}
+
 /* A token for a device that is neither PF nor VF; malformed options. */
 TEST_F(sriov, token_on_plain_device)
 {
