@@ -84,6 +84,7 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <uapi/linux/vfio.h>
 #include <uapi/linux/vfio_groups.h>
 
 #include "vfio.h"
@@ -668,6 +669,84 @@ static int vfg_device_fop_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/**
+ * vfg_device_match() - does a VFIO_GROUP_GET_DEVICE_FD string name a device
+ * @vdev: a registered device
+ * @buf: the string userspace passed
+ *
+ * The provider's @match when it has one, else an exact dev_name() match.
+ * Called under the group's lock.
+ *
+ * Return: 1 if @buf names @vdev, 0 if not, or a negative errno that fails
+ * the lookup.
+ */
+int vfg_device_match(struct vfg_device *vdev, const char *buf)
+{
+	lockdep_assert_held(&vdev->group->lock);
+	if (vdev->ops->match)
+		return vdev->ops->match(vdev, buf);
+	return !strcmp(dev_name(vdev->dev), buf);
+}
+
+/**
+ * vfg_device_check_feature() - the common checks of one device feature
+ * @flags: VFIO_DEVICE_FEATURE flags, as passed
+ * @argsz: size of the data after the header
+ * @supported: which of VFIO_DEVICE_FEATURE_GET and _SET the feature has
+ * @minsz: the data a GET or SET needs
+ *
+ * For a provider's @device_feature, as upstream's vfio_check_feature():
+ * asking for an operation the feature lacks, or for none without PROBE, or
+ * passing less than @minsz is -EINVAL; PROBE of supported operations
+ * succeeds without touching the data.
+ *
+ * Return: 1 to go on with the GET or SET, 0 when a PROBE is answered, or
+ * -EINVAL.
+ */
+int vfg_device_check_feature(u32 flags, size_t argsz, u32 supported,
+			     size_t minsz)
+{
+	u32 ops = flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET);
+
+	if (ops & ~supported)
+		return -EINVAL;
+	if (flags & VFIO_DEVICE_FEATURE_PROBE)
+		return 0;
+	if (!ops || argsz < minsz)
+		return -EINVAL;
+	return 1;
+}
+EXPORT_SYMBOL_GPL(vfg_device_check_feature);
+
+/*
+ * VFIO_DEVICE_FEATURE: the header's checks are the core's, as upstream's
+ * are vfio_main.c's; the features themselves are the provider's.
+ */
+static long vfg_device_feature(struct vfg_device *vdev,
+			       struct vfio_device_feature __user *arg)
+{
+	size_t minsz = offsetofend(struct vfio_device_feature, flags);
+	struct vfio_device_feature feature;
+
+	if (copy_from_user(&feature, arg, minsz))
+		return -EFAULT;
+	if (feature.argsz < minsz)
+		return -EINVAL;
+	if (feature.flags & ~(VFIO_DEVICE_FEATURE_MASK |
+			      VFIO_DEVICE_FEATURE_GET |
+			      VFIO_DEVICE_FEATURE_SET |
+			      VFIO_DEVICE_FEATURE_PROBE))
+		return -EINVAL;
+	if (!(feature.flags & VFIO_DEVICE_FEATURE_PROBE) &&
+	    (feature.flags & VFIO_DEVICE_FEATURE_GET) &&
+	    (feature.flags & VFIO_DEVICE_FEATURE_SET))
+		return -EINVAL;
+	if (!vdev->ops->device_feature)
+		return -ENOTTY;
+	return vdev->ops->device_feature(vdev, feature.flags, arg->data,
+					 feature.argsz - minsz);
+}
+
 static long vfg_device_fop_ioctl(struct file *file, unsigned int cmd,
 				 unsigned long arg)
 {
@@ -675,6 +754,8 @@ static long vfg_device_fop_ioctl(struct file *file, unsigned int cmd,
 
 	if (vfg_device_revoked(vdev))
 		return -ENODEV;
+	if (cmd == VFIO_DEVICE_FEATURE)
+		return vfg_device_feature(vdev, (void __user *)arg);
 	return vdev->ops->ioctl ? vdev->ops->ioctl(vdev, cmd, arg) : -ENOTTY;
 }
 

@@ -646,7 +646,9 @@ static long vfg_group_unset_container(struct vfg_group *group)
  * the group in its container) under group->lock, with attach_lock held so
  * that the container cannot change meanwhile; device.c takes both over and
  * opens it without the locks, since its first open may reset it and so wait
- * for PCI hotplug.
+ * for PCI hotplug.  Which device the string names is the bus provider's
+ * call (vfg_device_match()): it may carry options ("BDF vf_token=UUID") and
+ * refuse one with its own errno, which ends the lookup.
  */
 static long vfg_group_get_device_fd(struct vfg_group *group,
 				    char __user *arg)
@@ -656,6 +658,7 @@ static long vfg_group_get_device_fd(struct vfg_group *group,
 	struct vfg_member *m;
 	bool has_iommu;
 	char *name;
+	size_t len;
 	long ret;
 
 	name = strndup_user(arg, PAGE_SIZE);
@@ -678,15 +681,24 @@ static long vfg_group_get_device_fd(struct vfg_group *group,
 	ret = -EPERM;
 	if (group->noiommu && !capable(CAP_SYS_RAWIO))
 		goto out_unlock;
-	list_for_each_entry(vdev, &group->devices, group_node)
-		if (!strcmp(dev_name(vdev->dev), name))
+	/* The bus provider reads the string: a name, maybe options. */
+	list_for_each_entry(vdev, &group->devices, group_node) {
+		ret = vfg_device_match(vdev, name);
+		if (ret < 0)
+			goto out_unlock;
+		if (ret) {
 			found = vdev;
+			break;
+		}
+	}
 	ret = -ENODEV;
 	if (!found) {
+		len = strcspn(name, " ");
 		list_for_each_entry(m, &group->members, node)
-			if (!strcmp(dev_name(m->dev), name))
-				pr_info_ratelimited("group %d: %s is not bound to a VFIO driver (vfio-pci), or is being removed\n",
-						    group->id, name);
+			if (strlen(dev_name(m->dev)) == len &&
+			    !strncmp(dev_name(m->dev), name, len))
+				pr_info_ratelimited("group %d: %.*s is not bound to a VFIO driver (vfio-pci), or is being removed\n",
+						    group->id, (int)len, name);
 		goto out_unlock;
 	}
 	ret = -ENODEV;

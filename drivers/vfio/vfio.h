@@ -248,6 +248,20 @@ struct vfg_p2p {
  * @write: pwrite of the device fd (likewise)
  * @mmap: mmap of the device fd (likewise); the file's mapping is the
  *        device's, see vfg_device_zap_mappings()
+ * @match: does the VFIO_GROUP_GET_DEVICE_FD string @buf name this device?
+ *         1 if it does, 0 if not, a negative errno to fail the lookup
+ *         (the string names the device but is not acceptable: a bad option,
+ *         a missing or wrong credential).  The provider owns the string's
+ *         syntax past the name ("0000:01:00.1 vf_token=UUID" for PCI).
+ *         Called under group->lock, which it must not take; any lock it
+ *         takes nests inside it.  Optional: without it, the string must be
+ *         dev_name() exactly.
+ * @device_feature: VFIO_DEVICE_FEATURE, after the core's generic checks
+ *                  (argsz, unknown flags, GET and SET together without
+ *                  PROBE): @flags as passed, @arg the data after the header,
+ *                  @argsz its size.  -ENOTTY for a feature it does not
+ *                  have; see vfg_device_check_feature().  Optional: without
+ *                  it, every feature is -ENOTTY.  Not for a revoked device.
  * @release: the last reference is gone: free the provider's structure
  */
 struct vfg_device_ops {
@@ -263,6 +277,9 @@ struct vfg_device_ops {
 	ssize_t (*write)(struct vfg_device *vdev, const char __user *buf,
 			 size_t count, loff_t *ppos);
 	int (*mmap)(struct vfg_device *vdev, struct vm_area_struct *vma);
+	int (*match)(struct vfg_device *vdev, const char *buf);
+	int (*device_feature)(struct vfg_device *vdev, u32 flags,
+			      void __user *arg, size_t argsz);
 	void (*release)(struct vfg_device *vdev);
 };
 
@@ -355,6 +372,9 @@ void vfg_device_p2p_unlink(struct vfg_device *vdev, struct vfg_p2p *p2p);
 void vfg_device_p2p_put(struct vfg_device *vdev);
 bool vfg_device_get_user(struct vfg_device *vdev);
 bool vfg_device_hold(struct vfg_device *vdev);
+int vfg_device_match(struct vfg_device *vdev, const char *buf);
+int vfg_device_check_feature(u32 flags, size_t argsz, u32 supported,
+			     size_t minsz);
 void vfg_device_unhold(struct vfg_device *vdev);
 
 /* netlink.c */

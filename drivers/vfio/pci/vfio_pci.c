@@ -134,6 +134,7 @@ static int vfg_pci_open_device(struct vfg_device *core)
 	mutex_unlock(&vdev->lock);
 	if (ret)
 		goto err_disable;
+	vfg_pci_sriov_open(vdev);
 	return 0;
 
 err_disable:
@@ -153,6 +154,7 @@ static void vfg_pci_disable(struct vfg_pci_device *vdev, bool reset)
 	struct pci_dev *pdev = vdev->pdev;
 
 	lockdep_assert_held(&vdev->core.open_lock);
+	vfg_pci_sriov_close(vdev);
 	mutex_lock(&vdev->lock);
 	vfg_pci_irq_disable_all(vdev);
 	pci_clear_master(pdev);
@@ -683,6 +685,18 @@ static long vfg_pci_ioctl(struct vfg_device *core, unsigned int cmd,
 	}
 }
 
+static int vfg_pci_device_feature(struct vfg_device *core, u32 flags,
+				  void __user *arg, size_t argsz)
+{
+	switch (flags & VFIO_DEVICE_FEATURE_MASK) {
+	case VFIO_DEVICE_FEATURE_PCI_VF_TOKEN:
+		return vfg_pci_feature_vf_token(to_vfg_pci(core), flags, arg,
+						argsz);
+	default:
+		return -ENOTTY;
+	}
+}
+
 static ssize_t vfg_pci_rw(struct vfg_pci_device *vdev, char __user *buf,
 			  size_t count, loff_t *ppos, bool write)
 {
@@ -738,6 +752,8 @@ static const struct vfg_device_ops vfg_pci_ops = {
 	.read = vfg_pci_read,
 	.write = vfg_pci_write,
 	.mmap = vfg_pci_mmap_dev,
+	.match = vfg_pci_match,
+	.device_feature = vfg_pci_device_feature,
 	.release = vfg_pci_release,
 };
 
@@ -839,21 +855,32 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	vdev->reset_works = pdev->reset_methods[0] != 0;
 	vfg_device_init(&vdev->core, &pdev->dev, &vfg_pci_ops);
 	vdev->idle_d3 = !disable_idle_d3;
+	ret = vfg_pci_sriov_probe(vdev);
+	if (ret)
+		goto err_put;
 	dev_set_drvdata(&pdev->dev, vdev);
 	vfg_pci_pm_init(vdev);
 	ret = vfg_device_register(&vdev->core);
-	if (ret) {
-		vfg_pci_pm_exit(vdev);
-		vfg_device_put(&vdev->core);
-		return ret;
-	}
+	if (ret)
+		goto err_pm;
 	return 0;
+
+err_pm:
+	vfg_pci_pm_exit(vdev);
+err_put:
+	vfg_device_put(&vdev->core);
+	return ret;
 }
 
+/*
+ * The VFs we created go first: their removal waits for their fds, and
+ * while they exist they rely on this PF (sriov.c).
+ */
 static void vfg_pci_remove(struct pci_dev *pdev)
 {
 	struct vfg_pci_device *vdev = dev_get_drvdata(&pdev->dev);
 
+	vfg_pci_sriov_disable(vdev);
 	vfg_device_unregister(&vdev->core);
 	vfg_pci_pm_exit(vdev);
 	vfg_device_put(&vdev->core);
@@ -884,6 +911,7 @@ static struct pci_driver vfg_pci_driver = {
 	.probe = vfg_pci_probe,
 	.remove = vfg_pci_remove,
 	.err_handler = &vfg_pci_err_handlers,
+	.sriov_configure = vfg_pci_sriov_configure,
 	.driver_managed_dma = true,
 };
 
@@ -955,19 +983,27 @@ static int __init vfg_pci_init(void)
 	ret = vfg_virqfd_init();
 	if (ret)
 		return ret;
+	ret = vfg_pci_sriov_init();
+	if (ret)
+		goto err_virqfd;
 	vfg_pci_driver.name = driver_name;
 	ret = pci_register_driver(&vfg_pci_driver);
-	if (ret) {
-		vfg_virqfd_exit();
-		return ret;
-	}
+	if (ret)
+		goto err_sriov;
 	vfg_pci_add_ids();
 	return 0;
+
+err_sriov:
+	vfg_pci_sriov_exit();
+err_virqfd:
+	vfg_virqfd_exit();
+	return ret;
 }
 
 static void __exit vfg_pci_exit(void)
 {
 	pci_unregister_driver(&vfg_pci_driver);
+	vfg_pci_sriov_exit();
 	vfg_virqfd_exit();
 }
 

@@ -40,6 +40,7 @@
 #include <linux/poll.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
+#include <linux/uuid.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/vfio.h>
 
@@ -131,6 +132,13 @@ struct vfg_pci_irq_ctx {
  * @err_trigger: eventfd for the ERR index; RCU: read under rcu_read_lock(),
  *               replaced under @lock, put after synchronize_rcu()
  * @req_trigger: eventfd for the REQ index; as @err_trigger
+ * @sriov_node: a PF we enabled SR-IOV on: in the list of those (sriov.c);
+ *              these four fields are under vfg_pci_sriov_lock, see there
+ * @vf_token: a PF's VF token (a function with the SR-IOV capability)
+ * @vf_users: a PF's VFs opened by userspace
+ * @vf_user: a VF counted in its PF's @vf_users
+ * @sriov_pf: a VF's PF if that is bound here and created it, else NULL;
+ *            set at probe, stable while the VF is bound (sriov.c)
  */
 struct vfg_pci_device {
 	struct vfg_device core;
@@ -167,6 +175,12 @@ struct vfg_pci_device {
 	struct work_struct intx_rearm;
 	struct eventfd_ctx __rcu *err_trigger;
 	struct eventfd_ctx __rcu *req_trigger;
+
+	struct list_head sriov_node;
+	uuid_t vf_token;
+	unsigned int vf_users;
+	bool vf_user;
+	struct vfg_pci_device *sriov_pf;
 };
 
 /*
@@ -212,6 +226,18 @@ void vfg_pci_signal_req(struct vfg_pci_device *vdev);
 void vfg_pci_signal_err(struct vfg_pci_device *vdev);
 void vfg_pci_intx_command_written(struct vfg_pci_device *vdev);
 void vfg_pci_intx_init(struct vfg_pci_device *vdev);
+
+/* sriov.c */
+int vfg_pci_sriov_probe(struct vfg_pci_device *vdev);
+int vfg_pci_sriov_configure(struct pci_dev *pdev, int nr_virtfn);
+void vfg_pci_sriov_disable(struct vfg_pci_device *vdev);
+void vfg_pci_sriov_open(struct vfg_pci_device *vdev);
+void vfg_pci_sriov_close(struct vfg_pci_device *vdev);
+int vfg_pci_match(struct vfg_device *core, const char *buf);
+int vfg_pci_feature_vf_token(struct vfg_pci_device *vdev, u32 flags,
+			     void __user *arg, size_t argsz);
+int vfg_pci_sriov_init(void);
+void vfg_pci_sriov_exit(void);
 
 /* virqfd.c */
 int vfg_virqfd_enable(struct vfg_virqfd **slot, spinlock_t *lock, int fd,

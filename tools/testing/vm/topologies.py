@@ -25,6 +25,13 @@ hotreset: default, plus a bus whose reset spans several IOMMU groups:
   0000:05:02.0  edu  } as ACS-capable), and the root port has ACS
   A hot reset of any of them is a secondary bus reset of sw0 and resets all
   three.
+
+sriov: default, plus an SR-IOV PF with room for two VFs:
+  0000:00:09.0  pcie-root-port rp3, slot 3 (ACS: its bus is its own)
+  0000:04:00.0  nvme (1b36:0010) in nvme-subsys subsys0, sriov_max_vfs=2;
+                writing sriov_numvfs adds its VFs at 04:00.1 and 04:00.2,
+                each with its own requester ID and so its own group (the PF
+                has no ACS but is single-function, and so are its VFs)
 """
 
 EDU_VENDOR = 0x1234
@@ -49,9 +56,19 @@ _HOTRESET = _BASE + [
     "edu,id=edu7,bus=sw0,addr=0x2",
 ]
 
+# QEMU 7.2 docs/system/devices/nvme.rst: each VF needs two flexible queues
+# (admin and I/O) and one flexible interrupt.
+_SRIOV = _BASE + [
+    "pcie-root-port,id=rp3,bus=pcie.0,addr=0x9,chassis=4,slot=3",
+    "nvme-subsys,id=subsys0",
+    "nvme,id=nvme0,bus=rp3,serial=deadbeef,subsys=subsys0,sriov_max_vfs=2,"
+    "sriov_vq_flexible=4,sriov_vi_flexible=2",
+]
+
 TOPOLOGIES = {
     "default": _BASE,
     "hotreset": _HOTRESET,
+    "sriov": _SRIOV,
 }
 
 

@@ -31,7 +31,7 @@ const char *vfg_module_path(void)
 static const struct {
 	const char *file;	/* beside vfg_module_path() */
 	const char *name;	/* in /sys/module */
-	const char *const params[8];
+	const char *const params[12];
 } vfg_modules[] = {
 	{ "vfio.ko", "vfio", { NULL } },
 	{ "vfio_iommu_type1.ko", "vfio_iommu_type1",
@@ -39,7 +39,7 @@ static const struct {
 	    NULL } },
 	{ "vfio-pci.ko", "vfio_pci",
 	  { "driver_name", "ids", "nointxmask", "disable_vga", "disable_idle_d3",
-	    "disable_denylist", NULL } },
+	    "disable_denylist", "enable_sriov", NULL } },
 };
 
 /* Which of vfg_modules takes parameter @p ("name=value"); vfio by default. */
