@@ -445,20 +445,7 @@ int vfg_plan_save(const struct vfg_plan *plan, const char *path)
 	fprintf(f, "%s\ngroup %d\n", RECORD_MAGIC, plan->group);
 	for (i = 0; i < plan->n_changes; i++)
 		vfg_change_print(f, "", &plan->changes[i]);
-	if (fflush(f) || fsync(fileno(f))) {
-		err = errno;
-		fclose(f);
-		goto fail;
-	}
-	if (fclose(f)) {
-		err = errno;
-		goto fail;
-	}
-	if (rename(tmp, path)) {
-		err = errno;
-		goto fail;
-	}
-	return 0;
+	return vfg_file_replace(f, tmp, path);
 fail:
 	unlink(tmp);
 	errno = err;

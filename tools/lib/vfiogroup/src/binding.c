@@ -194,20 +194,7 @@ int vfg_binding_save(const struct vfg_binding *binding, const char *dir)
 	}
 	for (i = 0; binding->record && i < binding->record->n_changes; i++)
 		vfg_change_print(f, "change ", &binding->record->changes[i]);
-	if (fflush(f) || fsync(fileno(f))) {
-		err = errno;
-		fclose(f);
-		goto fail;
-	}
-	if (fclose(f)) {
-		err = errno;
-		goto fail;
-	}
-	if (rename(tmp, path)) {
-		err = errno;
-		goto fail;
-	}
-	return 0;
+	return vfg_file_replace(f, tmp, path);
 fail:
 	unlink(tmp);
 	errno = err;

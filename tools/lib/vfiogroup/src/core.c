@@ -160,6 +160,28 @@ ssize_t vfg_read_file(const char *path, char *buf, size_t len)
 	return n;
 }
 
+int vfg_file_replace(FILE *f, const char *tmp, const char *path)
+{
+	int err;
+
+	if (fflush(f) || fsync(fileno(f))) {
+		err = errno;
+		fclose(f);
+		goto fail;
+	}
+	if (fclose(f)) {
+		err = errno;
+		goto fail;
+	}
+	if (!rename(tmp, path))
+		return 0;
+	err = errno;
+fail:
+	unlink(tmp);
+	errno = err;
+	return -1;
+}
+
 int vfg_write_file(const char *path, const char *val)
 {
 	size_t len = strlen(val);

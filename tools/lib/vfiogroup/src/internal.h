@@ -41,6 +41,12 @@ ssize_t vfg_read_raw(const char *path, void *buf, size_t len);
  * Return: 0, or -1 with errno set.
  */
 int vfg_write_file(const char *path, const char *val);
+/*
+ * Finish the new file @f, written at @tmp, and put it in @path's place at
+ * once (fsync, then rename); on failure @tmp is removed.
+ * Return: 0, or -1 with errno set.
+ */
+int vfg_file_replace(FILE *f, const char *tmp, const char *path);
 /* Parse a sysfs number ("0x1234", "42"); 0 or -1/EINVAL. */
 int vfg_parse_ulong(const char *s, unsigned long *val);
 /* The last component of the symlink @path into @buf; "" (and 0) if none. */

@@ -186,22 +186,6 @@ struct enfile_result {
 	int ret, err;		/* GET_DEVICE_FD */
 };
 
-/* Give up @cap, effective and permitted; 0 or -1 with errno set. */
-static int drop_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
-	data[CAP_TO_INDEX(cap)].permitted &= ~CAP_TO_MASK(cap);
-	data[CAP_TO_INDEX(cap)].inheritable &= ~CAP_TO_MASK(cap);
-	return syscall(SYS_capset, &hdr, data);
-}
-
 /* At most this many files to fill the table; the child needs the fds. */
 #define FILL_MAX	8192
 
@@ -211,7 +195,7 @@ static void enfile_child(int group, const char *bdf, int wfd)
 	struct enfile_result r = { 0 };
 	int fd;
 
-	if (setrlimit(RLIMIT_NOFILE, &rl) || drop_cap(CAP_SYS_ADMIN)) {
+	if (setrlimit(RLIMIT_NOFILE, &rl) || vfg_drop_cap(CAP_SYS_ADMIN)) {
 		r.setup_err = errno;
 		goto out;
 	}

@@ -33,22 +33,6 @@
 #define TAINT_USER_BIT	(1UL << 6)
 #define DMA_POOL	(64UL << 20)
 
-/* Give up @cap, effective and permitted; 0 or -1 with errno set. */
-static int drop_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
-	data[CAP_TO_INDEX(cap)].permitted &= ~CAP_TO_MASK(cap);
-	data[CAP_TO_INDEX(cap)].inheritable &= ~CAP_TO_MASK(cap);
-	return syscall(SYS_capset, &hdr, data);
-}
-
 /* Run @fn in a child without CAP_SYS_RAWIO; its errno, or -1. */
 static int errno_without_rawio(int (*fn)(void *), void *arg)
 {
@@ -56,7 +40,7 @@ static int errno_without_rawio(int (*fn)(void *), void *arg)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		if (drop_cap(CAP_SYS_RAWIO))
+		if (vfg_drop_cap(CAP_SYS_RAWIO))
 			_exit(255);
 		_exit(fn(arg) < 0 ? errno : 0);
 	}

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
+
 #include "vfio_test_util.h"
 
 #ifndef ARRAY_SIZE
@@ -1121,4 +1123,19 @@ bool vfg_pci_is_iommu(const char *bdf)
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class", bdf);
 	return !vfg_sysfs_read_hex(path, &cls) && (cls >> 8) == 0x0806;
+}
+
+int vfg_drop_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
+	data[CAP_TO_INDEX(cap)].permitted &= ~CAP_TO_MASK(cap);
+	data[CAP_TO_INDEX(cap)].inheritable &= ~CAP_TO_MASK(cap);
+	return syscall(SYS_capset, &hdr, data);
 }

@@ -60,6 +60,9 @@ int vfg_find_pci(unsigned int vendor, unsigned int device,
 /* The address of the upstream bridge of @bdf ("" on a root bus). */
 int vfg_pci_parent(const char *bdf, char parent[13]);
 
+/* Give up capability @cap (effective, permitted, inheritable); 0 or -1. */
+int vfg_drop_cap(int cap);
+
 /* Is a kernel module of this name loaded ('-' and '_' are the same)? */
 bool vfg_kmod_loaded(const char *name);
 /* "modprobe NAME" / "modprobe -r NAME" (busybox); 0, exit status, -errno. */
