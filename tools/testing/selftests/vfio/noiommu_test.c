@@ -325,8 +325,8 @@ TEST_F(noiommu, listed_by_vfio_group)
 		EXPECT_EQ(1, st->from_kernel);
 	vfg_group_status_free(st);
 
-	/* Held: found through its node. */
-	self->group = open(self->path, O_RDWR);
+	/* Held (by us alone: not inherited by vfio-group). */
+	self->group = open(self->path, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->group);
 	ASSERT_EQ(0, vfio_group_cmd("list", out, sizeof(out)));
 	snprintf(want, sizeof(want), "group %d (no-IOMMU, unsafe): viable\n",
