@@ -22,9 +22,13 @@
  *                    the device decodes the BAR; whoever changes that holds
  *                    it for writing: command register writes, resets (core
  *                    open_lock -> memory_lock), the revoke and the MSI-X
- *                    setup that briefly turns memory decoding on.  Nothing
- *                    is taken under it but irqlock and the mm's i_mmap lock
- *                    (zapping), and user memory is never touched under it
+ *                    setup that briefly turns memory decoding on.  It also
+ *                    guards the low power state (power.c), which the
+ *                    runtime resume callback changes: nothing waits for a
+ *                    resume of the device with it held.  Nothing is taken
+ *                    under it but irqlock, the mm's i_mmap lock (zapping)
+ *                    and the wakeup eventfd's wait queue lock, and user
+ *                    memory is never touched under it
  *   vdev->irqlock    (spinlock) INTx mask state, taken from hard IRQ context
  *                    and under an eventfd's wait queue lock (intr.c)
  */
