@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -505,6 +506,128 @@ TEST_F(power, revoke_in_low_power)
 	EXPECT_ERRNO(ENODEV, pread(self->d.fd, &v, 4, 0));
 	EXPECT_ERRNO(ENODEV, lp_exit(self->d.fd));
 	vfg_dev_close(&self->d);
+	rebind_idles(_metadata, &self->d, self->t.nic);
+}
+
+/* ---- races: threads entering, leaving and accessing at once ----------- */
+
+struct racer {
+	int fd;
+	int efd;
+	volatile uint32_t *bar;
+	volatile int stop;
+	int kind;
+};
+
+static __thread sigjmp_buf race_jmp;
+
+static void on_race_sigbus(int sig)
+{
+	siglongjmp(race_jmp, 1);
+}
+
+static void *race_worker(void *arg)
+{
+	struct racer *r = arg;
+	uint32_t v;
+
+	while (!r->stop) {
+		switch (r->kind) {
+		case 0:
+			lp_entry(r->fd);
+			lp_exit(r->fd);
+			break;
+		case 1:
+			lp_entry_wakeup(r->fd, r->efd);
+			usleep(1000);
+			lp_exit(r->fd);
+			break;
+		case 2:
+			(void)vfg_cfg_read16(r->fd, 0);
+			(void)vfg_region_read(r->fd, VFIO_PCI_BAR0_REGION_INDEX,
+					      8, &v, 4);
+			break;
+		case 3:
+			if (!sigsetjmp(race_jmp, 1))
+				(void)r->bar[2];
+			break;
+		default:
+			ioctl(r->fd, VFIO_DEVICE_RESET);
+			usleep(5000);
+		}
+	}
+	return NULL;
+}
+
+/* In a child: hammer the device for @ms, then (if @clean) exit cleanly. */
+static void race_child(const char *bdf, int ms, bool clean)
+{
+	struct racer r[5];
+	pthread_t t[5];
+	struct vfg_dev d;
+	void *bar;
+	int i, efd;
+
+	vfg_dev_init(&d);
+	if (vfg_dev_open(&d, bdf))
+		_exit(2);
+	bar = vfg_region_mmap(d.fd, VFIO_PCI_BAR0_REGION_INDEX, 0, 4096,
+			      PROT_READ);
+	efd = eventfd(0, EFD_NONBLOCK);
+	if (!bar || efd < 0)
+		_exit(3);
+	signal(SIGBUS, on_race_sigbus);
+	for (i = 0; i < 5; i++) {
+		r[i] = (struct racer){ .fd = d.fd, .efd = efd, .bar = bar,
+				       .kind = i };
+		if (pthread_create(&t[i], NULL, race_worker, &r[i]))
+			_exit(4);
+	}
+	usleep(ms * 1000);
+	if (!clean)
+		pause();	/* killed with everything in flight */
+	for (i = 0; i < 5; i++)
+		r[i].stop = 1;
+	for (i = 0; i < 5; i++)
+		pthread_join(t[i], NULL);
+	if (lp_exit(d.fd) || !nic_works(d.fd))
+		_exit(5);
+	_exit(0);
+}
+
+/*
+ * Entries, exits, wakeups, accesses, faults and resets from five threads;
+ * once to the end, once killed in the middle: no usage count is left, the
+ * device idles, rebinds and works.
+ */
+TEST_F(power, threads_race_and_kill)
+{
+	char state[32];
+	int status, round;
+	pid_t pid;
+
+	for (round = 0; round < 2; round++) {
+		fflush(stdout);
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid)
+			race_child(self->t.nic, 2000, round == 0);
+		if (round == 1) {
+			usleep(1500 * 1000);
+			kill(pid, SIGKILL);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		if (round == 0) {
+			ASSERT_TRUE(WIFEXITED(status));
+			EXPECT_EQ(0, WEXITSTATUS(status));
+		} else {
+			EXPECT_TRUE(WIFSIGNALED(status));
+		}
+		wait_power(self->t.nic, "D3hot", 5000, state, sizeof(state));
+		EXPECT_STREQ("D3hot", state);
+		EXPECT_EQ(0, pm_usage(self->t.nic));
+	}
+	ASSERT_EQ(0, vfg_pci_unbind(self->t.nic));
 	rebind_idles(_metadata, &self->d, self->t.nic);
 }
 
