@@ -46,24 +46,6 @@ static int list_holders(struct vfg_ctx *ctx, const struct vfg_group_status *st,
 	return n < 0 ? 0 : n;
 }
 
-/* Is the vfio module's enable_unsafe_noiommu_mode set? */
-static bool noiommu_mode(struct vfg_ctx *ctx)
-{
-	char path[4096], buf[8] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path),
-		 "%s/sys/module/vfio/parameters/enable_unsafe_noiommu_mode",
-		 vfg_ctx_get_root(ctx));
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	return buf[0] == 'Y' || buf[0] == '1';
-}
-
 /* What list says about a group's persistent binding. */
 struct persist {
 	const struct vfg_binding *b;	/* NULL: not persistent */

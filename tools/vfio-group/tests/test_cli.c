@@ -262,6 +262,26 @@ START_TEST(test_list_noiommu_module)
 }
 END_TEST
 
+/* No group at all (no IOMMU, nothing bound): the hint names the mode. */
+START_TEST(test_list_empty_noiommu_mode)
+{
+	struct fakesys *saved = guest_fs, *empty = fakesys_new();
+
+	ck_assert_ptr_nonnull(empty);
+	guest_fs = empty;
+	ck_assert_int_eq(run("list", NULL), EXIT_OK);
+	ASSERT_HAS(out, "no IOMMU groups\n");
+	ck_assert_ptr_null(strstr(errout, "no-IOMMU mode is on"));
+	fakesys_file(empty,
+		     "sys/module/vfio/parameters/enable_unsafe_noiommu_mode",
+		     "Y\n");
+	ck_assert_int_eq(run("list", NULL), EXIT_OK);
+	ASSERT_HAS(errout, "no-IOMMU mode is on: a device bound to vfio-pci gets a no-IOMMU group (unsafe)");
+	guest_fs = saved;
+	fakesys_free(empty);
+}
+END_TEST
+
 START_TEST(test_explain_noiommu)
 {
 	add_noiommu_group();
@@ -276,6 +296,16 @@ START_TEST(test_explain_noiommu)
 	ASSERT_HAS(out, "\"noiommu\":true,\"node\":\"/dev/vfio/noiommu-3\"}");
 	ck_assert_int_eq(run("explain", "1", NULL), EXIT_OK);
 	ASSERT_HAS(out, "Alone in its group: the IOMMU isolates it.\n");
+
+	/* A device without a group, in no-IOMMU mode: how it gets one. */
+	ck_assert_int_eq(run("explain", NOGRP, NULL), EXIT_NOTFOUND);
+	ck_assert_ptr_null(strstr(errout, "no-IOMMU mode is on"));
+	fakesys_file(guest_fs,
+		     "sys/module/vfio/parameters/enable_unsafe_noiommu_mode",
+		     "Y\n");
+	ck_assert_int_eq(run("explain", NOGRP, NULL), EXIT_NOTFOUND);
+	ASSERT_HAS(errout, NOGRP " has no IOMMU group: the IOMMU is off");
+	ASSERT_HAS(errout, "no-IOMMU mode is on: binding " NOGRP " to vfio-pci (driver_override, then drivers_probe) gives it a no-IOMMU group");
 }
 END_TEST
 
@@ -624,6 +654,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, test_list_noiommu);
 	tcase_add_test(tc, test_list_noiommu_module);
 	tcase_add_test(tc, test_explain_noiommu);
+	tcase_add_test(tc, test_list_empty_noiommu_mode);
 	tcase_add_test(tc, test_bind_dry_run);
 	tcase_add_test(tc, test_bind_unbind_roundtrip);
 	tcase_add_test(tc, test_bind_record_merges);
