@@ -63,6 +63,21 @@ static long pm_usage(const char *bdf)
 	return strtol(buf, NULL, 10);
 }
 
+/*
+ * The usage count of @bdf is @want, where the kernel shows it (the debug
+ * kernel has no CONFIG_PM_ADVANCED_DEBUG: there only the power states,
+ * which every test checks as well, are asserted).
+ */
+#define EXPECT_USAGE(want, bdf) do {					\
+	long __u = pm_usage(bdf);					\
+									\
+	if (__u >= 0) {							\
+		EXPECT_EQ((long)(want), __u);				\
+	} else {							\
+		TH_LOG("no power/runtime_usage: usage count not checked"); \
+	}								\
+} while (0)
+
 /* VFIO_DEVICE_FEATURE with @len bytes of @data after the header. */
 static int feature(int fd, uint32_t argsz, uint32_t flags, const void *data,
 		   size_t len)
@@ -286,12 +301,16 @@ TEST_F(power, entry_d3hot_access_exit_d0)
 	self->bar = (void *)bar;
 	EXPECT_EQ(1, touch_in_child(bar));
 	usage = pm_usage(self->t.nic);
-	EXPECT_LE(1, usage);
+	if (usage >= 0) {
+		EXPECT_LE(1, usage);
+	}
 
 	ASSERT_EQ(0, lp_entry(self->d.fd));
 	wait_power(self->t.nic, "D3hot", 5000, state, sizeof(state));
 	ASSERT_STREQ("D3hot", state);
-	EXPECT_EQ(usage - 1, pm_usage(self->t.nic));
+	if (usage >= 0) {
+		EXPECT_USAGE(usage - 1, self->t.nic);
+	}
 	/* No access through a mapping while the feature is engaged. */
 	EXPECT_EQ(0, touch_in_child(bar));
 
@@ -304,7 +323,9 @@ TEST_F(power, entry_d3hot_access_exit_d0)
 	ASSERT_EQ(0, lp_exit(self->d.fd));
 	wait_power(self->t.nic, "D0", 0, state, sizeof(state));
 	EXPECT_STREQ("D0", state);
-	EXPECT_EQ(usage, pm_usage(self->t.nic));
+	if (usage >= 0) {
+		EXPECT_USAGE(usage, self->t.nic);
+	}
 	wait_power(self->t.nic, "D3hot", 500, state, sizeof(state));
 	EXPECT_STREQ("D0", state);
 	EXPECT_EQ(1, touch_in_child(bar));
@@ -402,12 +423,12 @@ TEST_F(power, close_in_low_power)
 	vfg_dev_close(&self->d);
 	wait_power(self->t.nic, "D3hot", 5000, state, sizeof(state));
 	EXPECT_STREQ("D3hot", state);
-	EXPECT_EQ(0, pm_usage(self->t.nic));
+	EXPECT_USAGE(0, self->t.nic);
 
 	ASSERT_EQ(0, vfg_dev_open(&self->d, self->t.nic));
 	wait_power(self->t.nic, "D0", 0, state, sizeof(state));
 	EXPECT_STREQ("D0", state);
-	EXPECT_EQ(1, pm_usage(self->t.nic));
+	EXPECT_USAGE(1, self->t.nic);
 	EXPECT_TRUE(nic_works(self->d.fd));
 }
 
@@ -420,7 +441,7 @@ static void rebind_idles(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, vfg_pci_bind(bdf, "vfio-pci"));
 	wait_power(bdf, "D3hot", 5000, state, sizeof(state));
 	EXPECT_STREQ("D3hot", state);
-	EXPECT_EQ(0, pm_usage(bdf));
+	EXPECT_USAGE(0, bdf);
 	ASSERT_EQ(0, vfg_dev_open(d, bdf));
 	EXPECT_TRUE(nic_works(d->fd));
 	vfg_dev_close(d);
@@ -458,7 +479,7 @@ TEST_F(power, kill_in_low_power)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	wait_power(self->t.nic, "D3hot", 5000, state, sizeof(state));
 	EXPECT_STREQ("D3hot", state);
-	EXPECT_EQ(0, pm_usage(self->t.nic));
+	EXPECT_USAGE(0, self->t.nic);
 	ASSERT_EQ(0, vfg_pci_unbind(self->t.nic));
 	rebind_idles(_metadata, &self->d, self->t.nic);
 }
@@ -625,7 +646,7 @@ TEST_F(power, threads_race_and_kill)
 		}
 		wait_power(self->t.nic, "D3hot", 5000, state, sizeof(state));
 		EXPECT_STREQ("D3hot", state);
-		EXPECT_EQ(0, pm_usage(self->t.nic));
+		EXPECT_USAGE(0, self->t.nic);
 	}
 	ASSERT_EQ(0, vfg_pci_unbind(self->t.nic));
 	rebind_idles(_metadata, &self->d, self->t.nic);
