@@ -337,7 +337,11 @@ static int bind_group(struct vfg_ctx *ctx, const struct opts *o, int group)
 check:
 	viable = vfg_group_is_viable(ctx, group);
 	if (viable == 1) {
-		printf("group %d is viable: /dev/vfio/%d\n", group, group);
+		char node[64];
+
+		if (vfg_group_get_node(ctx, group, node, sizeof(node)))
+			snprintf(node, sizeof(node), "/dev/vfio/%d", group);
+		printf("group %d is viable: %s\n", group, node);
 	} else if (viable == 0) {
 		err("group %d is still not viable", group);
 		hint("'%s explain %d' says which member blocks it", prog, group);

@@ -175,17 +175,25 @@ int cmd_explain(struct vfg_ctx *ctx, const struct opts *o)
 			json_str(&j, NULL, act[i]);
 		json_arr_end(&j);
 		json_holders(&j, h, nh);
+		json_bool(&j, "noiommu", st->noiommu);
+		json_str(&j, "node", st->node);
 		json_obj_end(&j);
 		json_end(&j);
 		goto out;
 	}
 
-	printf("group %d: %zu device%s\n", group, st->n_devices,
+	printf("group %d%s: %zu device%s\n", group,
+	       st->noiommu ? " (no-IOMMU, unsafe)" : "", st->n_devices,
 	       st->n_devices == 1 ? "" : "s");
 	for (d = 0; d < st->n_devices; d++)
 		print_device(&st->devices[d], "    ");
 	putchar('\n');
-	if (st->n_devices <= 1) {
+	if (st->noiommu) {
+		printf("No IOMMU: VFIO's no-IOMMU mode (enable_unsafe_noiommu_mode) made this group, %s, for one device that no IOMMU translates.\n"
+		       "Nothing isolates its DMA: it reaches all of memory, and the user programs it with physical addresses.\n"
+		       "Using it needs CAP_SYS_RAWIO and taints the kernel; only a machine whose one user owns the device should do it.\n",
+		       st->node);
+	} else if (st->n_devices <= 1) {
 		printf("Alone in its group: the IOMMU isolates it.\n");
 	} else {
 		printf("Why these devices share a group:\n");

@@ -3,6 +3,7 @@
  * list: every group with its members, their IDs, class and driver, whether
  * the group is viable (and which member blocks it), who holds it, and
  * whether it is bound at boot (a persistent binding names one of its members).
+ * No-IOMMU groups (/dev/vfio/noiommu-N) are listed too, marked unsafe.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,8 +39,7 @@ static int list_holders(struct vfg_ctx *ctx, const struct vfg_group_status *st,
 				     sizeof((*h)->comm));
 		return 1;
 	}
-	snprintf(path, sizeof(path), "%s/dev/vfio/%d", vfg_ctx_get_root(ctx),
-		 st->group);
+	snprintf(path, sizeof(path), "%s%s", vfg_ctx_get_root(ctx), st->node);
 	if (access(path, F_OK))
 		return 0;
 	n = vfg_group_get_holders(ctx, st->group, h);
@@ -83,9 +83,14 @@ static void print_group(const struct vfg_group_status *st,
 	size_t i;
 	int k;
 
-	printf("group %d: %s\n", st->group, st->viable ? "viable" : "not viable");
+	printf("group %d%s: %s\n", st->group,
+	       st->noiommu ? " (no-IOMMU, unsafe)" : "",
+	       st->viable ? "viable" : "not viable");
 	for (i = 0; i < st->n_devices; i++)
 		print_device(&st->devices[i], "    ");
+	if (st->noiommu)
+		printf("    no IOMMU: %s; nothing isolates the device's DMA (CAP_SYS_RAWIO, taints the kernel)\n",
+		       st->node);
 	for (i = 0; i < st->n_blockers; i++) {
 		/* A blocker that is not one of the PCI members listed. */
 		size_t d;
@@ -144,6 +149,8 @@ static void json_group(struct json *j, const struct vfg_group_status *st,
 	json_bool(j, "persistent", ps->b != NULL);
 	json_str_or_null(j, "persistent_file", ps->b ? ps->path : "");
 	json_str_or_null(j, "persistent_stale", ps->b ? ps->why : "");
+	json_bool(j, "noiommu", st->noiommu);
+	json_str(j, "node", st->node);
 	json_obj_end(j);
 }
 
@@ -196,6 +203,9 @@ int cmd_list(struct vfg_ctx *ctx, const struct opts *o)
 	} else if (!n) {
 		printf("no IOMMU groups\n");
 		hint("the IOMMU is off: enable VT-d or AMD-Vi in the firmware and boot with intel_iommu=on or amd_iommu=on");
+		if (noiommu_mode(ctx))
+			hint("no-IOMMU mode is on: a device bound to %s gets a no-IOMMU group (unsafe)",
+			     vfg_ctx_get_driver_name(ctx));
 	} else if (!module) {
 		printf("note: the vfio module is not loaded; viability is %s's reading of the drivers\n",
 		       prog);

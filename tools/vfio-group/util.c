@@ -57,6 +57,24 @@ static bool dir_empty(const char *path)
 	return empty;
 }
 
+/* Is the vfio module's enable_unsafe_noiommu_mode set? */
+bool noiommu_mode(struct vfg_ctx *ctx)
+{
+	char path[4096], buf[8] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path),
+		 "%s/sys/module/vfio/parameters/enable_unsafe_noiommu_mode",
+		 vfg_ctx_get_root(ctx));
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return buf[0] == 'Y' || buf[0] == '1';
+}
+
 int resolve_group(struct vfg_ctx *ctx, const char *arg, int *group)
 {
 	char path[4096], **m;
@@ -89,6 +107,9 @@ int resolve_group(struct vfg_ctx *ctx, const char *arg, int *group)
 		if (dir_empty(path)) {
 			err("%s has no IOMMU group: the IOMMU is off", arg);
 			hint("enable VT-d or AMD-Vi in the firmware and boot with intel_iommu=on or amd_iommu=on");
+			if (noiommu_mode(ctx))
+				hint("no-IOMMU mode is on: binding %s to %s (driver_override, then drivers_probe) gives it a no-IOMMU group, which nothing isolates",
+				     arg, vfg_ctx_get_driver_name(ctx));
 		} else {
 			err("%s has no IOMMU group: the IOMMU is on, but does not translate this device",
 			    arg);

@@ -64,6 +64,8 @@ int vfio_group_main(int argc, char **argv);
 
 void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Is the vfio module's enable_unsafe_noiommu_mode set? */
+bool noiommu_mode(struct vfg_ctx *ctx);
 
 /*
  * Turn "GROUP" or "BDF" into a group number; on failure print why and what

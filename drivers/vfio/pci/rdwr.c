@@ -317,9 +317,9 @@ static vm_fault_t vfg_pci_mmap_fault(struct vm_fault *vmf)
 			      ((vmf->address - vma->vm_start) >> PAGE_SHIFT);
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 
-	/* Revoked, decoding off or a reset running: SIGBUS. */
+	/* Revoked, decoding off, a reset running or low power: SIGBUS. */
 	down_read(&vdev->memory_lock);
-	if (vfg_pci_bar_decoded(vdev, index))
+	if (!vdev->pm_engaged && vfg_pci_bar_decoded(vdev, index))
 		ret = vmf_insert_pfn(vma, vmf->address,
 				     (pci_resource_start(vdev->pdev, index) >>
 				      PAGE_SHIFT) + pgoff);

@@ -154,6 +154,7 @@ static void vfg_pci_disable(struct vfg_pci_device *vdev, bool reset)
 	struct pci_dev *pdev = vdev->pdev;
 
 	lockdep_assert_held(&vdev->core.open_lock);
+	vfg_pci_pm_close(vdev);
 	vfg_pci_sriov_close(vdev);
 	mutex_lock(&vdev->lock);
 	vfg_pci_irq_disable_all(vdev);
@@ -474,6 +475,7 @@ static void vfg_hot_reset_release_devices(struct vfg_hot_reset *hr)
 	int i;
 
 	for (i = 0; i < hr->nr_vdevs; i++) {
+		pm_runtime_put(hr->vdevs[i]->dev);
 		vfg_device_unhold(hr->vdevs[i]);
 		vfg_device_put(hr->vdevs[i]);
 	}
@@ -551,6 +553,12 @@ static int vfg_hot_reset_hold_device(struct vfg_pci_device *vdev,
 	if (found && !vfg_device_hold(found)) {
 		vfg_device_put(found);
 		found = NULL;
+	}
+	/* Awake for the reset, which would put it in D0 behind PM's back. */
+	if (found && pm_runtime_resume_and_get(found->dev)) {
+		vfg_device_unhold(found);
+		vfg_device_put(found);
+		return -EIO;
 	}
 	if (!found) {
 		pci_info(vdev->pdev, "hot reset refused: %s is not bound to %s in an owned group\n",
@@ -693,8 +701,39 @@ static int vfg_pci_device_feature(struct vfg_device *core, u32 flags,
 		return vfg_pci_feature_vf_token(to_vfg_pci(core), flags, arg,
 						argsz);
 	default:
-		return -ENOTTY;
+		return vfg_pci_feature_low_power(to_vfg_pci(core), flags, arg,
+						 argsz);
 	}
+}
+
+/*
+ * Every ioctl and access through the fd finds the device awake, as
+ * upstream's: in low power it is woken for the call (power.c).
+ */
+static long vfg_pci_ioctl_awake(struct vfg_device *core, unsigned int cmd,
+				unsigned long arg)
+{
+	struct vfg_pci_device *vdev = to_vfg_pci(core);
+	long ret = vfg_pci_pm_get(vdev);
+
+	if (ret)
+		return ret;
+	ret = vfg_pci_ioctl(core, cmd, arg);
+	vfg_pci_pm_put(vdev);
+	return ret;
+}
+
+static int vfg_pci_device_feature_awake(struct vfg_device *core, u32 flags,
+					void __user *arg, size_t argsz)
+{
+	struct vfg_pci_device *vdev = to_vfg_pci(core);
+	int ret = vfg_pci_pm_get(vdev);
+
+	if (ret)
+		return ret;
+	ret = vfg_pci_device_feature(core, flags, arg, argsz);
+	vfg_pci_pm_put(vdev);
+	return ret;
 }
 
 static ssize_t vfg_pci_rw(struct vfg_pci_device *vdev, char __user *buf,
@@ -706,6 +745,9 @@ static ssize_t vfg_pci_rw(struct vfg_pci_device *vdev, char __user *buf,
 
 	if (*ppos < 0 || !count)
 		return *ppos < 0 ? -EINVAL : 0;
+	ret = vfg_pci_pm_get(vdev);
+	if (ret)
+		return ret;
 	switch (index) {
 	case VFIO_PCI_CONFIG_REGION_INDEX:
 		ret = vfg_pci_config_rw(vdev, buf, count, pos, write);
@@ -719,6 +761,7 @@ static ssize_t vfg_pci_rw(struct vfg_pci_device *vdev, char __user *buf,
 	default:
 		ret = -EINVAL;
 	}
+	vfg_pci_pm_put(vdev);
 	if (ret > 0)
 		*ppos += ret;
 	return ret;
@@ -748,12 +791,12 @@ static const struct vfg_device_ops vfg_pci_ops = {
 	.close_device = vfg_pci_close_device,
 	.revoke = vfg_pci_revoke,
 	.request = vfg_pci_request,
-	.ioctl = vfg_pci_ioctl,
+	.ioctl = vfg_pci_ioctl_awake,
 	.read = vfg_pci_read,
 	.write = vfg_pci_write,
 	.mmap = vfg_pci_mmap_dev,
 	.match = vfg_pci_match,
-	.device_feature = vfg_pci_device_feature,
+	.device_feature = vfg_pci_device_feature_awake,
 	.release = vfg_pci_release,
 };
 
@@ -787,31 +830,6 @@ static bool vfg_pci_denylisted(struct pci_dev *pdev)
 	pci_warn(pdev, "not binding: %04x:%04x is on the vfio-pci denylist (known errata; disable_denylist allows it)\n",
 		 pdev->vendor, pdev->device);
 	return true;
-}
-
-/*
- * Idle power: while no fd has the device open it may be runtime-suspended,
- * which puts it in D3hot (the PCI core saves and restores its state around
- * that), unless disable_idle_d3.  The first open resumes it and the last
- * close lets it suspend again; see vfg_pci_open_device().
- */
-static void vfg_pci_pm_init(struct vfg_pci_device *vdev)
-{
-	struct pci_dev *pdev = vdev->pdev;
-
-	/* Unknown after binding: the core allows only D0 from there. */
-	pci_set_power_state(pdev, PCI_D0);
-	pm_runtime_allow(&pdev->dev);
-	/* The PCI core holds a usage count across a bound driver's life. */
-	if (vdev->idle_d3)
-		pm_runtime_put(&pdev->dev);
-}
-
-static void vfg_pci_pm_exit(struct vfg_pci_device *vdev)
-{
-	if (vdev->idle_d3)
-		pm_runtime_get_noresume(&vdev->pdev->dev);
-	pm_runtime_forbid(&vdev->pdev->dev);
 }
 
 static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
@@ -898,13 +916,6 @@ static pci_ers_result_t vfg_pci_error_detected(struct pci_dev *pdev,
 static const struct pci_error_handlers vfg_pci_err_handlers = {
 	.error_detected = vfg_pci_error_detected,
 };
-
-/*
- * The PCI core runtime-suspends a bound device only if its driver has PM
- * ops; with none of ours it saves the state, puts the device in D3hot and
- * restores it on resume, which is all an idle device needs.
- */
-static const struct dev_pm_ops vfg_pci_pm_ops = { };
 
 static struct pci_driver vfg_pci_driver = {
 	.driver.pm = &vfg_pci_pm_ops,

@@ -22,9 +22,13 @@
  *                    the device decodes the BAR; whoever changes that holds
  *                    it for writing: command register writes, resets (core
  *                    open_lock -> memory_lock), the revoke and the MSI-X
- *                    setup that briefly turns memory decoding on.  Nothing
- *                    is taken under it but irqlock and the mm's i_mmap lock
- *                    (zapping), and user memory is never touched under it
+ *                    setup that briefly turns memory decoding on.  It also
+ *                    guards the low power state (power.c), which the
+ *                    runtime resume callback changes: nothing waits for a
+ *                    resume of the device with it held.  Nothing is taken
+ *                    under it but irqlock, the mm's i_mmap lock (zapping)
+ *                    and the wakeup eventfd's wait queue lock, and user
+ *                    memory is never touched under it
  *   vdev->irqlock    (spinlock) INTx mask state, taken from hard IRQ context
  *                    and under an eventfd's wait queue lock (intr.c)
  */
@@ -102,6 +106,10 @@ struct vfg_pci_irq_ctx {
  * @reset_works: a function reset method exists
  * @idle_d3: runtime PM may put the device in D3hot while no fd has it open
  *           (vfio-pci's disable_idle_d3 when it was bound)
+ * @pm_engaged: a low power entry holds the open's runtime PM usage count
+ *              (power.c); changed under @memory_lock held for writing,
+ *              tested (the fault handler) with it held for reading
+ * @pm_wake: the entry's wakeup eventfd, or NULL; as @pm_engaged
  * @claim_lock: protects @claimed; a leaf, taken under @lock, memory_lock
  *              and mmap_lock (rdwr.c)
  * @claimed: BARs requested from the PCI core since the first open, by
@@ -149,6 +157,8 @@ struct vfg_pci_device {
 	bool revoked;
 	bool reset_works;
 	bool idle_d3;
+	bool pm_engaged;		/* under memory_lock */
+	struct eventfd_ctx *pm_wake;	/* under memory_lock */
 	struct mutex claim_lock;	/* protects claimed */
 	u32 claimed;
 	struct pci_saved_state *saved_state;
@@ -238,6 +248,16 @@ int vfg_pci_feature_vf_token(struct vfg_pci_device *vdev, u32 flags,
 			     void __user *arg, size_t argsz);
 int vfg_pci_sriov_init(void);
 void vfg_pci_sriov_exit(void);
+
+/* power.c */
+extern const struct dev_pm_ops vfg_pci_pm_ops;
+void vfg_pci_pm_init(struct vfg_pci_device *vdev);
+void vfg_pci_pm_exit(struct vfg_pci_device *vdev);
+int vfg_pci_pm_get(struct vfg_pci_device *vdev);
+void vfg_pci_pm_put(struct vfg_pci_device *vdev);
+void vfg_pci_pm_close(struct vfg_pci_device *vdev);
+int vfg_pci_feature_low_power(struct vfg_pci_device *vdev, u32 flags,
+			      void __user *arg, size_t argsz);
 
 /* virqfd.c */
 int vfg_virqfd_enable(struct vfg_virqfd **slot, spinlock_t *lock, int fd,

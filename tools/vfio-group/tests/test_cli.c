@@ -201,6 +201,114 @@ START_TEST(test_explain)
 }
 END_TEST
 
+/*
+ * A no-IOMMU group, as VFIO's enable_unsafe_noiommu_mode makes one when a
+ * device without an IOMMU group is bound to vfio-pci: group 3, named
+ * vfio-noiommu, node /dev/vfio/noiommu-3.
+ */
+#define NOIOMMU	"0000:00:06.0"
+
+static void add_noiommu_group(void)
+{
+	fakesys_device(guest_fs, NOIOMMU, 3);
+	fakesys_file(guest_fs, "sys/kernel/iommu_groups/3/name",
+		     "vfio-noiommu\n");
+	fakesys_bind(guest_fs, NOIOMMU, "vfio-pci");
+	fakesys_file(guest_fs, "dev/vfio/noiommu-3", "");
+	fakesys_proc(guest_fs, 300, "dpdk-testpmd");
+	fakesys_proc_fd(guest_fs, 300, 9, "/dev/vfio/noiommu-3");
+}
+
+START_TEST(test_list_noiommu)
+{
+	add_noiommu_group();
+	ck_assert_int_eq(run("list", NULL), EXIT_OK);
+	ASSERT_HAS(out, "group 1: viable\n");
+	ASSERT_HAS(out, "group 3 (no-IOMMU, unsafe): viable\n    " NOIOMMU);
+	ASSERT_HAS(out, "    no IOMMU: /dev/vfio/noiommu-3; nothing isolates the device's DMA");
+	/* Its holder found through the noiommu node. */
+	ASSERT_HAS(out, "    held by 300 (dpdk-testpmd)\n");
+	ck_assert_ptr_null(strstr(out, "group 1 (no-IOMMU"));
+
+	ck_assert_int_eq(run("--json", "list", "3", NULL), EXIT_OK);
+	ASSERT_HAS(out, "\"group\":3,\"viable\":true,\"source\":\"library\"");
+	ASSERT_HAS(out, "\"holders\":[{\"pid\":300,\"comm\":\"dpdk-testpmd\",\"via_sysfs\":false,\"via_fd\":true}]");
+	ASSERT_HAS(out, "\"noiommu\":true,\"node\":\"/dev/vfio/noiommu-3\"}]}");
+	ck_assert_int_eq(run("--json", "list", "1", NULL), EXIT_OK);
+	ASSERT_HAS(out, "\"noiommu\":false,\"node\":\"/dev/vfio/1\"}]}");
+
+	/* A member names it too. */
+	ck_assert_int_eq(run("list", NOIOMMU, NULL), EXIT_OK);
+	ASSERT_HAS(out, "group 3 (no-IOMMU, unsafe): viable\n");
+	ck_assert_ptr_null(strstr(out, "group 1"));
+}
+END_TEST
+
+/* With the module: its attributes, in /sys/class/vfio/noiommu-3. */
+START_TEST(test_list_noiommu_module)
+{
+	add_noiommu_group();
+	fakesys_vfio_group(guest_fs, 1, 1, "", 0);
+	fakesys_file(guest_fs, "sys/class/vfio/noiommu-3/viable", "1\n");
+	fakesys_file(guest_fs, "sys/class/vfio/noiommu-3/blockers", "");
+	fakesys_file(guest_fs, "sys/class/vfio/noiommu-3/holder", "300\n");
+	ck_assert_int_eq(run("--json", "list", "3", NULL), EXIT_OK);
+	ASSERT_HAS(out, "\"group\":3,\"viable\":true,\"source\":\"kernel\"");
+	ASSERT_HAS(out, "\"holder\":300,\"holders\":[{\"pid\":300,\"comm\":\"dpdk-testpmd\",\"via_sysfs\":true");
+	ASSERT_HAS(out, "\"noiommu\":true,\"node\":\"/dev/vfio/noiommu-3\"}]}");
+	fakesys_file(guest_fs, "sys/class/vfio/noiommu-3/viable", "0\n");
+	ck_assert_int_eq(run("list", "3", NULL), EXIT_OK);
+	ASSERT_HAS(out, "group 3 (no-IOMMU, unsafe): not viable\n");
+}
+END_TEST
+
+/* No group at all (no IOMMU, nothing bound): the hint names the mode. */
+START_TEST(test_list_empty_noiommu_mode)
+{
+	struct fakesys *saved = guest_fs, *empty = fakesys_new();
+
+	ck_assert_ptr_nonnull(empty);
+	guest_fs = empty;
+	ck_assert_int_eq(run("list", NULL), EXIT_OK);
+	ASSERT_HAS(out, "no IOMMU groups\n");
+	ck_assert_ptr_null(strstr(errout, "no-IOMMU mode is on"));
+	fakesys_file(empty,
+		     "sys/module/vfio/parameters/enable_unsafe_noiommu_mode",
+		     "Y\n");
+	ck_assert_int_eq(run("list", NULL), EXIT_OK);
+	ASSERT_HAS(errout, "no-IOMMU mode is on: a device bound to vfio-pci gets a no-IOMMU group (unsafe)");
+	guest_fs = saved;
+	fakesys_free(empty);
+}
+END_TEST
+
+START_TEST(test_explain_noiommu)
+{
+	add_noiommu_group();
+	ck_assert_int_eq(run("explain", "3", NULL), EXIT_OK);
+	ASSERT_HAS(out, "group 3 (no-IOMMU, unsafe): 1 device\n");
+	ASSERT_HAS(out, "No IOMMU: VFIO's no-IOMMU mode (enable_unsafe_noiommu_mode) made this group, /dev/vfio/noiommu-3,");
+	ASSERT_HAS(out, "Nothing isolates its DMA");
+	ck_assert_ptr_null(strstr(out, "Alone in its group: the IOMMU isolates it"));
+	ASSERT_HAS(out, "Held by 300 (dpdk-testpmd).\n");
+	ck_assert_int_eq(run("--json", "explain", NOIOMMU, NULL), EXIT_OK);
+	ASSERT_HAS(out, "\"group\":3,");
+	ASSERT_HAS(out, "\"noiommu\":true,\"node\":\"/dev/vfio/noiommu-3\"}");
+	ck_assert_int_eq(run("explain", "1", NULL), EXIT_OK);
+	ASSERT_HAS(out, "Alone in its group: the IOMMU isolates it.\n");
+
+	/* A device without a group, in no-IOMMU mode: how it gets one. */
+	ck_assert_int_eq(run("explain", NOGRP, NULL), EXIT_NOTFOUND);
+	ck_assert_ptr_null(strstr(errout, "no-IOMMU mode is on"));
+	fakesys_file(guest_fs,
+		     "sys/module/vfio/parameters/enable_unsafe_noiommu_mode",
+		     "Y\n");
+	ck_assert_int_eq(run("explain", NOGRP, NULL), EXIT_NOTFOUND);
+	ASSERT_HAS(errout, NOGRP " has no IOMMU group: the IOMMU is off");
+	ASSERT_HAS(errout, "no-IOMMU mode is on: binding " NOGRP " to vfio-pci (driver_override, then drivers_probe) gives it a no-IOMMU group");
+}
+END_TEST
+
 START_TEST(test_bind_dry_run)
 {
 	ck_assert_int_eq(run("bind", "--dry-run", "2", NULL), EXIT_OK);
@@ -440,9 +548,9 @@ START_TEST(test_persistent_bind_restore)
 		 fakesys_root(guest_fs));
 	ASSERT_HAS(out, s);
 	ck_assert_int_eq(run("--json", "list", NULL), EXIT_OK);
-	ASSERT_HAS(out, "\"holders\":[],\"persistent\":false,\"persistent_file\":null,\"persistent_stale\":null}");
+	ASSERT_HAS(out, "\"holders\":[],\"persistent\":false,\"persistent_file\":null,\"persistent_stale\":null,\"noiommu\":false,\"node\":\"/dev/vfio/1\"}");
 	ASSERT_HAS(out, "\"persistent\":true,\"persistent_file\":\"");
-	ASSERT_HAS(out, CONF "\",\"persistent_stale\":null}]}");
+	ASSERT_HAS(out, CONF "\",\"persistent_stale\":null,\"noiommu\":false,\"node\":\"/dev/vfio/2\"}]}");
 
 	/* Reboot: the boot drivers, no records in /run. */
 	ck_assert_int_eq(run("unbind", "2", NULL), EXIT_OK);
@@ -543,6 +651,10 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, test_list_json_and_holder);
 	tcase_add_test(tc, test_list_holder_without_module);
 	tcase_add_test(tc, test_explain);
+	tcase_add_test(tc, test_list_noiommu);
+	tcase_add_test(tc, test_list_noiommu_module);
+	tcase_add_test(tc, test_explain_noiommu);
+	tcase_add_test(tc, test_list_empty_noiommu_mode);
 	tcase_add_test(tc, test_bind_dry_run);
 	tcase_add_test(tc, test_bind_unbind_roundtrip);
 	tcase_add_test(tc, test_bind_record_merges);

@@ -179,8 +179,8 @@ static int kernel_blockers(struct vfg_ctx *ctx, int group,
 
 	*out = NULL;
 	*n = 0;
-	if (vfg_path(ctx, path, sizeof(path), "/sys/class/vfio/%d/blockers",
-		     group))
+	if (vfg_group_class_path(ctx, group, "blockers", path,
+				 sizeof(path)))
 		return -1;
 	buf = malloc(8192);
 	if (!buf)
@@ -272,8 +272,8 @@ static int read_holder(struct vfg_ctx *ctx, int group)
 	char path[PATH_MAX], buf[32];
 	unsigned long pid;
 
-	if (vfg_path(ctx, path, sizeof(path), "/sys/class/vfio/%d/holder",
-		     group))
+	if (vfg_group_class_path(ctx, group, "holder", path,
+				 sizeof(path)))
 		return -1;
 	if (vfg_read_file(path, buf, sizeof(buf)) < 0)
 		return -1;
@@ -348,8 +348,8 @@ int vfg_group_get_status(struct vfg_ctx *ctx, int group,
 		st->holder = read_holder(ctx, group);
 		if (st->holder < 0)
 			st->holder = -1;
-		if (!vfg_path(ctx, dir, sizeof(dir),
-			      "/sys/class/vfio/%d/viable", group) &&
+		if (!vfg_group_class_path(ctx, group, "viable", dir,
+					  sizeof(dir)) &&
 		    vfg_read_file(dir, buf, sizeof(buf)) > 0 &&
 		    (!strcmp(buf, "0") || !strcmp(buf, "1")))
 			st->viable = buf[0] == '1';
@@ -361,6 +361,10 @@ int vfg_group_get_status(struct vfg_ctx *ctx, int group,
 	}
 	if (st->viable < 0)
 		st->viable = st->n_blockers == 0;
+	st->noiommu = vfg_group_is_noiommu(ctx, group);
+	if (st->noiommu < 0 ||
+	    vfg_group_get_node(ctx, group, st->node, sizeof(st->node)))
+		goto fail;
 	*status = st;
 	return 0;
 fail:
@@ -387,8 +391,7 @@ int vfg_group_is_viable(struct vfg_ctx *ctx, int group)
 	int viable;
 
 	/* The kernel's own answer, when it gives one. */
-	if (!vfg_path(ctx, path, sizeof(path), "/sys/class/vfio/%d/viable",
-		      group) &&
+	if (!vfg_group_class_path(ctx, group, "viable", path, sizeof(path)) &&
 	    vfg_read_file(path, buf, sizeof(buf)) > 0 &&
 	    (!strcmp(buf, "0") || !strcmp(buf, "1")))
 		return buf[0] == '1';

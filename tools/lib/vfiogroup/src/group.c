@@ -2,9 +2,13 @@
 /*
  * IOMMU groups as sysfs shows them: /sys/bus/pci/devices/$BDF/iommu_group is
  * a link to /sys/kernel/iommu_groups/$N, whose devices/ holds the members.
+ * A no-IOMMU group (VFIO's enable_unsafe_noiommu_mode) is one too, named
+ * "vfio-noiommu", but VFIO calls it noiommu-$N: /dev/vfio/noiommu-$N and
+ * /sys/class/vfio/noiommu-$N.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,4 +153,56 @@ int vfg_ctx_get_groups(struct vfg_ctx *ctx, int **groups)
 		qsort(v, n, sizeof(*v), cmp_int);
 	*groups = v;
 	return (int)n;
+}
+
+int vfg_group_is_noiommu(struct vfg_ctx *ctx, int group)
+{
+	char path[PATH_MAX], name[64];
+
+	if (group < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (vfg_path(ctx, path, sizeof(path), "/sys/kernel/iommu_groups/%d",
+		     group))
+		return -1;
+	if (access(path, F_OK))
+		return -1;
+	/* The module's class device says it; without it, the group's name. */
+	if (!vfg_path(ctx, path, sizeof(path), "/sys/class/vfio/noiommu-%d",
+		      group) && !access(path, F_OK))
+		return 1;
+	if (vfg_path(ctx, path, sizeof(path),
+		     "/sys/kernel/iommu_groups/%d/name", group))
+		return -1;
+	if (vfg_read_file(path, name, sizeof(name)) < 0)
+		return 0;	/* unnamed: an IOMMU driver's group */
+	return !strcmp(name, "vfio-noiommu");
+}
+
+int vfg_group_get_node(struct vfg_ctx *ctx, int group, char *buf, size_t len)
+{
+	int noiommu = vfg_group_is_noiommu(ctx, group);
+
+	if (noiommu < 0)
+		return -1;
+	if ((size_t)snprintf(buf, len, "/dev/vfio/%s%d",
+			     noiommu ? "noiommu-" : "", group) >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int vfg_group_class_path(struct vfg_ctx *ctx, int group, const char *attr,
+			 char *buf, size_t len)
+{
+	if (vfg_path(ctx, buf, len, "/sys/class/vfio/%d", group))
+		return -1;
+	if (access(buf, F_OK) &&
+	    !vfg_path(ctx, buf, len, "/sys/class/vfio/noiommu-%d", group) &&
+	    !access(buf, F_OK))
+		return vfg_path(ctx, buf, len, "/sys/class/vfio/noiommu-%d/%s",
+				group, attr);
+	return vfg_path(ctx, buf, len, "/sys/class/vfio/%d/%s", group, attr);
 }

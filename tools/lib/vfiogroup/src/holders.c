@@ -106,14 +106,14 @@ int vfg_group_get_holders(struct vfg_ctx *ctx, int group,
 	if (access(path, F_OK))
 		return -1;
 
-	if (!vfg_path(ctx, path, sizeof(path), "/sys/class/vfio/%d/holder",
-		      group) &&
+	if (!vfg_group_class_path(ctx, group, "holder", path, sizeof(path)) &&
 	    vfg_read_file(path, buf, sizeof(buf)) > 0 &&
 	    !vfg_parse_ulong(buf, &pid) && pid > 0 && pid <= INT_MAX &&
 	    holder_add(&v, &n, (int)pid, VFG_HOLDER_SYSFS))
 		goto nomem;
 
-	snprintf(node, sizeof(node), "/dev/vfio/%d", group);
+	if (vfg_group_get_node(ctx, group, node, sizeof(node)))
+		return -1;
 	if (vfg_path(ctx, path, sizeof(path), "/proc"))
 		goto fail;
 	d = opendir(path);

@@ -21,6 +21,12 @@ struct vfg_ctx {
 
 int vfg_path(struct vfg_ctx *ctx, char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/*
+ * @attr of @group in the module's /sys/class/vfio: GROUP/@attr, or
+ * noiommu-GROUP/@attr for a no-IOMMU group.  0 or -1 (errno).
+ */
+int vfg_group_class_path(struct vfg_ctx *ctx, int group, const char *attr,
+			 char *buf, size_t len);
 int vfg_strv_push(char ***strv, size_t *n, const char *s);
 
 /* Grow *@arr of @size-byte elements to hold *@n + 1; return the new slot. */

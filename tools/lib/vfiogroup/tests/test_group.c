@@ -4,6 +4,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +144,92 @@ START_TEST(test_bdf_normalize)
 }
 END_TEST
 
+/*
+ * A no-IOMMU group: made by VFIO for a device no IOMMU translates, named
+ * "vfio-noiommu", with its node and vfio attributes under "noiommu-N".
+ */
+static void add_noiommu(int group, const char *bdf)
+{
+	char p[128];
+
+	fakesys_device(fs, bdf, group);
+	snprintf(p, sizeof(p), "sys/kernel/iommu_groups/%d/name", group);
+	fakesys_file(fs, p, "vfio-noiommu\n");
+}
+
+START_TEST(test_noiommu_by_name)
+{
+	char node[64];
+
+	add_noiommu(7, "0000:00:06.0");
+	ck_assert_int_eq(vfg_group_is_noiommu(ctx, 7), 1);
+	ck_assert_int_eq(vfg_group_is_noiommu(ctx, 1), 0);
+	/* A name of another IOMMU driver's group is not it. */
+	fakesys_file(fs, "sys/kernel/iommu_groups/2/name", "other\n");
+	ck_assert_int_eq(vfg_group_is_noiommu(ctx, 2), 0);
+	errno = 0;
+	ck_assert_int_eq(vfg_group_is_noiommu(ctx, 9), -1);
+	ck_assert_int_eq(errno, ENOENT);
+
+	ck_assert_int_eq(vfg_group_get_node(ctx, 7, node, sizeof(node)), 0);
+	ck_assert_str_eq(node, "/dev/vfio/noiommu-7");
+	ck_assert_int_eq(vfg_group_get_node(ctx, 1, node, sizeof(node)), 0);
+	ck_assert_str_eq(node, "/dev/vfio/1");
+	errno = 0;
+	ck_assert_int_eq(vfg_group_get_node(ctx, 7, node, 10), -1);
+	ck_assert_int_eq(errno, ENAMETOOLONG);
+	errno = 0;
+	ck_assert_int_eq(vfg_group_get_node(ctx, 9, node, sizeof(node)), -1);
+	ck_assert_int_eq(errno, ENOENT);
+}
+END_TEST
+
+/* Without the module: the library's reading, marked no-IOMMU. */
+START_TEST(test_noiommu_status_library)
+{
+	struct vfg_group_status *st = NULL;
+
+	add_noiommu(7, "0000:00:06.0");
+	ck_assert_int_eq(vfg_group_get_status(ctx, 7, &st), 0);
+	ck_assert_int_eq(st->noiommu, 1);
+	ck_assert_str_eq(st->node, "/dev/vfio/noiommu-7");
+	ck_assert_int_eq(st->from_kernel, 0);
+	ck_assert_uint_eq(st->n_devices, 1);
+	ck_assert_str_eq(st->devices[0].name, "0000:00:06.0");
+	vfg_group_status_free(st);
+
+	ck_assert_int_eq(vfg_group_get_status(ctx, 1, &st), 0);
+	ck_assert_int_eq(st->noiommu, 0);
+	ck_assert_str_eq(st->node, "/dev/vfio/1");
+	vfg_group_status_free(st);
+}
+END_TEST
+
+/* With the module: its attributes are read from noiommu-N. */
+START_TEST(test_noiommu_status_kernel)
+{
+	struct vfg_group_status *st = NULL;
+
+	add_noiommu(7, "0000:00:06.0");
+	fakesys_file(fs, "sys/class/vfio/noiommu-7/viable", "1\n");
+	fakesys_file(fs, "sys/class/vfio/noiommu-7/blockers", "");
+	fakesys_file(fs, "sys/class/vfio/noiommu-7/holder", "4242\n");
+	/* The class device says it even without the group's name. */
+	fakesys_device(fs, "0000:00:07.0", 8);
+	fakesys_file(fs, "sys/class/vfio/noiommu-8/viable", "1\n");
+	ck_assert_int_eq(vfg_group_is_noiommu(ctx, 8), 1);
+	ck_assert_int_eq(vfg_group_get_status(ctx, 7, &st), 0);
+	ck_assert_int_eq(st->noiommu, 1);
+	ck_assert_int_eq(st->from_kernel, 1);
+	ck_assert_int_eq(st->viable, 1);
+	ck_assert_int_eq(st->holder, 4242);
+	vfg_group_status_free(st);
+	ck_assert_int_eq(vfg_group_is_viable(ctx, 7), 1);
+	fakesys_file(fs, "sys/class/vfio/noiommu-7/viable", "0\n");
+	ck_assert_int_eq(vfg_group_is_viable(ctx, 7), 0);
+}
+END_TEST
+
 Suite *group_suite(void)
 {
 	Suite *s = suite_create("group");
@@ -157,6 +244,9 @@ Suite *group_suite(void)
 	tcase_add_test(tc, test_members_of_missing_group);
 	tcase_add_test(tc, test_for_each_device);
 	tcase_add_test(tc, test_bdf_normalize);
+	tcase_add_test(tc, test_noiommu_by_name);
+	tcase_add_test(tc, test_noiommu_status_library);
+	tcase_add_test(tc, test_noiommu_status_kernel);
 	suite_add_tcase(s, tc);
 	return s;
 }

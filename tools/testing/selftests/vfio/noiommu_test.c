@@ -8,7 +8,8 @@
  * VFIO_NOIOMMU_IOMMU, without DMA mapping ioctls: the device is driven with
  * physical addresses, here the edu's DMA engine with the physical address
  * of a locked page from /proc/self/pagemap.  Everything needs
- * CAP_SYS_RAWIO.  With VFG_USE_KERNEL_VFIO=1 it runs against the kernel's
+ * CAP_SYS_RAWIO.  libvfiogroup and the vfio-group command list the group,
+ * marked no-IOMMU.  With VFG_USE_KERNEL_VFIO=1 it runs against the kernel's
  * VFIO, or is skipped when that kernel has no CONFIG_VFIO_NOIOMMU.
  */
 #include <errno.h>
@@ -27,6 +28,7 @@
 
 #include "kselftest_harness.h"
 #include "vfio_test_util.h"
+#include "vfiogroup/vfiogroup.h"
 #include "edu.h"
 
 #define NOIOMMU_PARAM "/sys/module/vfio/parameters/enable_unsafe_noiommu_mode"
@@ -276,6 +278,76 @@ TEST_F(noiommu, needs_rawio)
 	g.group = self->group;
 	g.bdf = self->t.lone;
 	EXPECT_EQ(EPERM, errno_without_rawio(get_device_fd, &g));
+}
+
+/* The output of "vfio-group ARGS" (its stdout and stderr) in @buf. */
+static int vfio_group_cmd(const char *args, char *buf, size_t len)
+{
+	const char *bin = getenv("VFG_CLI");
+	char cmd[256];
+	size_t n;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1",
+		 bin ? bin : "/opt/vfg/bin/vfio-group", args);
+	fflush(stdout);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	return pclose(f);
+}
+
+/* libvfiogroup and vfio-group see the group, and say it is no-IOMMU. */
+TEST_F(noiommu, listed_by_vfio_group)
+{
+	struct vfg_group_status *st = NULL;
+	struct vfg_ctx *ctx;
+	char node[64], want[128], args[64];
+	static char out[16384];
+
+	if (self->skip)
+		SKIP(return, "%s", self->skip);
+
+	ASSERT_EQ(0, bind_noiommu(self));
+	ctx = vfg_ctx_new(NULL);
+	ASSERT_NE(NULL, ctx);
+	EXPECT_EQ(1, vfg_group_is_noiommu(ctx, self->id));
+	ASSERT_EQ(0, vfg_group_get_node(ctx, self->id, node, sizeof(node)));
+	EXPECT_STREQ(self->path, node);
+	ASSERT_EQ(0, vfg_group_get_status(ctx, self->id, &st));
+	EXPECT_EQ(1, st->noiommu);
+	EXPECT_STREQ(self->path, st->node);
+	EXPECT_EQ(1, st->viable);
+	/* Ours publishes the group's attributes, under noiommu-N. */
+	if (vfg_ours())
+		EXPECT_EQ(1, st->from_kernel);
+	vfg_group_status_free(st);
+
+	/* Held (by us alone: not inherited by vfio-group). */
+	self->group = open(self->path, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->group);
+	ASSERT_EQ(0, vfio_group_cmd("list", out, sizeof(out)));
+	snprintf(want, sizeof(want), "group %d (no-IOMMU, unsafe): viable\n",
+		 self->id);
+	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
+	snprintf(want, sizeof(want), "    no IOMMU: %s;", self->path);
+	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
+	snprintf(want, sizeof(want), "    held by %d (", getpid());
+	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
+
+	snprintf(args, sizeof(args), "--json list %s", self->t.lone);
+	ASSERT_EQ(0, vfio_group_cmd(args, out, sizeof(out)));
+	snprintf(want, sizeof(want), "\"noiommu\":true,\"node\":\"%s\"}",
+		 self->path);
+	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
+
+	snprintf(args, sizeof(args), "explain %d", self->id);
+	ASSERT_EQ(0, vfio_group_cmd(args, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "No IOMMU: VFIO's no-IOMMU mode"))
+		TH_LOG("%s", out);
+	vfg_ctx_free(ctx);
 }
 
 TEST_F(noiommu, device)

@@ -251,6 +251,10 @@ struct vfg_blocker {
  * @devices: the members in address order
  * @n_blockers: number of entries in @blockers
  * @blockers: the members that keep the group from being viable
+ * @noiommu: 1 for a no-IOMMU group (see vfg_group_is_noiommu()): nothing
+ *           isolates its device's DMA
+ * @node: the group's character device, "/dev/vfio/GROUP" or, for a no-IOMMU
+ *        group, "/dev/vfio/noiommu-GROUP" (without the context's root)
  */
 struct vfg_group_status {
 	int group;
@@ -261,6 +265,8 @@ struct vfg_group_status {
 	struct vfg_device_info *devices;
 	size_t n_blockers;
 	struct vfg_blocker *blockers;
+	int noiommu;
+	char node[VFG_NAME_MAX];
 };
 
 /**
@@ -290,6 +296,35 @@ void vfg_group_status_free(struct vfg_group_status *status);
  * Return: 1 if viable, 0 if not, -1 on error with errno set.
  */
 int vfg_group_is_viable(struct vfg_ctx *ctx, int group);
+
+/**
+ * vfg_group_is_noiommu() - whether a group is a VFIO no-IOMMU group
+ * @ctx: library context
+ * @group: IOMMU group number
+ *
+ * With the vfio module's enable_unsafe_noiommu_mode, binding a device that
+ * has no IOMMU group to vfio-pci makes one for it alone, named
+ * "vfio-noiommu" (/sys/kernel/iommu_groups/GROUP/name), whose node is
+ * /dev/vfio/noiommu-GROUP and whose vfio attributes are in
+ * /sys/class/vfio/noiommu-GROUP.  Nothing isolates the device's DMA: using
+ * it needs CAP_SYS_RAWIO and taints the kernel.
+ *
+ * Return: 1 for a no-IOMMU group, 0 for another, -1 with errno set
+ * (ENOENT: no such group).
+ */
+int vfg_group_is_noiommu(struct vfg_ctx *ctx, int group);
+
+/**
+ * vfg_group_get_node() - the character device of a group
+ * @ctx: library context
+ * @group: IOMMU group number
+ * @buf: set to "/dev/vfio/GROUP", or "/dev/vfio/noiommu-GROUP" for a
+ *       no-IOMMU group (without the context's root)
+ * @len: size of @buf
+ *
+ * Return: 0, or -1 with errno set (ENOENT: no such group, ENAMETOOLONG).
+ */
+int vfg_group_get_node(struct vfg_ctx *ctx, int group, char *buf, size_t len);
 
 /* ------------------------------------------------------------------------
  * Why a group has the members it has
