@@ -132,6 +132,9 @@ static int vfg_pci_open_device(struct vfg_device *core)
 	vdev->irq_type = -1;
 	ret = vfg_pci_config_init(vdev);
 	mutex_unlock(&vdev->lock);
+	/* What the device decodes now, for the first accesses (rdwr.c). */
+	down_write(&vdev->memory_lock);
+	vfg_pci_memory_write_unlock(vdev);
 	if (ret)
 		goto err_disable;
 	vfg_pci_sriov_open(vdev);
@@ -190,7 +193,7 @@ static void vfg_pci_revoke(struct vfg_device *core)
 	mutex_lock(&vdev->lock);
 	down_write(&vdev->memory_lock);
 	vdev->revoked = true;
-	up_write(&vdev->memory_lock);
+	vfg_pci_memory_write_unlock(vdev);
 	mutex_unlock(&vdev->lock);
 	vfg_device_zap_mappings(core);
 	vfg_pci_disable(vdev, false);
@@ -328,7 +331,7 @@ static void vfg_pci_reset_begin(struct vfg_pci_device *vdev)
 
 static void vfg_pci_reset_end(struct vfg_pci_device *vdev)
 {
-	up_write(&vdev->memory_lock);
+	vfg_pci_memory_write_unlock(vdev);
 }
 
 static long vfg_pci_reset(struct vfg_pci_device *vdev)
