@@ -15,6 +15,14 @@
  *   status    only the write-one-to-clear error bits pass through
  *   0x0c/0x0d cache line size and latency timer pass through
  *
+ * The identity registers (vendor and device ID, revision and class,
+ * header type, subsystem IDs, capability pointer) are read-only copies
+ * taken at open, so reading them costs no device access; a VF gets its
+ * IDs from the PCI core, as the VF itself reads all ones there.  A read
+ * touches the device only for the dwords that have bits that are not
+ * virtual.  A function without a memory enable of its own (a VF) keeps
+ * that bit of the command register virtual.
+ *
  * BARs and the ROM BAR are virtual: they read back what was written, masked
  * by the region size, so the sizing write of all ones (0xfffff800 for the
  * ROM, as QEMU writes it) returns the size pattern and the device's real BARs
@@ -153,11 +161,36 @@ int vfg_pci_config_init(struct vfg_pci_device *vdev)
 		cfg_put32(vdev, i, ret ? ~0U : v);
 	}
 
+	/*
+	 * The identity registers never change: read them from the image,
+	 * without a device access.  A VF reads all ones for its vendor and
+	 * device IDs (the SR-IOV spec); the PCI core knows the real ones.
+	 */
+	cfg_mark(vdev, PCI_VENDOR_ID, 4, 0xff, 0);
+	cfg_mark(vdev, PCI_CLASS_REVISION, 4, 0xff, 0);
+	cfg_mark(vdev, PCI_HEADER_TYPE, 1, 0xff, 0);
+	cfg_mark(vdev, PCI_SUBSYSTEM_VENDOR_ID, 4, 0xff, 0);
+	cfg_mark(vdev, PCI_CAPABILITY_LIST, 1, 0xff, 0);
+	if (pdev->is_virtfn) {
+		put_unaligned_le16(pdev->vendor, vdev->vconfig + PCI_VENDOR_ID);
+		put_unaligned_le16(pdev->device, vdev->vconfig + PCI_DEVICE_ID);
+	}
+
 	/* Command: INTx disable is ours, and masks INTx (intr.c). */
 	vdev->vconfig[PCI_COMMAND + 1] &= ~(PCI_COMMAND_INTX_DISABLE >> 8);
 	vdev->intx_virq_disabled = false;
 	vdev->vconfig_virt[PCI_COMMAND + 1] = PCI_COMMAND_INTX_DISABLE >> 8;
 	vdev->vconfig_wr[PCI_COMMAND + 1] = PCI_COMMAND_INTX_DISABLE >> 8;
+	/*
+	 * A function without a memory enable of its own (a VF: its PF's
+	 * SR-IOV control enables its BARs) keeps the bit in the image, so
+	 * userspace reads back what it wrote; BAR access does not depend on
+	 * it (rdwr.c).
+	 */
+	if (pdev->no_command_memory) {
+		vdev->vconfig_virt[PCI_COMMAND] = PCI_COMMAND_MEMORY;
+		vdev->vconfig_wr[PCI_COMMAND] = PCI_COMMAND_MEMORY;
+	}
 
 	cfg_mark(vdev, PCI_BASE_ADDRESS_0, 4 * PCI_STD_NUM_BARS, 0xff, 0xff);
 	cfg_mark(vdev, PCI_CARDBUS_CIS, 4, 0xff, 0);
@@ -216,11 +249,17 @@ static int cfg_read_chunk(struct vfg_pci_device *vdev, int pos, int len,
 {
 	int base = pos & ~3, i, ret;
 	u8 hw[4];
-	u32 v;
+	u32 v = 0;
 
-	ret = pci_user_read_config_dword(vdev->pdev, base, &v);
-	if (ret)
-		return pcibios_err_to_errno(ret);
+	/* Bytes that are wholly virtual need no device access. */
+	for (i = 0; i < len; i++)
+		if (vdev->vconfig_virt[pos + i] != 0xff)
+			break;
+	if (i < len) {
+		ret = pci_user_read_config_dword(vdev->pdev, base, &v);
+		if (ret)
+			return pcibios_err_to_errno(ret);
+	}
 	put_unaligned_le32(v, hw);
 	for (i = 0; i < len; i++) {
 		u8 m = vdev->vconfig_virt[pos + i];
@@ -240,8 +279,9 @@ static int cfg_read_chunk(struct vfg_pci_device *vdev, int pos, int len,
 static int cfg_write_command(struct vfg_pci_device *vdev, int pos, u8 val)
 {
 	struct pci_dev *pdev = vdev->pdev;
-	u16 mask = pos == PCI_COMMAND ? CMD_PASSTHRU & 0xff :
-					CMD_PASSTHRU & 0xff00;
+	u16 pass = CMD_PASSTHRU & ~(u16)(vdev->pdev->no_command_memory ?
+					 PCI_COMMAND_MEMORY : 0);
+	u16 mask = pos == PCI_COMMAND ? pass & 0xff : pass & 0xff00;
 	u16 user = pos == PCI_COMMAND ? val : val << 8;
 	u16 cmd, new;
 	int ret;
@@ -256,7 +296,7 @@ static int cfg_write_command(struct vfg_pci_device *vdev, int pos, u8 val)
 		vfg_device_zap_mappings(&vdev->core);
 	ret = pci_user_write_config_word(pdev, PCI_COMMAND, new);
 out:
-	up_write(&vdev->memory_lock);
+	vfg_pci_memory_write_unlock(vdev);
 	return ret;
 }
 
@@ -334,16 +374,18 @@ static int cfg_write_chunk(struct vfg_pci_device *vdev, int pos, int len,
 ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
 			  size_t count, loff_t pos, bool write)
 {
+	u8 small[VFG_PCI_SMALL_IO], *tmp = small;
 	size_t done = 0;
 	int len, ret = 0;
-	u8 *tmp;
 
 	if (pos < 0 || pos >= vdev->cfg_size)
 		return -EINVAL;
 	count = min_t(size_t, count, vdev->cfg_size - pos);
-	tmp = kmalloc(count, GFP_KERNEL);
-	if (!tmp)
-		return -ENOMEM;
+	if (count > sizeof(small)) {
+		tmp = kmalloc(count, GFP_KERNEL);
+		if (!tmp)
+			return -ENOMEM;
+	}
 	if (write && copy_from_user(tmp, buf, count)) {
 		ret = -EFAULT;
 		goto out;
@@ -368,6 +410,7 @@ ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
 		ret = -EFAULT;
 	}
 out:
-	kfree(tmp);
+	if (tmp != small)
+		kfree(tmp);
 	return done ? done : ret;
 }

@@ -488,7 +488,7 @@ static bool vfg_msix_mem_enable(struct vfg_pci_device *vdev, bool msix)
 	down_write(&vdev->memory_lock);
 	pci_read_config_word(vdev->pdev, PCI_COMMAND, &cmd);
 	if (cmd & PCI_COMMAND_MEMORY) {
-		up_write(&vdev->memory_lock);
+		vfg_pci_memory_write_unlock(vdev);
 		return false;
 	}
 	pci_write_config_word(vdev->pdev, PCI_COMMAND, cmd | PCI_COMMAND_MEMORY);
@@ -504,7 +504,7 @@ static void vfg_msix_mem_restore(struct vfg_pci_device *vdev, bool enabled)
 	pci_read_config_word(vdev->pdev, PCI_COMMAND, &cmd);
 	pci_write_config_word(vdev->pdev, PCI_COMMAND,
 			      cmd & ~PCI_COMMAND_MEMORY);
-	up_write(&vdev->memory_lock);
+	vfg_pci_memory_write_unlock(vdev);
 }
 
 /*

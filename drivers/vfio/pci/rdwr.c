@@ -15,7 +15,12 @@
  * fault) if not.  Whoever takes decoding away holds it for writing: a
  * userspace config write that changes the command register (which zaps the
  * mappings when it clears the memory enable), a reset (which zaps them
- * first), a revoke.
+ * first), a revoke.  The check reads a copy of the command register that
+ * vfg_pci_memory_write_unlock() takes from the device at the end of each
+ * such change, not the device itself: a config access per BAR access
+ * would cost more than the access.  A function without a memory enable of
+ * its own (pdev->no_command_memory: a VF) decodes its memory BARs whenever
+ * its PF's SR-IOV control does.
  *
  * mmap maps memory BARs uncached, a page at a time as they are touched: the
  * fault handler inserts the page under vdev->memory_lock (read), taken under
@@ -50,6 +55,9 @@ static int vfg_pci_bar_claim(struct vfg_pci_device *vdev, int bar)
 	struct resource *r = &pdev->resource[bar];
 	int ret = 0;
 
+	/* Claimed bits are only cleared once no access can run (see @claimed). */
+	if (smp_load_acquire(&vdev->claimed) & BIT(bar))
+		return 0;
 	mutex_lock(&vdev->claim_lock);
 	if (vdev->claimed & BIT(bar))
 		goto out;
@@ -66,7 +74,8 @@ static int vfg_pci_bar_claim(struct vfg_pci_device *vdev, int bar)
 		ret = -EBUSY;
 		goto out;
 	}
-	vdev->claimed |= BIT(bar);
+	/* Pairs with the lockless test above: the claim is done. */
+	smp_store_release(&vdev->claimed, vdev->claimed | BIT(bar));
 out:
 	mutex_unlock(&vdev->claim_lock);
 	return ret;
@@ -84,27 +93,69 @@ void vfg_pci_release_bars(struct vfg_pci_device *vdev)
 	mutex_unlock(&vdev->claim_lock);
 }
 
+/*
+ * The kernel mapping of @bar for pread/pwrite, made on first use.  Called
+ * with memory_lock held for reading and the device not revoked: the mapping
+ * is taken down only at the last close or after a revoke, so once published
+ * it stays valid for the caller without further locking.
+ */
 static void __iomem *vfg_pci_bar_map(struct vfg_pci_device *vdev, int bar)
 {
-	lockdep_assert_held(&vdev->lock);
-	if (!vdev->barmap[bar])
-		vdev->barmap[bar] = pci_iomap(vdev->pdev, bar, 0);
-	return vdev->barmap[bar];
+	void __iomem *io;
+
+	lockdep_assert_held(&vdev->memory_lock);
+	/* Pairs with the release below: a mapping seen is a mapping made. */
+	io = smp_load_acquire(&vdev->barmap[bar]);
+	if (io)
+		return io;
+	mutex_lock(&vdev->claim_lock);
+	io = vdev->barmap[bar];
+	if (!io) {
+		io = pci_iomap(vdev->pdev, bar, 0);
+		/* Publish it whole to the lockless readers above. */
+		smp_store_release(&vdev->barmap[bar], io);
+	}
+	mutex_unlock(&vdev->claim_lock);
+	return io;
 }
 
 /**
  * vfg_pci_unmap_bars() - drop the kernel mappings of the BARs
- * @vdev: the device, with its lock held
+ * @vdev: the device, at its last close or revoked: no access runs
  */
 void vfg_pci_unmap_bars(struct vfg_pci_device *vdev)
 {
 	int i;
 
+	mutex_lock(&vdev->claim_lock);
 	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
 		if (vdev->barmap[i])
 			pci_iounmap(vdev->pdev, vdev->barmap[i]);
 		vdev->barmap[i] = NULL;
 	}
+	mutex_unlock(&vdev->claim_lock);
+}
+
+/**
+ * vfg_pci_memory_write_unlock() - end a change of what the device decodes
+ * @vdev: the device, with memory_lock held for writing
+ *
+ * Whoever may change the device's decoding (a command register write, a
+ * reset, a power state change, the MSI-X setup) holds memory_lock for
+ * writing and releases it here: the command register is read back once,
+ * and every access until the next change checks that copy instead of
+ * reading the device's config space each time.
+ */
+void vfg_pci_memory_write_unlock(struct vfg_pci_device *vdev)
+{
+	u16 cmd;
+
+	lockdep_assert_held_write(&vdev->memory_lock);
+	if (pci_read_config_word(vdev->pdev, PCI_COMMAND, &cmd) ||
+	    cmd == 0xffff)
+		cmd = 0;
+	vdev->decodes = cmd & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO);
+	up_write(&vdev->memory_lock);
 }
 
 /**
@@ -117,7 +168,7 @@ void vfg_pci_unmap_bars(struct vfg_pci_device *vdev)
  */
 bool vfg_pci_bar_decoded(struct vfg_pci_device *vdev, int bar)
 {
-	u16 cmd, need = PCI_COMMAND_MEMORY;
+	u16 need = PCI_COMMAND_MEMORY;
 
 	lockdep_assert_held(&vdev->memory_lock);
 	if (vdev->revoked)
@@ -125,9 +176,9 @@ bool vfg_pci_bar_decoded(struct vfg_pci_device *vdev, int bar)
 	if (bar < PCI_STD_NUM_BARS &&
 	    pci_resource_flags(vdev->pdev, bar) & IORESOURCE_IO)
 		need = PCI_COMMAND_IO;
-	if (pci_read_config_word(vdev->pdev, PCI_COMMAND, &cmd))
-		return false;
-	return cmd != 0xffff && (cmd & need);
+	else if (vdev->pdev->no_command_memory)
+		return true;	/* a VF: its PF's SR-IOV control decides */
+	return vdev->decodes & need;
 }
 
 /* Does [pos, pos + len) of @bar touch the MSI-X table? */
@@ -191,8 +242,11 @@ static void vfg_pci_bar_io(struct vfg_pci_device *vdev, int bar,
  * @pos: offset in the BAR
  * @write: direction
  *
- * Goes through a bounce buffer, a page at a time: user memory is touched
- * only outside vdev->lock and memory_lock (see vfg_pci_config_rw()).
+ * Goes through a bounce buffer, a page at a time (on the stack for small
+ * accesses): user memory is touched only outside memory_lock (see
+ * vfg_pci_config_rw()).  vdev->lock is not taken: the claim and the kernel
+ * mapping of the BAR have their own lock (claim_lock), and memory_lock
+ * keeps out the revoke and every change of decoding.
  *
  * Return: bytes transferred, or a negative errno: -EINVAL outside the BAR,
  * -EIO while the device does not decode it (or is being reset), -ENODEV
@@ -202,25 +256,27 @@ ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
 		       char __user *buf, size_t count, loff_t pos, bool write)
 {
 	resource_size_t size = vdev->bar_size[bar];
+	u8 small[VFG_PCI_SMALL_IO], *tmp = small;
 	void __iomem *io;
-	size_t done = 0, n;
+	size_t done = 0, n, chunk;
 	int ret = 0;
-	u8 *tmp;
 
 	if (!size || pos < 0 || pos >= size)
 		return -EINVAL;
 	count = min_t(u64, count, size - pos);
-	tmp = kmalloc(min_t(size_t, count, PAGE_SIZE), GFP_KERNEL);
-	if (!tmp)
-		return -ENOMEM;
+	chunk = count <= sizeof(small) ? sizeof(small) : PAGE_SIZE;
+	if (count > sizeof(small)) {
+		tmp = kmalloc(min_t(size_t, count, PAGE_SIZE), GFP_KERNEL);
+		if (!tmp)
+			return -ENOMEM;
+	}
 
 	while (done < count) {
-		n = min_t(size_t, count - done, PAGE_SIZE);
+		n = min_t(size_t, count - done, chunk);
 		if (write && copy_from_user(tmp, buf + done, n)) {
 			ret = -EFAULT;
 			break;
 		}
-		mutex_lock(&vdev->lock);
 		down_read(&vdev->memory_lock);
 		if (vdev->revoked)
 			ret = -ENODEV;
@@ -234,7 +290,6 @@ ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
 		else if (!ret)
 			ret = -ENOMEM;
 		up_read(&vdev->memory_lock);
-		mutex_unlock(&vdev->lock);
 		if (ret)
 			break;
 		if (!write && copy_to_user(buf + done, tmp, n)) {
@@ -243,7 +298,8 @@ ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
 		}
 		done += n;
 	}
-	kfree(tmp);
+	if (tmp != small)
+		kfree(tmp);
 	return done ? done : ret;
 }
 

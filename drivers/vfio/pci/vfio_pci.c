@@ -132,6 +132,9 @@ static int vfg_pci_open_device(struct vfg_device *core)
 	vdev->irq_type = -1;
 	ret = vfg_pci_config_init(vdev);
 	mutex_unlock(&vdev->lock);
+	/* What the device decodes now, for the first accesses (rdwr.c). */
+	down_write(&vdev->memory_lock);
+	vfg_pci_memory_write_unlock(vdev);
 	if (ret)
 		goto err_disable;
 	vfg_pci_sriov_open(vdev);
@@ -191,7 +194,7 @@ static void vfg_pci_revoke(struct vfg_device *core)
 	mutex_lock(&vdev->lock);
 	down_write(&vdev->memory_lock);
 	vdev->revoked = true;
-	up_write(&vdev->memory_lock);
+	vfg_pci_memory_write_unlock(vdev);
 	mutex_unlock(&vdev->lock);
 	vfg_device_zap_mappings(core);
 	vfg_pci_disable(vdev, false);
@@ -329,7 +332,7 @@ static void vfg_pci_reset_begin(struct vfg_pci_device *vdev)
 
 static void vfg_pci_reset_end(struct vfg_pci_device *vdev)
 {
-	up_write(&vdev->memory_lock);
+	vfg_pci_memory_write_unlock(vdev);
 }
 
 static long vfg_pci_reset(struct vfg_pci_device *vdev)
@@ -469,6 +472,42 @@ struct vfg_hot_reset {
 	struct vfg_device **vdevs;
 	int nr_vdevs;
 };
+
+/*
+ * Serialises the hot resets that quiesce several devices at once, so that
+ * two of them never take the same memory_locks in different orders; the
+ * lockdep nesting annotation of those memory_locks names it.
+ */
+static DEFINE_MUTEX(vfg_hot_reset_lock);
+
+/*
+ * Close the BARs of every device the reset hits, the caller's and its
+ * siblings' alike, as vfg_pci_reset_begin() does for one: their mappings
+ * are zapped and their accesses wait until vfg_hot_reset_resume(), so no
+ * access reaches a device while the reset has its decoding off.  Each
+ * device in @hr is bound to vfio-pci (vfg_hot_reset_hold_device()).
+ */
+static void vfg_hot_reset_quiesce(struct vfg_hot_reset *hr)
+{
+	struct vfg_pci_device *sib;
+	int i;
+
+	mutex_lock(&vfg_hot_reset_lock);
+	for (i = 0; i < hr->nr_vdevs; i++) {
+		sib = to_vfg_pci(hr->vdevs[i]);
+		down_write_nest_lock(&sib->memory_lock, &vfg_hot_reset_lock);
+		vfg_device_zap_mappings(&sib->core);
+	}
+}
+
+static void vfg_hot_reset_resume(struct vfg_hot_reset *hr)
+{
+	int i;
+
+	for (i = 0; i < hr->nr_vdevs; i++)
+		vfg_pci_memory_write_unlock(to_vfg_pci(hr->vdevs[i]));
+	mutex_unlock(&vfg_hot_reset_lock);
+}
 
 static void vfg_hot_reset_release_devices(struct vfg_hot_reset *hr)
 {
@@ -648,9 +687,9 @@ static long vfg_pci_hot_reset(struct vfg_pci_device *vdev, void __user *arg)
 	for (i = 0; i < w.nr && !ret; i++)
 		ret = vfg_hot_reset_hold_device(vdev, &hr, w.devs[i]);
 	if (!ret) {
-		vfg_pci_reset_begin(vdev);
+		vfg_hot_reset_quiesce(&hr);
 		ret = pci_reset_bus(vdev->pdev);
-		vfg_pci_reset_end(vdev);
+		vfg_hot_reset_resume(&hr);
 	}
 	vfg_hot_reset_release_devices(&hr);
 out_walk_unlock:

@@ -56,6 +56,9 @@
 #define VFG_PCI_OFFSET(index)	((u64)(index) << VFG_PCI_OFFSET_SHIFT)
 #define VFG_PCI_OFFSET_MASK	(VFG_PCI_OFFSET(1) - 1)
 
+/* pread/pwrite of up to this many bytes bounce through the stack. */
+#define VFG_PCI_SMALL_IO	64
+
 /**
  * struct vfg_virqfd - an eventfd that calls back when userspace signals it
  * @eventfd: the eventfd
@@ -103,6 +106,9 @@ struct vfg_pci_irq_ctx {
  * @memory_lock: see above
  * @revoked: access was taken away at removal: our paths fail with -ENODEV
  *           (set under @lock and @memory_lock)
+ * @decodes: PCI_COMMAND_MEMORY and PCI_COMMAND_IO as the device's command
+ *           register had them when @memory_lock was last released from
+ *           writing (vfg_pci_memory_write_unlock()); read under it
  * @reset_works: a function reset method exists
  * @idle_d3: runtime PM may put the device in D3hot while no fd has it open
  *           (vfio-pci's disable_idle_d3 when it was bound)
@@ -110,17 +116,21 @@ struct vfg_pci_irq_ctx {
  *              (power.c); changed under @memory_lock held for writing,
  *              tested (the fault handler) with it held for reading
  * @pm_wake: the entry's wakeup eventfd, or NULL; as @pm_engaged
- * @claim_lock: protects @claimed; a leaf, taken under @lock, memory_lock
- *              and mmap_lock (rdwr.c)
+ * @claim_lock: serialises writers of @claimed and @barmap; a leaf, taken
+ *              under @lock, memory_lock and mmap_lock (rdwr.c)
  * @claimed: BARs requested from the PCI core since the first open, by
- *           their first use (rdwr.c)
+ *           their first use (rdwr.c); bits are set under @claim_lock
+ *           (release) and may be tested without it (acquire), since they
+ *           are cleared only when no access can run: at the last close or
+ *           after a revoke
  * @saved_state: config state as the device was bound, restored at last close
  * @vconfig: virtual config space image (see config.c)
  * @vconfig_virt: per byte, the bits read from @vconfig instead of the device
  * @vconfig_wr: per byte, the bits userspace may write to @vconfig
  * @cfg_size: config space size (256 or 4096)
  * @bar_size: size of each BAR and of the ROM (index 6)
- * @barmap: ioremapped BARs, mapped on first use
+ * @barmap: ioremapped BARs, mapped on first use; as @claimed, published
+ *          under @claim_lock and read without it under memory_lock
  * @msix_bar: BAR holding the MSI-X table, or -1
  * @msix_offset: offset of the table in that BAR
  * @msix_size: size of the table in bytes
@@ -155,11 +165,12 @@ struct vfg_pci_device {
 	struct rw_semaphore memory_lock;	/* see above */
 	struct mutex lock;		/* see above */
 	bool revoked;
+	u16 decodes;
 	bool reset_works;
 	bool idle_d3;
 	bool pm_engaged;		/* under memory_lock */
 	struct eventfd_ctx *pm_wake;	/* under memory_lock */
-	struct mutex claim_lock;	/* protects claimed */
+	struct mutex claim_lock;	/* see above */
 	u32 claimed;
 	struct pci_saved_state *saved_state;
 
@@ -218,6 +229,7 @@ ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
 			  size_t count, loff_t pos, bool write);
 
 /* rdwr.c */
+void vfg_pci_memory_write_unlock(struct vfg_pci_device *vdev);
 bool vfg_pci_bar_decoded(struct vfg_pci_device *vdev, int bar);
 ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
 		       char __user *buf, size_t count, loff_t pos, bool write);

@@ -10,11 +10,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -215,6 +217,76 @@ TEST_F(hr, device_not_ours)
  * rebinding to pci-stub.  Each reset either fails or happens while all
  * three are ours; nothing crashes, and afterwards the reset works again.
  */
+struct sibling_reader {
+	int fd;
+	volatile uint32_t *bar;	/* BAR0 mmapped: read it there, not pread */
+	volatile int stop;
+	long reads, stray;	/* answered, and answered with no edu ID */
+	long fails;		/* refused (EIO while not decoding) */
+};
+
+static void *sibling_read(void *arg)
+{
+	struct sibling_reader *r = arg;
+	uint32_t v;
+
+	while (!r->stop) {
+		if (r->bar) {
+			v = r->bar[EDU_REG_ID / 4];	/* a fault waits */
+		} else if (pread(r->fd, &v, 4,
+				 (off_t)VFIO_PCI_BAR0_REGION_INDEX << 40 |
+				 EDU_REG_ID) != 4) {
+			r->fails++;	/* EIO: not decoding; never data */
+			continue;
+		}
+		r->reads++;
+		if (v != EDU_ID)
+			r->stray++;
+	}
+	return NULL;
+}
+
+/*
+ * A bus reset takes decoding away from every device on the bus, not only
+ * from the caller's: while it runs, an access to a sibling's BAR (another
+ * group of the caller's) must wait or fail, never reach a device that does
+ * not decode it (it reads back no edu ID then).  Before the siblings were
+ * quiesced too, a reader on one saw stray values in every run.
+ */
+TEST_F_TIMEOUT(hr, siblings_wait_for_the_reset, 120)
+{
+	struct sibling_reader r[2] = { };
+	pthread_t t[2];
+	int fds[3], i;
+	void *bar;
+
+	ASSERT_EQ(0, vfg_dev_open(&self->d[0], self->t.sedu[0]));
+	ASSERT_EQ(0, vfg_dev_open(&self->d[1], self->t.sedu[1]));
+	ASSERT_EQ(0, vfg_dev_attach(&self->d[2], self->t.sedu[2]));
+	for (i = 0; i < 3; i++)
+		fds[i] = self->d[i].group;
+	bar = vfg_region_mmap(self->d[1].fd, VFIO_PCI_BAR0_REGION_INDEX, 0,
+			      EDU_BAR0_SIZE, PROT_READ);
+	ASSERT_NE(NULL, bar);
+	r[0].fd = self->d[1].fd;
+	r[1].bar = bar;
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, sibling_read, &r[i]));
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ(0, hot_reset(self->d[0].fd, fds, 3));
+	for (i = 0; i < 2; i++) {
+		r[i].stop = 1;
+		pthread_join(t[i], NULL);
+		TH_LOG("%s: %ld sibling reads during 5 resets, %ld stray, %ld refused",
+		       i ? "mmap" : "pread", r[i].reads, r[i].stray,
+		       r[i].fails);
+		EXPECT_LT(0, r[i].reads);
+		EXPECT_EQ(0, r[i].stray);
+	}
+	munmap(bar, EDU_BAR0_SIZE);
+	EXPECT_EQ(EDU_ID, edu_id(self->d[1].fd));
+}
+
 TEST_F_TIMEOUT(hr, race_remove_and_rebind, 120)
 {
 	int fds[3], i, ok = 0, refused = 0, other = 0, st;

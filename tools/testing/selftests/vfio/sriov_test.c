@@ -8,11 +8,13 @@
  * kernel's own VFIO too (VFG_USE_KERNEL_VFIO=1).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
@@ -328,6 +330,78 @@ TEST_F(sriov, vf_needs_token)
 	EXPECT_LE(0, fd2);
 	if (fd2 >= 0)
 		close(fd2);
+	close(fd);
+}
+
+/* A VF's hardware ID (0x1b36:0x0010 for QEMU's nvme) in sysfs. */
+static unsigned long vf_sysfs_id(const char *vf, const char *attr)
+{
+	char path[256];
+	unsigned long v = 0;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", vf, attr);
+	if (vfg_sysfs_read_hex(path, &v))
+		return ~0UL;
+	return v;
+}
+
+/* The command register as the device has it (sysfs config, not ours). */
+static int hw_command(const char *bdf)
+{
+	char path[256];
+	uint16_t cmd;
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = pread(fd, &cmd, 2, PCI_COMMAND);
+	close(fd);
+	return n == 2 ? cmd : -1;
+}
+
+/*
+ * A VF reads all ones as its vendor and device ID (SR-IOV spec; QEMU's
+ * nvme VF does so too), and has no memory enable of its own: a VMM reading
+ * config space through the device fd must see the real IDs, and a guest
+ * clearing and setting the memory bit must neither lose the BARs nor touch
+ * the device's command register.
+ */
+TEST_F(sriov, vf_config_as_a_guest_sees_it)
+{
+	uint16_t cmd;
+	uint32_t cap;
+	int fd, hw;
+
+	ASSERT_EQ(0, make_vfs(_metadata, self));
+	ASSERT_EQ(0, set_token(self->dpf.fd, token_a));
+	fd = get_fd(self->dvf[0].group, self->vf[0], token_a);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(vf_sysfs_id(self->vf[0], "vendor"), vfg_cfg_read16(fd, 0));
+	EXPECT_EQ(vf_sysfs_id(self->vf[0], "device"), vfg_cfg_read16(fd, 2));
+
+	hw = hw_command(self->vf[0]);
+	ASSERT_LE(0, hw);
+	cmd = vfg_cfg_read16(fd, PCI_COMMAND);
+	ASSERT_EQ(0, vfg_cfg_write16(fd, PCI_COMMAND,
+				     cmd & ~PCI_COMMAND_MEMORY));
+	EXPECT_EQ(0, vfg_cfg_read16(fd, PCI_COMMAND) & PCI_COMMAND_MEMORY);
+	/*
+	 * Ours keeps the bit away from the device; the kernel's writes it
+	 * through (a real VF ignores it; QEMU's stores it).
+	 */
+	if (vfg_ours())
+		EXPECT_EQ(hw & PCI_COMMAND_MEMORY,
+			  hw_command(self->vf[0]) & PCI_COMMAND_MEMORY);
+	/* The BAR still answers: the PF's SR-IOV control enables it. */
+	EXPECT_EQ(4, vfg_region_read(fd, 0, 0, &cap, 4));
+	EXPECT_NE(0xffffffffu, cap);
+	ASSERT_EQ(0, vfg_cfg_write16(fd, PCI_COMMAND,
+				     cmd | PCI_COMMAND_MEMORY));
+	EXPECT_EQ(PCI_COMMAND_MEMORY,
+		  vfg_cfg_read16(fd, PCI_COMMAND) & PCI_COMMAND_MEMORY);
+	EXPECT_EQ(4, vfg_region_read(fd, 0, 0, &cap, 4));
 	close(fd);
 }
 
