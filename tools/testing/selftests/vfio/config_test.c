@@ -18,6 +18,7 @@
  * kernel's vfio-pci too (VFG_USE_KERNEL_VFIO=1), which behaves the same.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -343,51 +344,181 @@ TEST_F(cfg, flr_devctl_resets)
 	EXPECT_EQ(NVME_CC_QES, bar0_read32(self->d.fd, NVME_REG_CC, &r));
 }
 
+/* ---- races ---------------------------------------------------------------- */
+
+#define RACE_ROUNDS	25
+
+struct race {
+	int fd;
+	unsigned int exp, pm;
+	int bad;		/* calls that failed as they must not */
+	int reads;		/* BAR0 reads that worked */
+};
+
+static void *race_flr(void *arg)
+{
+	struct race *r = arg;
+	uint16_t ctl;
+	int i;
+
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		ctl = vfg_cfg_read16(r->fd, r->exp + EXP_DEVCTL);
+		if (vfg_cfg_write16(r->fd, r->exp + EXP_DEVCTL,
+				    ctl | DEVCTL_FLR))
+			__atomic_add_fetch(&r->bad, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void *race_reset(void *arg)
+{
+	struct race *r = arg;
+	int i;
+
+	/* EAGAIN: the PCI core's trylock of the device lock lost a race. */
+	for (i = 0; i < RACE_ROUNDS; i++)
+		if (ioctl(r->fd, VFIO_DEVICE_RESET) && errno != EAGAIN)
+			__atomic_add_fetch(&r->bad, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void *race_pm(void *arg)
+{
+	struct race *r = arg;
+	int i;
+
+	for (i = 0; i < RACE_ROUNDS; i++)
+		if (set_pm_state(r->fd, r->pm, 3) || set_pm_state(r->fd, r->pm, 0))
+			__atomic_add_fetch(&r->bad, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void *race_bar(void *arg)
+{
+	struct race *r = arg;
+	ssize_t n;
+	int i;
+
+	/* EIO while in D3hot; anything else is wrong. */
+	for (i = 0; i < 20 * RACE_ROUNDS; i++) {
+		bar0_read32(r->fd, NVME_REG_CC, &n);
+		if (n == 4)
+			__atomic_add_fetch(&r->reads, 1, __ATOMIC_RELAXED);
+		else if (errno != EIO)
+			__atomic_add_fetch(&r->bad, 1, __ATOMIC_RELAXED);
+		if (set_command(r->fd, CMD_MEMORY))
+			__atomic_add_fetch(&r->bad, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/*
+ * FLRs through config space, reset ioctls, D3hot round trips through PMCSR
+ * and BAR and command register accesses, all at once from four threads on
+ * the nvme: every call succeeds (or fails as documented), nothing
+ * deadlocks (a debug kernel's lockdep watches the locks), and the device
+ * works afterwards.
+ */
+TEST_F(cfg, flr_pm_reset_races)
+{
+	void *(*fn[])(void *) = { race_flr, race_reset, race_pm, race_bar };
+	pthread_t th[4];
+	struct race r = { 0 };
+	uint32_t cc = NVME_CC_QES;
+	char ps[32];
+	ssize_t n;
+	int i;
+
+	if (!self->nvme[0])
+		SKIP(return, "needs the nvme of topology sriov");
+	ASSERT_EQ(0, open_nvme(self));
+	r.fd = self->d.fd;
+	r.exp = fd_cap(r.fd, CAP_EXP);
+	r.pm = fd_cap(r.fd, CAP_PM);
+	ASSERT_NE(0, r.exp);
+	ASSERT_NE(0, r.pm);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, fn[i], &r));
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	EXPECT_EQ(0, r.bad);
+	TH_LOG("%d BAR0 reads of %d worked", r.reads, 20 * RACE_ROUNDS);
+	EXPECT_LT(0, r.reads);
+
+	power_state(self->nvme, ps, sizeof(ps));
+	EXPECT_STREQ("D0", ps);
+	ASSERT_EQ(0, set_command(r.fd, CMD_MEMORY));
+	ASSERT_EQ(4, vfg_region_write(r.fd, BAR0, NVME_REG_CC, &cc, 4));
+	EXPECT_EQ(NVME_CC_QES, bar0_read32(r.fd, NVME_REG_CC, &n));
+	race_flr(&(struct race){ .fd = r.fd, .exp = r.exp });
+	EXPECT_EQ(0, bar0_read32(r.fd, NVME_REG_CC, &n));
+	EXPECT_EQ(4, n);
+}
+
 /* ---- power management --------------------------------------------------- */
 
 /*
- * D3hot and back through PMCSR on the e1000e, whose D3hot -> D0 is a reset:
- * the PCI core sees the state change (power_state), BAR0 is refused in
- * D3hot, and in D0 the BARs, memory decoding and the user's BAR0 are back
- * and the NIC answers.  Before, the write was dropped: power_state stayed
- * D0.
+ * D3hot and back through PMCSR: the PCI core sees the state change
+ * (power_state), BAR0 is refused in D3hot, and in D0 the BARs, memory
+ * decoding and the user's BAR0 are back and register @reg of BAR0 reads as
+ * before.  Before, the write was dropped: power_state stayed D0.
  */
-TEST_F(cfg, pm_d3hot_d0)
+static void pm_round_trip(struct __test_metadata *_metadata, int fd,
+			  const char *bdf, unsigned int reg)
 {
-	const char *bdf = self->t.nic;
-	uint32_t hbar0, vbar0, st;
+	uint32_t hbar0, vbar0, val;
 	unsigned int pm;
 	char ps[32];
 	ssize_t r;
 
-	ASSERT_EQ(0, vfg_dev_open(&self->d, bdf));
-	pm = fd_cap(self->d.fd, CAP_PM);
+	pm = fd_cap(fd, CAP_PM);
 	ASSERT_NE(0, pm);
-	ASSERT_EQ(0, set_command(self->d.fd, CMD_MEMORY));
-	ASSERT_EQ(0, vfg_cfg_write32(self->d.fd, PCI_BAR0, 0xc0000000));
-	vbar0 = vfg_cfg_read32(self->d.fd, PCI_BAR0);
+	ASSERT_EQ(0, set_command(fd, CMD_MEMORY));
+	ASSERT_EQ(0, vfg_cfg_write32(fd, PCI_BAR0, 0xc0000000));
+	vbar0 = vfg_cfg_read32(fd, PCI_BAR0);
 	hbar0 = host32(bdf, PCI_BAR0);
-	st = bar0_read32(self->d.fd, E1000E_REG_STATUS, &r);
+	val = bar0_read32(fd, reg, &r);
 	ASSERT_EQ(4, r);
 	power_state(bdf, ps, sizeof(ps));
 	ASSERT_STREQ("D0", ps);
 
-	ASSERT_EQ(0, set_pm_state(self->d.fd, pm, 3));
+	ASSERT_EQ(0, set_pm_state(fd, pm, 3));
 	power_state(bdf, ps, sizeof(ps));
 	EXPECT_STREQ("D3hot", ps);
-	EXPECT_EQ(3, vfg_cfg_read16(self->d.fd, pm + PM_CTRL) & PM_STATE);
-	bar0_read32(self->d.fd, E1000E_REG_STATUS, &r);
+	EXPECT_EQ(3, vfg_cfg_read16(fd, pm + PM_CTRL) & PM_STATE);
+	bar0_read32(fd, reg, &r);
 	EXPECT_EQ(-1, r);
 
-	ASSERT_EQ(0, set_pm_state(self->d.fd, pm, 0));
+	ASSERT_EQ(0, set_pm_state(fd, pm, 0));
 	power_state(bdf, ps, sizeof(ps));
 	EXPECT_STREQ("D0", ps);
-	EXPECT_EQ(0, vfg_cfg_read16(self->d.fd, pm + PM_CTRL) & PM_STATE);
+	EXPECT_EQ(0, vfg_cfg_read16(fd, pm + PM_CTRL) & PM_STATE);
 	EXPECT_EQ(hbar0, host32(bdf, PCI_BAR0));
-	EXPECT_EQ(vbar0, vfg_cfg_read32(self->d.fd, PCI_BAR0));
+	EXPECT_EQ(vbar0, vfg_cfg_read32(fd, PCI_BAR0));
 	EXPECT_NE(0, host16(bdf, PCI_COMMAND) & CMD_MEMORY);
-	EXPECT_EQ(st, bar0_read32(self->d.fd, E1000E_REG_STATUS, &r));
+	EXPECT_EQ(val, bar0_read32(fd, reg, &r));
 	EXPECT_EQ(4, r);
+}
+
+/* The e1000e: D3hot -> D0 resets it (No_Soft_Reset clear). */
+TEST_F(cfg, pm_d3hot_d0)
+{
+	ASSERT_EQ(0, vfg_dev_open(&self->d, self->t.nic));
+	pm_round_trip(_metadata, self->d.fd, self->t.nic, E1000E_REG_STATUS);
+}
+
+/* The nvme: No_Soft_Reset set, its state stays through D3hot. */
+TEST_F(cfg, pm_d3hot_d0_no_soft_reset)
+{
+	uint32_t cc = NVME_CC_QES;
+	ssize_t r;
+
+	if (!self->nvme[0])
+		SKIP(return, "needs the nvme of topology sriov");
+	ASSERT_EQ(0, open_nvme(self));
+	ASSERT_EQ(4, vfg_region_write(self->d.fd, BAR0, NVME_REG_CC, &cc, 4));
+	pm_round_trip(_metadata, self->d.fd, self->nvme, NVME_REG_CC);
+	EXPECT_EQ(NVME_CC_QES, bar0_read32(self->d.fd, NVME_REG_CC, &r));
 }
 
 /* VFIO_DEVICE_RESET of a device left in D3hot brings it back to work. */
