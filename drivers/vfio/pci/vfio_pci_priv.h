@@ -127,9 +127,10 @@ struct vfg_pci_irq_ctx {
  * @af_cap: offset of the Advanced Features capability, or 0
  * @vpd_cap: offset of the VPD capability, or 0
  * @aer_cap: offset of the AER extended capability, or 0
- * @cfg_action: VFG_CFG_* work a config write asked for, done by the writer
- *              once it has dropped @lock (config.c)
- * @cfg_power: the power state asked for with VFG_CFG_POWER
+ * @cfg_action: VFG_CFG_* work a config write asked for, under @lock; the
+ *              writer takes it and does it once it has dropped @lock
+ *              (config.c)
+ * @cfg_power: the power state asked for with VFG_CFG_POWER, under @lock
  * @rbar: the device's real BARs and ROM BAR at open, put back when a reset
  *        the kernel did not see cleared them; constant while open
  * @user_cmd: the command register bits userspace wrote through (memory,
