@@ -164,14 +164,15 @@ void vfg_pci_memory_write_unlock(struct vfg_pci_device *vdev)
  * @bar: BAR index, or PCI_ROM_RESOURCE
  *
  * Return: true if the command register enables the BAR's space (I/O for an
- * I/O BAR, memory otherwise) and the device was not revoked.
+ * I/O BAR, memory otherwise), the device is not in D3hot or lower (config
+ * space can put it there) and was not revoked.
  */
 bool vfg_pci_bar_decoded(struct vfg_pci_device *vdev, int bar)
 {
 	u16 need = PCI_COMMAND_MEMORY;
 
 	lockdep_assert_held(&vdev->memory_lock);
-	if (vdev->revoked)
+	if (vdev->revoked || vdev->pdev->current_state >= PCI_D3hot)
 		return false;
 	if (bar < PCI_STD_NUM_BARS &&
 	    pci_resource_flags(vdev->pdev, bar) & IORESOURCE_IO)

@@ -167,6 +167,13 @@ static void vfg_pci_disable(struct vfg_pci_device *vdev, bool reset)
 	vfg_pci_config_free(vdev);
 	mutex_unlock(&vdev->lock);
 
+	/* Back to D0 (config state restored) from what userspace left. */
+	down_write(&vdev->memory_lock);
+	vfg_pci_set_power_state(vdev, PCI_D0);
+	kfree(vdev->pm_save);
+	vdev->pm_save = NULL;
+	vfg_pci_memory_write_unlock(vdev);
+
 	if (reset && vdev->reset_works && pci_try_reset_function(pdev))
 		pci_dbg(pdev, "reset on last close skipped\n");
 	if (pci_load_and_free_saved_state(pdev, &vdev->saved_state))
@@ -335,7 +342,22 @@ static void vfg_pci_reset_end(struct vfg_pci_device *vdev)
 	vfg_pci_memory_write_unlock(vdev);
 }
 
-static long vfg_pci_reset(struct vfg_pci_device *vdev)
+/**
+ * vfg_pci_function_reset() - reset the function, as VFIO_DEVICE_RESET does
+ * @vdev: the device, open
+ *
+ * The ioctl and an FLR written to config space (config.c) both come here.
+ * Locks: the core's open_lock, then memory_lock for writing with every
+ * mapping zapped; the caller holds neither, nor vdev->lock.  The device is
+ * brought to D0 first (restoring what its D3hot lost): the PCI core would
+ * otherwise do it behind our back.  The PCI core saves and restores the
+ * config state around the reset; whatever it did not put back (a BAR, the
+ * command register) is put back by vfg_pci_config_restore().
+ *
+ * Return: 0, -EINVAL without a reset method, -ENODEV once revoked, or the
+ * error of pci_try_reset_function() (-EAGAIN when the device lock is busy).
+ */
+int vfg_pci_function_reset(struct vfg_pci_device *vdev)
 {
 	int ret;
 
@@ -344,10 +366,17 @@ static long vfg_pci_reset(struct vfg_pci_device *vdev)
 	if (!vfg_device_lock_live(&vdev->core))
 		return -ENODEV;
 	vfg_pci_reset_begin(vdev);
+	vfg_pci_set_power_state(vdev, PCI_D0);
 	ret = pci_try_reset_function(vdev->pdev);
+	vfg_pci_config_restore(vdev);
 	vfg_pci_reset_end(vdev);
 	vfg_device_unlock(&vdev->core);
 	return ret;
+}
+
+static long vfg_pci_reset(struct vfg_pci_device *vdev)
+{
+	return vfg_pci_function_reset(vdev);
 }
 
 /*
@@ -687,8 +716,11 @@ static long vfg_pci_hot_reset(struct vfg_pci_device *vdev, void __user *arg)
 	for (i = 0; i < w.nr && !ret; i++)
 		ret = vfg_hot_reset_hold_device(vdev, &hr, w.devs[i]);
 	if (!ret) {
+		/* The caller is among the devices: its memory_lock is held. */
 		vfg_hot_reset_quiesce(&hr);
+		vfg_pci_set_power_state(vdev, PCI_D0);
 		ret = pci_reset_bus(vdev->pdev);
+		vfg_pci_config_restore(vdev);
 		vfg_hot_reset_resume(&hr);
 	}
 	vfg_hot_reset_release_devices(&hr);

@@ -12,10 +12,14 @@
  *
  * Locks, outermost first:
  *   core.open_lock   (device.c) held by the core across open_device,
- *                    close_device and revoke; we take it around resets with
- *                    vfg_device_lock_live()
+ *                    close_device and revoke; we take it around resets and
+ *                    power state changes with vfg_device_lock_live()
  *   vdev->lock       config space, BAR maps, interrupt setup, @revoked;
- *                    never held while touching user memory or resetting
+ *                    never held while touching user memory, resetting or
+ *                    changing the power state: a config write that asks for
+ *                    a reset (FLR) or a power state drops it first, takes
+ *                    open_lock and memory_lock as VFIO_DEVICE_RESET does,
+ *                    and takes it again for the rest of the write (config.c)
  *   vdev->memory_lock (rwsem) the gate to the BARs: every BAR and ROM
  *                    access (pread/pwrite, and page faults, which take it
  *                    under mmap_lock) holds it for reading and checks that
@@ -136,6 +140,23 @@ struct vfg_pci_irq_ctx {
  * @msix_size: size of the table in bytes
  * @msi_cap: offset of the MSI capability, or 0
  * @msix_cap: offset of the MSI-X capability, or 0
+ * @pm_cap: offset of the power management capability, or 0
+ * @exp_cap: offset of the PCI Express capability, or 0
+ * @af_cap: offset of the Advanced Features capability, or 0
+ * @vpd_cap: offset of the VPD capability, or 0
+ * @aer_cap: offset of the AER extended capability, or 0
+ * @cfg_action: VFG_CFG_* work a config write asked for, under @lock; the
+ *              writer takes it and does it once it has dropped @lock
+ *              (config.c)
+ * @cfg_power: the power state asked for with VFG_CFG_POWER, under @lock
+ * @rbar: the device's real BARs and ROM BAR at open, put back when a reset
+ *        the kernel did not see cleared them; constant while open
+ * @user_cmd: the command register bits userspace wrote through (memory,
+ *            I/O, bus master...), under @memory_lock
+ * @needs_pm_restore: D3hot -> D0 resets the device (No_Soft_Reset clear);
+ *                    set at open
+ * @pm_save: config state saved on the way to D3hot, for D0; under
+ *           @memory_lock for writing (and the core's open_lock)
  * @irq_type: VFIO_PCI_{INTX,MSI,MSIX}_IRQ_INDEX in use, or -1 for none
  * @ctx: vectors, @num_ctx of them (INTx uses one)
  * @num_ctx: number of entries in @ctx
@@ -185,6 +206,17 @@ struct vfg_pci_device {
 	u32 msix_size;
 	u8 msi_cap;
 	u8 msix_cap;
+	u8 pm_cap;
+	u8 exp_cap;
+	u8 af_cap;
+	u8 vpd_cap;
+	u16 aer_cap;
+	unsigned int cfg_action;
+	pci_power_t cfg_power;
+	u32 rbar[PCI_STD_NUM_BARS + 1];
+	u16 user_cmd;
+	bool needs_pm_restore;
+	struct pci_saved_state *pm_save;
 
 	int irq_type;
 	struct vfg_pci_irq_ctx *ctx;
@@ -218,13 +250,19 @@ static inline struct vfg_pci_device *to_vfg_pci(struct vfg_device *core)
 	return container_of(core, struct vfg_pci_device, core);
 }
 
-/* vfio_pci.c: module parameters */
+/* vfio_pci.c */
 extern bool vfg_pci_nointxmask;
 const char *vfg_pci_driver_name(void);
+int vfg_pci_function_reset(struct vfg_pci_device *vdev);
 
-/* config.c */
+/* config.c: what a config write leaves for after vdev->lock (cfg_action) */
+#define VFG_CFG_FLR	BIT(0)
+#define VFG_CFG_POWER	BIT(1)
+
 int vfg_pci_config_init(struct vfg_pci_device *vdev);
 void vfg_pci_config_free(struct vfg_pci_device *vdev);
+void vfg_pci_config_restore(struct vfg_pci_device *vdev);
+int vfg_pci_set_power_state(struct vfg_pci_device *vdev, pci_power_t state);
 ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
 			  size_t count, loff_t pos, bool write);
 
