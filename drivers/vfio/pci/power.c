@@ -221,7 +221,7 @@ static int vfg_pci_runtime_resume(struct device *dev)
 		eventfd_signal(vdev->pm_wake, 1);
 		vfg_pci_pm_disengage(vdev);
 	}
-	up_write(&vdev->memory_lock);
+	vfg_pci_memory_write_unlock(vdev);
 	return 0;
 }
 
