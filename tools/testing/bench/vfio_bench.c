@@ -79,7 +79,7 @@ static struct {
 	unsigned int nr_sizes;
 	const unsigned int *counts;
 	unsigned int nr_counts;
-} cfg = { .rounds = 3, .scale = 1.0, .max_size = 1 * GiB };
+} cfg = { .rounds = 6, .scale = 2.0, .max_size = 1 * GiB };
 
 /* Samples per round: @n scaled, at least 1 (at least 3 unscaled). */
 static int nsamples(double n)
@@ -398,7 +398,7 @@ static void bench_dma_tput(struct vfg_dev *d)
 				}
 				t1 = now_us();
 				if (k >= 0)
-					add(sm, size / MiB / ((t1 - t) / 1e6));
+					add(sm, (double)size / MiB / ((t1 - t) / 1e6));
 				t = now_us();
 				if (unmap(d->container, IOVA_BASE, size, 0) < 0) {
 					note("unmap %s: %s", name,
@@ -407,7 +407,7 @@ static void bench_dma_tput(struct vfg_dev *d)
 				}
 				t1 = now_us();
 				if (k >= 0)
-					add(su, size / MiB / ((t1 - t) / 1e6));
+					add(su, (double)size / MiB / ((t1 - t) / 1e6));
 			}
 		}
 		munmap(base, mlen);
@@ -840,8 +840,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: vfio-bench [--rounds N] [--scale F] [--max-size MIB] [--quick]\n"
-		"  --rounds N      rounds of (ours, kernel), alternating order (3)\n"
-		"  --scale F       multiply every sample count by F (1)\n"
+		"  --rounds N      rounds of (ours, kernel), alternating order (6)\n"
+		"  --scale F       multiply every sample count by F (2)\n"
 		"  --max-size MIB  largest MAP_DMA size (1024)\n"
 		"  --quick         tiny sizes, few samples: proves it works\n");
 	exit(2);
