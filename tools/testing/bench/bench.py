@@ -395,31 +395,44 @@ def plot(doc, out):
                   % fn]
             if run_gnuplot(exe, gp, data, "latency-%s" % io):
                 pngs.append(png)
-        # CDFs of the interrupt and 4-byte access latencies.
-        parts = []
-        for c in sorted(run["cases"], key=lambda c: c["name"]):
-            if c["group"] not in ("irq",) and not (
-                    c["group"] == "access" and c["size"] == 4):
-                continue
-            for st in STACKS:
-                s = c["stacks"].get(st)
-                if not s or not s.get("cdf"):
-                    continue
-                fn = os.path.join(data, "%s-cdf-%s-%s.dat" %
-                                  (io, c["name"].replace(" ", "_"), st))
-                with open(fn, "w") as f:
-                    for i, v in enumerate(s["cdf"]):
-                        f.write("%g %g\n" % (v, i / (len(s["cdf"]) - 1)))
-                parts.append("'%s' using 1:2 with linespoints dt %d lw 2 "
-                             "title '%s %s'" %
-                             (fn, 1 if st == "ours" else 2, c["name"], st))
-        if parts:
+        # CDFs of the 4-byte access and the interrupt latencies, one panel
+        # each; a colour per case, solid ours, dashed kernel.
+        panels = []
+        for label, pick in (
+                ("4-byte config and BAR0 access",
+                 lambda c: c["group"] == "access" and c["size"] == 4),
+                ("interrupt delivery", lambda c: c["group"] == "irq")):
+            parts = []
+            cs = sorted((c for c in run["cases"] if pick(c)),
+                        key=lambda c: c["name"])
+            for i, c in enumerate(cs):
+                for st in STACKS:
+                    s = c["stacks"].get(st)
+                    if not s or not s.get("cdf"):
+                        continue
+                    fn = os.path.join(data, "%s-cdf-%s-%s.dat" %
+                                      (io, c["name"].replace(" ", "_"), st))
+                    with open(fn, "w") as f:
+                        for j, v in enumerate(s["cdf"]):
+                            f.write("%g %g\n" % (v, j / (len(s["cdf"]) - 1)))
+                    parts.append("'%s' using 1:2 with linespoints lc %d dt %d "
+                                 "pt %d lw 2 title '%s %s'" %
+                                 (fn, i + 1, 1 if st == "ours" else 2,
+                                  7 if st == "ours" else 6, c["name"], st))
+            if parts:
+                panels.append((label, parts))
+        if panels:
             png = os.path.join(out, "cdf-%s.png" % io)
             gp = [style, "set output '%s'" % png,
-                  "set title \"Latency CDFs (5%% steps)\\n%s\"" % title,
+                  "set multiplot layout 1,%d title \"Latency CDFs (5%% "
+                  "steps; solid ours, dashed kernel): %s\"" %
+                  (len(panels), title),
                   "set logscale x", "set xlabel 'us'",
                   "set ylabel 'fraction of samples'", "set yrange [0:1]",
-                  "plot " + ", ".join(parts)]
+                  "set key inside right bottom"]
+            for label, parts in panels:
+                gp += ["set title '%s'" % label, "plot " + ", ".join(parts)]
+            gp.append("unset multiplot")
             if run_gnuplot(exe, gp, data, "cdf-%s" % io):
                 pngs.append(png)
     return pngs
