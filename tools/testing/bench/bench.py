@@ -517,7 +517,8 @@ def cmd_compare(a):
 
 REQUIRED = ["map 4k 4K", "unmap 4k 4K", "map thp 4K", "unmap thp 4K",
             "map hugetlb 4K", "unmap hugetlb 4K", "config read 4B",
-            "config write 4B", "bar0 read 4B", "bar0 write 4B",
+            "config write 4B", "config read 4K", "config write 4K",
+            "bar0 read 4B", "bar0 write 4B",
             "bar0 read 4K", "bar0 write 4K", "intx latency", "msi latency",
             "open-close cycle", "unbind release-request"]
 REQUIRED_GROUPS = ["dma", "small", "unmap-all", "open", "access", "irq",

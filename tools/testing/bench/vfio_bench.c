@@ -593,6 +593,35 @@ static void bench_access(struct vfg_dev *d)
 		 SZ_4K, true, 60, 1);
 }
 
+/*
+ * 4 KiB of config space: the edu has 256 bytes, the e1000e (PCIe) 4 KiB.
+ * The write writes back what the read returned.
+ */
+static void bench_config_4k(const char *bdf)
+{
+	struct vfio_region_info ri;
+	struct vfg_dev d;
+
+	vfg_dev_init(&d);
+	if (vfg_pci_bind(bdf, "vfio-pci") || vfg_dev_open(&d, bdf)) {
+		note("config 4K: cannot open %s", bdf);
+		goto out;
+	}
+	if (vfg_region_info(d.fd, VFIO_PCI_CONFIG_REGION_INDEX, &ri) ||
+	    ri.size < SZ_4K) {
+		note("config 4K: %s has no 4 KiB config space", bdf);
+		goto out;
+	}
+	bench_rw(d.fd, "config read 4K", VFIO_PCI_CONFIG_REGION_INDEX, 0,
+		 SZ_4K, false, 60, 1);
+	bench_rw(d.fd, "config write 4K", VFIO_PCI_CONFIG_REGION_INDEX, 0,
+		 SZ_4K, true, 60, 1);
+out:
+	vfg_dev_close(&d);
+	vfg_pci_unbind(bdf);
+	vfg_pci_set_override(bdf, NULL);
+}
+
 /* ---- interrupts --------------------------------------------------------- */
 
 static int set_efd(int fd, uint32_t index, int32_t efd)
@@ -737,6 +766,8 @@ static int run_stack(int st, const struct vfg_topo *topo)
 	bench_irq(&d, VFIO_PCI_MSI_IRQ_INDEX);
 	vfg_dev_close(&d);
 	bench_open_close(topo->lone);
+	if (topo->nic[0])
+		bench_config_4k(topo->nic);
 	vfg_pci_unbind(topo->lone);
 	vfg_pci_set_override(topo->lone, NULL);
 	if (st == OURS && topo->pedu[0])
