@@ -106,7 +106,7 @@ def collect(lines):
                 k: obj[k] for k in ("name", "group", "op", "backing", "size",
                                     "count", "unit", "better")})
             c.setdefault("stacks", {})[obj["stack"]] = {
-                k: obj[k] for k in STATS + ("cdf",)}
+                k: obj[k] for k in STATS + ("cdf", "round_medians")}
     for c in cases.values():
         c["speedup"] = speedup(c)
     return meta, skipped, list(cases.values()), done

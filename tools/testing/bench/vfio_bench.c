@@ -60,6 +60,7 @@
 enum { OURS, KERNEL, NR_STACKS };
 static const char * const stack_name[NR_STACKS] = { "ours", "kernel" };
 static int cur;			/* the stack being measured */
+static int cur_round;
 
 /* ---- settings ----------------------------------------------------------- */
 
@@ -102,6 +103,7 @@ struct series {
 	char unit[8];
 	bool higher;		/* higher is better (throughput) */
 	double *v[NR_STACKS];
+	unsigned char *round[NR_STACKS];	/* the round of each sample */
 	int n[NR_STACKS], cap[NR_STACKS];
 };
 
@@ -143,11 +145,13 @@ static void add(struct series *s, double v)
 	if (s->n[cur] == s->cap[cur]) {
 		s->cap[cur] = s->cap[cur] ? 2 * s->cap[cur] : 64;
 		s->v[cur] = realloc(s->v[cur], s->cap[cur] * sizeof(double));
-		if (!s->v[cur]) {
+		s->round[cur] = realloc(s->round[cur], s->cap[cur]);
+		if (!s->v[cur] || !s->round[cur]) {
 			fprintf(stderr, "vfio-bench: out of memory\n");
 			exit(1);
 		}
 	}
+	s->round[cur][s->n[cur]] = cur_round;
 	s->v[cur][s->n[cur]++] = v;
 }
 
@@ -169,6 +173,28 @@ static double quantile(const double *v, int n, double p)
 	return v[lo] + (h - lo) * (v[lo + 1] - v[lo]);
 }
 
+/* The median of the samples of each round, in round order, as JSON. */
+static void print_round_medians(const struct series *s, int st)
+{
+	double *tmp = malloc(s->n[st] * sizeof(double));
+	int r, i, m;
+
+	printf("\"round_medians\":[");
+	for (r = 0; tmp && r < cfg.rounds; r++) {
+		for (i = m = 0; i < s->n[st]; i++)
+			if (s->round[st][i] == r)
+				tmp[m++] = s->v[st][i];
+		qsort(tmp, m, sizeof(*tmp), cmp_double);
+		printf("%s", r ? "," : "");
+		if (m)
+			printf("%.6g", quantile(tmp, m, 0.5));
+		else
+			printf("null");
+	}
+	printf("],");
+	free(tmp);
+}
+
 static void print_series(const struct series *s, int st)
 {
 	double *v = s->v[st], sum = 0;
@@ -176,10 +202,12 @@ static void print_series(const struct series *s, int st)
 
 	if (!n)
 		return;
+	printf("bench-case: {");
+	print_round_medians(s, st);
 	qsort(v, n, sizeof(*v), cmp_double);
 	for (i = 0; i < n; i++)
 		sum += v[i];
-	printf("bench-case: {\"name\":\"%s\",\"group\":\"%s\",\"op\":\"%s\","
+	printf("\"name\":\"%s\",\"group\":\"%s\",\"op\":\"%s\","
 	       "\"backing\":\"%s\",\"size\":%lu,\"count\":%u,\"unit\":\"%s\","
 	       "\"better\":\"%s\",\"stack\":\"%s\",\"samples\":%d,"
 	       "\"min\":%.6g,\"q1\":%.6g,\"median\":%.6g,\"q3\":%.6g,"
@@ -909,7 +937,7 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (cfg.rounds < 1 || !(cfg.scale > 0))
+	if (cfg.rounds < 1 || cfg.rounds > 200 || !(cfg.scale > 0))
 		usage();
 	if (cfg.quick) {
 		cfg.sizes = quick_sizes;
@@ -940,6 +968,7 @@ int main(int argc, char **argv)
 	for (r = 0; r < cfg.rounds; r++) {
 		int first = r % 2 ? KERNEL : OURS;
 
+		cur_round = r;
 		note("round %d/%d: %s first", r + 1, cfg.rounds,
 		     stack_name[first]);
 		if (run_stack(first, &topo) || run_stack(!first, &topo))
