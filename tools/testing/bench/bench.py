@@ -112,6 +112,18 @@ def collect(lines):
     return meta, skipped, list(cases.values()), done
 
 
+def save(doc, path):
+    """@doc as JSON: indented, sorted keys, each list of numbers one line."""
+    text = json.dumps(doc, indent=1, sort_keys=True)
+    text = re.sub(r"\[\s*((?:[-+0-9.eE]+|null)(?:,\s*(?:[-+0-9.eE]+|null))*)\s*\]",
+                  lambda m: "[" + ", ".join(x.strip() for x in
+                                            m.group(1).split(",")) + "]",
+                  text)
+    with open(path + ".tmp", "w") as f:
+        f.write(text + "\n")
+    os.replace(path + ".tmp", path)
+
+
 def cmd_run(a):
     iommus = [i for i in a.iommu.split(",") if i]
     stamp = datetime.datetime.now(datetime.timezone.utc)
@@ -161,10 +173,7 @@ def cmd_run(a):
                             "guest": meta or {}, "skipped": skipped,
                             "cases": cases})
     path = os.path.join(out, "bench.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(doc, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(path + ".tmp", path)
+    save(doc, path)
     latest = os.path.join(os.path.dirname(out), "latest")
     if not a.out:
         try:
