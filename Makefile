@@ -9,7 +9,9 @@
 #   make run          boot the guest and show the driver at work
 #   make initramfs-clients
 #                     the guest image with QEMU and DPDK (make check uses it)
-#   make bench        benchmarks
+#   make bench        benchmarks: ours against the kernel's VFIO (JSON, PNGs)
+#   make bench-compare BASE=file.json
+#                     a new benchmark run against a saved one
 #   make check-debug  the guest tests on a debug kernel (KASAN, lockdep,
 #                     kmemleak) built from linux-source-6.1; slow
 #   make KDIR=...     build against another kernel tree (default: Debian's
@@ -84,13 +86,26 @@ checkpatch: deps
 run: all
 	$(VMRUN) --script tools/testing/vm/demo.sh --timeout 300
 
-# Figures, not pass/fail: ours and the kernel's own VFIO on the same guest.
+# Figures, not pass/fail: ours and the kernel's own VFIO in one guest per
+# IOMMU, in alternating rounds; JSON, tables and PNGs in $(BUILD)/bench/DATE
+# (and $(BUILD)/bench/latest).  BENCH_ARGS= passes more to bench.py run, e.g.
+# "--rounds 12 --scale 4" for a longer run, "--iommu intel".  See
+# Documentation/dev-tools/testing.rst, "Benchmarks".
+BENCH = python3 tools/testing/bench/bench.py
 bench: all
-	@for iommu in intel amd; do \
-		echo "== bench: $$iommu IOMMU"; \
-		$(VMRUN) -q --timeout 600 --iommu $$iommu --cmd vfio-bench \
-			--cmd 'VFG_USE_KERNEL_VFIO=1 vfio-bench' | grep '^bench:'; \
-	done
+	@$(BENCH) run --kernel $(VM_KERNEL) --initrd $(INITRD) \
+		--out-root $(BUILD)/bench $(BENCH_ARGS)
+
+# make bench-compare BASE=saved.json [NEW=other.json]: a new run (or NEW)
+# against BASE; flags figures that moved beyond the noise.
+bench-compare:
+	@[ -n "$(BASE)" ] || { echo "usage: make bench-compare BASE=file.json [NEW=file.json]" >&2; exit 2; }
+	@new="$(NEW)"; \
+	if [ -z "$$new" ]; then \
+		$(MAKE) --no-print-directory bench || exit 1; \
+		new=$(BUILD)/bench/latest/bench.json; \
+	fi; \
+	$(BENCH) compare "$(BASE)" "$$new" $(COMPARE_ARGS)
 
 # make check-debug: the guest suite again, on a debug kernel (KASAN, lockdep,
 # kmemleak, list and object debugging) that scripts/debug-kernel.sh builds from
@@ -237,6 +252,6 @@ clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP)/$(TEST_MODULES) clean
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules test-modules tools initramfs check checkpatch run bench \
+.PHONY: all deps modules test-modules tools initramfs check checkpatch run bench bench-compare \
 	check-debug debug-kernel \
 	modules_install install install-module install-tools deb deb-check clean

@@ -3,7 +3,7 @@
 #
 # Run every test suite and sum the results.  Called by "make check" after the
 # build; run one suite with "run-checks.sh SUITE" (checkpatch, unit, install, vmrun, guest,
-# kvm, clients).
+# kvm, topo, bench, clients).
 #
 # Each suite leaves "passed failed skipped" in $BUILD/results/SUITE; the last
 # line printed is "N passed, N failed" (", N skipped" when any were skipped),
@@ -201,6 +201,26 @@ suite_clients() {
 	done
 }
 
+# The benchmark, once, tiny (vfio-bench --quick, two rounds, VT-d): proves
+# "make bench" works end to end.  Only the JSON is judged (well-formed, every
+# case on both stacks, positive finite figures, the plots drawn), never the
+# timings.
+suite_bench() {
+	local out=$BUILD/bench-check log=$LOGS/bench.log plots=()
+	rm -rf "$out"
+	echo "=== bench: quick run, iommu intel"
+	python3 tools/testing/bench/bench.py run --kernel "$VM_KERNEL" \
+		--initrd "$INITRD" --iommu intel --quick --rounds 2 \
+		--timeout "${VFG_GUEST_TIMEOUT:-600}" --out "$out" >"$log" 2>&1 ||
+		echo "=== bench run failed; log: $log"
+	# bench.py installs gnuplot when it can; without it, no plots to check.
+	command -v gnuplot >/dev/null && plots=(--plots "$out")
+	python3 tools/testing/bench/bench.py validate "$out/bench.json" \
+		"${plots[@]}" --results "$RES/bench" ||
+		echo "=== bench: see $log and $out"
+	[ -s "$RES/bench" ] || record bench 0 1
+}
+
 tally() {
 	local p=0 f=0 s=0 a b c r
 	for r in "$RES"/*; do
@@ -233,6 +253,7 @@ suite_vmrun
 suite_guest
 suite_kvm
 suite_topo
+suite_bench
 suite_clients
 echo "=== results"
 tally
