@@ -139,6 +139,8 @@ struct vfg_pci_irq_ctx {
  * @vf_user: a VF counted in its PF's @vf_users
  * @sriov_pf: a VF's PF if that is bound here and created it, else NULL;
  *            set at probe, stable while the VF is bound (sriov.c)
+ * @vga: the device has a VGA region (VGA-class, disable_vga off); set at
+ *       probe, stable while bound (vga.c)
  */
 struct vfg_pci_device {
 	struct vfg_device core;
@@ -181,6 +183,7 @@ struct vfg_pci_device {
 	unsigned int vf_users;
 	bool vf_user;
 	struct vfg_pci_device *sriov_pf;
+	bool vga;
 };
 
 /*
@@ -199,6 +202,7 @@ static inline struct vfg_pci_device *to_vfg_pci(struct vfg_device *core)
 
 /* vfio_pci.c: module parameters */
 extern bool vfg_pci_nointxmask;
+extern bool vfg_pci_disable_vga;
 const char *vfg_pci_driver_name(void);
 
 /* config.c */
@@ -238,6 +242,14 @@ int vfg_pci_feature_vf_token(struct vfg_pci_device *vdev, u32 flags,
 			     void __user *arg, size_t argsz);
 int vfg_pci_sriov_init(void);
 void vfg_pci_sriov_exit(void);
+
+/* vga.c */
+int vfg_pci_vga_probe(struct vfg_pci_device *vdev);
+void vfg_pci_vga_remove(struct vfg_pci_device *vdev);
+int vfg_pci_vga_region_info(struct vfg_pci_device *vdev, u64 *size,
+			    u32 *flags);
+ssize_t vfg_pci_vga_rw(struct vfg_pci_device *vdev, char __user *buf,
+		       size_t count, loff_t pos, bool write);
 
 /* virqfd.c */
 int vfg_virqfd_enable(struct vfg_virqfd **slot, spinlock_t *lock, int fd,
