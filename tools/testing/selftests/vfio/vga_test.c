@@ -21,6 +21,8 @@
  * BARs; upstream does not look (Documentation/driver-api/vfio-groups.rst).
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,9 @@
 #define SEQ_MAP_MASK	2
 #define TEXT		0xb8000
 #define RELEASE_TIMEOUT	"/sys/module/vfio/parameters/release_timeout_ms"
+#define CIRRUS_VENDOR	0x1013
+#define CIRRUS_DEVICE	0x00b8
+#define ARBITER		"/dev/vga_arbiter"
 
 /* The VGA-class device of the topology; 0 or -ENODEV. */
 static int find_vga(char bdf[13])
@@ -117,11 +122,13 @@ FIXTURE(vga) {
 	char bdf[13];
 	struct vfg_dev d;
 	char timeout[32];	/* release_timeout_ms to restore, or "" */
+	int arb;		/* /dev/vga_arbiter, or -1 */
 };
 
 FIXTURE_SETUP(vga)
 {
 	vfg_dev_init(&self->d);
+	self->arb = -1;
 	ASSERT_EQ(0, find_vga(self->bdf))
 		TH_LOG("no VGA-class 1234:1111: run under --topology vga");
 	vfg_pci_release(self->bdf);
@@ -132,6 +139,8 @@ FIXTURE_SETUP(vga)
 
 FIXTURE_TEARDOWN(vga)
 {
+	if (self->arb >= 0)
+		close(self->arb);	/* drops its locks */
 	vfg_dev_close(&self->d);
 	if (self->timeout[0])
 		vfg_sysfs_write(RELEASE_TIMEOUT, self->timeout);
@@ -381,6 +390,92 @@ TEST_F(vga, revoked)
 	EXPECT_ERRNO(ENODEV, vfg_region_read(self->d.fd, VGA, SEQ_INDEX, &v,
 					     1));
 	EXPECT_ERRNO(ENODEV, vfg_region_write(self->d.fd, VGA, TEXT, &v, 1));
+}
+
+/* A read of the sequencer index in a thread of its own. */
+struct pending {
+	int fd;
+	ssize_t ret;
+	int err;
+	uint8_t v;
+	bool done;
+};
+
+static void *pending_read(void *arg)
+{
+	struct pending *p = arg;
+
+	p->ret = vfg_region_read(p->fd, VGA, SEQ_INDEX, &p->v, 1);
+	p->err = errno;
+	__atomic_store_n(&p->done, true, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static bool pending_done(struct pending *p)
+{
+	return __atomic_load_n(&p->done, __ATOMIC_SEQ_CST);
+}
+
+static void on_signal(int sig)
+{
+}
+
+static int arb_cmd(int fd, const char *cmd)
+{
+	ssize_t n = write(fd, cmd, strlen(cmd));
+
+	return n == (ssize_t)strlen(cmd) ? 0 : -errno;
+}
+
+/*
+ * Accesses go through the VGA arbiter: while /dev/vga_arbiter holds the
+ * legacy I/O lock for the other VGA device (the cirrus behind rp3, which
+ * the arbiter routes the ranges to), a read waits, a signal interrupts the
+ * wait (EINTR: no SA_RESTART), and the unlock lets it through, with the
+ * ranges routed back to our device.
+ */
+TEST_F(vga, arbiter_lock_elsewhere)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct pending p = { .fd = self->d.fd };
+	char other[1][13], cmd[64];
+	pthread_t th;
+	int i;
+
+	ASSERT_EQ(1, vfg_find_pci(CIRRUS_VENDOR, CIRRUS_DEVICE, other, 1))
+		TH_LOG("no second VGA device (cirrus-vga) in the topology");
+	ASSERT_EQ(0, wr8(self->d.fd, SEQ_INDEX, SEQ_MAP_MASK));
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	self->arb = open(ARBITER, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->arb);
+	snprintf(cmd, sizeof(cmd), "target PCI:%s", other[0]);
+	ASSERT_EQ(0, arb_cmd(self->arb, cmd));
+	ASSERT_EQ(0, arb_cmd(self->arb, "lock io"));
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, pending_read, &p));
+	usleep(500000);
+	EXPECT_FALSE(pending_done(&p));
+	/* Until it is in the wait, a signal only runs the handler. */
+	for (i = 0; i < 100 && !pending_done(&p); i++) {
+		pthread_kill(th, SIGUSR1);
+		usleep(50000);
+	}
+	ASSERT_TRUE(pending_done(&p));
+	pthread_join(th, NULL);
+	EXPECT_EQ(-1, p.ret);
+	EXPECT_EQ(EINTR, p.err);
+
+	memset(&p, 0, sizeof(p));
+	p.fd = self->d.fd;
+	ASSERT_EQ(0, pthread_create(&th, NULL, pending_read, &p));
+	usleep(500000);
+	EXPECT_FALSE(pending_done(&p));
+	ASSERT_EQ(0, arb_cmd(self->arb, "unlock io"));
+	pthread_join(th, NULL);
+	EXPECT_EQ(1, p.ret);
+	EXPECT_EQ(SEQ_MAP_MASK, p.v);
+	/* Memory was taken from us too (one routing bit for both). */
+	EXPECT_EQ(1, vfg_region_read(self->d.fd, VGA, TEXT, &p.v, 1));
 }
 
 /* A device that is not VGA-class has no VGA region (as upstream). */
