@@ -478,6 +478,62 @@ TEST_F(vga, arbiter_lock_elsewhere)
 	EXPECT_EQ(1, vfg_region_read(self->d.fd, VGA, TEXT, &p.v, 1));
 }
 
+/* Several threads at once, while the command register changes. */
+struct hammer {
+	int fd;
+	bool stop;
+	int bad;	/* results other than a full count or -EIO */
+	int ok;
+};
+
+static void *hammer_run(void *arg)
+{
+	struct hammer *h = arg;
+	uint8_t buf[4096];
+	ssize_t n;
+	int i;
+
+	for (i = 0; !__atomic_load_n(&h->stop, __ATOMIC_SEQ_CST); i++) {
+		if (i & 1)
+			n = vfg_region_read(h->fd, VGA, TEXT, buf, sizeof(buf));
+		else
+			n = vfg_region_read(h->fd, VGA, 0x3c0, buf, 0x20);
+		if (n == (i & 1 ? (ssize_t)sizeof(buf) : 0x20))
+			__atomic_add_fetch(&h->ok, 1, __ATOMIC_SEQ_CST);
+		else if (n != -1 || errno != EIO)
+			__atomic_add_fetch(&h->bad, 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+TEST_F(vga, concurrent_with_decoding_changes)
+{
+	uint16_t cmd = vfg_cfg_read16(self->d.fd, PCI_COMMAND);
+	struct hammer h = { .fd = self->d.fd };
+	pthread_t th[4];
+	uint8_t v;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, hammer_run, &h));
+	for (i = 0; i < 200; i++) {
+		ASSERT_EQ(0, vfg_cfg_write16(self->d.fd, PCI_COMMAND,
+					     i & 1 ? cmd | PCI_COMMAND_IO |
+					     PCI_COMMAND_MEMORY :
+					     cmd & ~(PCI_COMMAND_IO |
+						     PCI_COMMAND_MEMORY)));
+		usleep(2000);
+	}
+	__atomic_store_n(&h.stop, true, __ATOMIC_SEQ_CST);
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	EXPECT_EQ(0, h.bad);
+	EXPECT_LT(0, h.ok);
+	ASSERT_EQ(0, vfg_cfg_write16(self->d.fd, PCI_COMMAND,
+				     cmd | PCI_COMMAND_IO | PCI_COMMAND_MEMORY));
+	EXPECT_EQ(1, vfg_region_read(self->d.fd, VGA, SEQ_INDEX, &v, 1));
+}
+
 /* A device that is not VGA-class has no VGA region (as upstream). */
 TEST(not_vga_class)
 {
