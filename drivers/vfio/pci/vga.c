@@ -21,11 +21,14 @@
  * vga_get_interruptible() and vga_put() for the legacy resource it touches,
  * which may route the range away from another VGA device first.  The
  * arbiter's lock is taken and dropped around each bounce buffer's worth of
- * accesses: it is never held while touching user memory, nor while waiting
- * for our own locks to be given up by a reset, and vdev->memory_lock (read)
- * is taken under it, as for a BAR access: no access while the device is
- * revoked (-ENODEV) or being reset, nor while its command register disables
- * the space (memory for video memory, I/O for the ports: -EIO).
+ * accesses, never held while touching user memory.  vdev->memory_lock
+ * (read) is taken inside it, as for a BAR access: no access while the
+ * device is revoked (-ENODEV) or being reset, nor while its command
+ * register disables the space (memory for video memory, I/O for the ports:
+ * -EIO).  Not the other way round: the wait for the arbiter can be long
+ * (another user may hold the ranges through /dev/vga_arbiter), and a reset
+ * or a revoke must not wait behind it.  Nothing that holds memory_lock for
+ * writing asks the arbiter for anything.
  *
  * The region exists only for VGA-class devices (class 0x0300) and only
  * while vfio-pci's disable_vga is off; otherwise its index is refused with
