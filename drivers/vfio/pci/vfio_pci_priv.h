@@ -16,6 +16,8 @@
  *                    vfg_device_lock_live()
  *   vdev->lock       config space, BAR maps, interrupt setup, @revoked;
  *                    never held while touching user memory or resetting
+ *   VGA arbiter      a VGA region access owns its legacy resource
+ *                    (vga_get()) around memory_lock (vga.c)
  *   vdev->memory_lock (rwsem) the gate to the BARs: every BAR and ROM
  *                    access (pread/pwrite, and page faults, which take it
  *                    under mmap_lock) holds it for reading and checks that
