@@ -703,6 +703,11 @@ FIXTURE_SETUP(qemu_vga)
 		return;
 	vfg_pci_release(self->bdf);
 	ASSERT_EQ(0, vfg_vfio_load());
+	if (!vfg_ours() &&
+	    access("/sys/module/vfio_pci/parameters/disable_vga", F_OK)) {
+		self->skip = "the kernel's vfio-pci is built without CONFIG_VFIO_PCI_VGA";
+		return;
+	}
 	ASSERT_EQ(0, vfg_pci_bind(self->bdf, "vfio-pci"));
 }
 

@@ -48,6 +48,13 @@
 #define CIRRUS_VENDOR	0x1013
 #define CIRRUS_DEVICE	0x00b8
 #define ARBITER		"/dev/vga_arbiter"
+#define VGA_PARAM	"/sys/module/vfio_pci/parameters/disable_vga"
+
+/* Each vga test starts with this: see FIXTURE_SETUP(vga). */
+#define NEED_VGA_REGION() do {						\
+	if (self->skip)							\
+		SKIP(return, "%s", self->skip);				\
+} while (0)
 
 /* The VGA-class device of the topology; 0 or -ENODEV. */
 static int find_vga(char bdf[13])
@@ -123,6 +130,7 @@ FIXTURE(vga) {
 	struct vfg_dev d;
 	char timeout[32];	/* release_timeout_ms to restore, or "" */
 	int arb;		/* /dev/vga_arbiter, or -1 */
+	const char *skip;	/* why the tests skip, or NULL */
 };
 
 FIXTURE_SETUP(vga)
@@ -133,6 +141,11 @@ FIXTURE_SETUP(vga)
 		TH_LOG("no VGA-class 1234:1111: run under --topology vga");
 	vfg_pci_release(self->bdf);
 	ASSERT_EQ(0, vfg_vfio_load());
+	/* Without CONFIG_VFIO_PCI_VGA, the kernel's has neither. */
+	if (!vfg_ours() && access(VGA_PARAM, F_OK)) {
+		self->skip = "the kernel's vfio-pci is built without CONFIG_VFIO_PCI_VGA";
+		return;
+	}
 	ASSERT_EQ(0, vfg_pci_bind(self->bdf, "vfio-pci"));
 	ASSERT_EQ(0, vfg_dev_open(&self->d, self->bdf));
 }
@@ -154,6 +167,8 @@ TEST_F(vga, region_info)
 	struct vfio_device_info dinfo = { .argsz = sizeof(dinfo) };
 	struct vfio_region_info info;
 
+	NEED_VGA_REGION();
+
 	ASSERT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_GET_INFO, &dinfo));
 	EXPECT_LT(VGA, dinfo.num_regions);
 	ASSERT_EQ(0, vfg_region_info(self->d.fd, VGA, &info));
@@ -170,6 +185,8 @@ TEST_F(vga, io_ports)
 {
 	uint8_t idx, mask;
 	uint16_t w;
+
+	NEED_VGA_REGION();
 
 	idx = rd8(self->d.fd, SEQ_INDEX);
 	ASSERT_NE(0xee, idx);
@@ -203,6 +220,8 @@ TEST_F(vga, memory)
 	uint8_t save[16], pat[16], back[16];
 	unsigned int i;
 
+	NEED_VGA_REGION();
+
 	for (i = 0; i < sizeof(pat); i++)
 		pat[i] = 0x41 + i;
 	ASSERT_EQ(16, vfg_region_read(self->d.fd, VGA, TEXT, save, 16));
@@ -229,8 +248,11 @@ TEST_F(vga, memory)
 TEST_F(vga, memory_large)
 {
 	size_t len = 0x8000;
-	uint8_t *buf = malloc(len);
+	uint8_t *buf;
 
+	NEED_VGA_REGION();
+
+	buf = malloc(len);
 	ASSERT_NE(NULL, buf);
 	EXPECT_EQ((ssize_t)len, vfg_region_read(self->d.fd, VGA, TEXT, buf,
 						len));
@@ -241,6 +263,8 @@ TEST_F(vga, memory_large)
 TEST_F(vga, shortened_at_window_end)
 {
 	uint8_t buf[64];
+
+	NEED_VGA_REGION();
 
 	EXPECT_EQ(4, vfg_region_read(self->d.fd, VGA, 0x3dc, buf, 8));
 	EXPECT_EQ(1, vfg_region_read(self->d.fd, VGA, 0x3df, buf, 4));
@@ -263,6 +287,8 @@ TEST_F(vga, bad_offsets)
 	unsigned int i;
 	uint32_t v = 0;
 
+	NEED_VGA_REGION();
+
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		errno = 0;
 		EXPECT_EQ(-1, vfg_region_read(self->d.fd, VGA, bad[i], &v, 1))
@@ -282,6 +308,8 @@ TEST_F(vga, no_mmap)
 {
 	void *p;
 
+	NEED_VGA_REGION();
+
 	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, self->d.fd,
 		 VFG_REGION_OFFSET(VGA) + 0xa0000);
 	EXPECT_EQ(MAP_FAILED, p);
@@ -295,9 +323,11 @@ TEST_F(vga, no_mmap)
 /* A user buffer that faults: -EFAULT, nothing else happens. */
 TEST_F(vga, bad_buffer)
 {
-	void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		       0);
+	void *p;
 
+	NEED_VGA_REGION();
+
+	p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_ERRNO(EFAULT, vfg_region_read(self->d.fd, VGA, SEQ_INDEX, p,
 					     1));
@@ -314,9 +344,12 @@ TEST_F(vga, bad_buffer)
  */
 TEST_F(vga, decoding_off)
 {
-	uint16_t cmd = vfg_cfg_read16(self->d.fd, PCI_COMMAND);
+	uint16_t cmd;
 	uint8_t v;
 
+	NEED_VGA_REGION();
+
+	cmd = vfg_cfg_read16(self->d.fd, PCI_COMMAND);
 	ASSERT_EQ(0, vfg_cfg_write16(self->d.fd, PCI_COMMAND,
 				     cmd | PCI_COMMAND_IO | PCI_COMMAND_MEMORY));
 	ASSERT_EQ(1, vfg_region_read(self->d.fd, VGA, SEQ_INDEX, &v, 1));
@@ -353,6 +386,8 @@ TEST_F(vga, disable_vga)
 	char param[8] = "";
 	uint8_t v;
 
+	NEED_VGA_REGION();
+
 	vfg_dev_close(&self->d);
 	ASSERT_EQ(0, vfg_pci_release(self->bdf));
 	ASSERT_EQ(0, load_disable_vga());
@@ -377,6 +412,8 @@ TEST_F(vga, revoked)
 {
 	pid_t unbinder;
 	uint8_t v;
+
+	NEED_VGA_REGION();
 
 	if (!vfg_ours())
 		SKIP(return, "revoke is a vfio-groups feature");
@@ -441,6 +478,8 @@ TEST_F(vga, arbiter_lock_elsewhere)
 	char other[1][13], cmd[64];
 	pthread_t th;
 	int i;
+
+	NEED_VGA_REGION();
 
 	ASSERT_EQ(1, vfg_find_pci(CIRRUS_VENDOR, CIRRUS_DEVICE, other, 1))
 		TH_LOG("no second VGA device (cirrus-vga) in the topology");
@@ -508,12 +547,15 @@ static void *hammer_run(void *arg)
 
 TEST_F(vga, concurrent_with_decoding_changes)
 {
-	uint16_t cmd = vfg_cfg_read16(self->d.fd, PCI_COMMAND);
 	struct hammer h = { .fd = self->d.fd };
 	pthread_t th[4];
+	uint16_t cmd;
 	uint8_t v;
 	int i;
 
+	NEED_VGA_REGION();
+
+	cmd = vfg_cfg_read16(self->d.fd, PCI_COMMAND);
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, hammer_run, &h));
 	for (i = 0; i < 200; i++) {
