@@ -24,10 +24,10 @@ mkdir -p "$RES" "$LOGS"
 VFG_GUEST_CONFIGS=${VFG_GUEST_CONFIGS:-"default:intel default:amd"}
 # A config may end in /TAINTS, the taint flags its run may gain (vmrun.py
 # --allow-taint): default:none/U runs DPDK in no-IOMMU mode, which taints.
-VFG_CLIENTS_CONFIGS=${VFG_CLIENTS_CONFIGS:-"default:intel default:amd default:none/U"}
+VFG_CLIENTS_CONFIGS=${VFG_CLIENTS_CONFIGS:-"default:intel default:amd default:none/U vga:intel"}
 # Tests that need a topology of their own: TEST@topology:iommu[/TAINTS],
 # TAINTS the taint flags that run may gain (vmrun.py --allow-taint).
-VFG_TOPO_TESTS=${VFG_TOPO_TESTS:-"hotreset_test@hotreset:intel sriov_test@sriov:intel config_test@sriov:intel config_test@sriov:amd noiommu_test@default:none/U"}
+VFG_TOPO_TESTS=${VFG_TOPO_TESTS:-"hotreset_test@hotreset:intel sriov_test@sriov:intel config_test@sriov:intel config_test@sriov:amd noiommu_test@default:none/U vga_test@vga:intel"}
 
 record() { echo "$2 $3 ${4:-0}" >"$RES/$1"; }
 

@@ -44,10 +44,10 @@ module_param_named(nointxmask, vfg_pci_nointxmask, bool, 0644);
 MODULE_PARM_DESC(nointxmask,
 		 "Disable support for PCI 2.3 style INTx masking.  If this resolves problems for specific devices, report lspci -vvvxxx to linux-pci@vger.kernel.org so the device can be fixed automatically via the broken_intx_masking flag.");
 
-static bool disable_vga;
-module_param(disable_vga, bool, 0444);
+bool vfg_pci_disable_vga;
+module_param_named(disable_vga, vfg_pci_disable_vga, bool, 0444);
 MODULE_PARM_DESC(disable_vga,
-		 "Disable VGA resource access through vfio-pci (vfio-groups offers no VGA region yet, so it is always disabled)");
+		 "Disable VGA resource access through vfio-pci");
 
 static bool disable_idle_d3;
 module_param(disable_idle_d3, bool, 0644);
@@ -305,7 +305,8 @@ static long vfg_pci_get_region_info(struct vfg_pci_device *vdev,
 		if (info.size)
 			info.flags = VFIO_REGION_INFO_FLAG_READ;
 		break;
-	default:	/* VGA: not offered */
+	case VFIO_PCI_VGA_REGION_INDEX:
+		ret = vfg_pci_vga_region_info(vdev, &info.size, &info.flags);
 		break;
 	}
 	if (ret)
@@ -829,6 +830,9 @@ static ssize_t vfg_pci_rw(struct vfg_pci_device *vdev, char __user *buf,
 	case VFIO_PCI_ROM_REGION_INDEX:
 		ret = write ? -EINVAL : vfg_pci_rom_read(vdev, buf, count, pos);
 		break;
+	case VFIO_PCI_VGA_REGION_INDEX:
+		ret = vfg_pci_vga_rw(vdev, buf, count, pos, write);
+		break;
 	default:
 		ret = -EINVAL;
 	}
@@ -947,6 +951,9 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = vfg_pci_sriov_probe(vdev);
 	if (ret)
 		goto err_put;
+	ret = vfg_pci_vga_probe(vdev);
+	if (ret)
+		goto err_put;
 	dev_set_drvdata(&pdev->dev, vdev);
 	vfg_pci_pm_init(vdev);
 	ret = vfg_device_register(&vdev->core);
@@ -956,6 +963,7 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 err_pm:
 	vfg_pci_pm_exit(vdev);
+	vfg_pci_vga_remove(vdev);
 err_put:
 	vfg_device_put(&vdev->core);
 	return ret;
@@ -971,6 +979,7 @@ static void vfg_pci_remove(struct pci_dev *pdev)
 
 	vfg_pci_sriov_disable(vdev);
 	vfg_device_unregister(&vdev->core);
+	vfg_pci_vga_remove(vdev);
 	vfg_pci_pm_exit(vdev);
 	vfg_device_put(&vdev->core);
 }

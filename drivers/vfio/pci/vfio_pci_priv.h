@@ -20,6 +20,8 @@
  *                    a reset (FLR) or a power state drops it first, takes
  *                    open_lock and memory_lock as VFIO_DEVICE_RESET does,
  *                    and takes it again for the rest of the write (config.c)
+ *   VGA arbiter      a VGA region access owns its legacy resource
+ *                    (vga_get()) around memory_lock (vga.c)
  *   vdev->memory_lock (rwsem) the gate to the BARs: every BAR and ROM
  *                    access (pread/pwrite, and page faults, which take it
  *                    under mmap_lock) holds it for reading and checks that
@@ -178,6 +180,8 @@ struct vfg_pci_irq_ctx {
  * @vf_user: a VF counted in its PF's @vf_users
  * @sriov_pf: a VF's PF if that is bound here and created it, else NULL;
  *            set at probe, stable while the VF is bound (sriov.c)
+ * @vga: the device has a VGA region (VGA-class, disable_vga off); set at
+ *       probe, stable while bound (vga.c)
  */
 struct vfg_pci_device {
 	struct vfg_device core;
@@ -234,6 +238,7 @@ struct vfg_pci_device {
 	unsigned int vf_users;
 	bool vf_user;
 	struct vfg_pci_device *sriov_pf;
+	bool vga;
 };
 
 /*
@@ -252,6 +257,7 @@ static inline struct vfg_pci_device *to_vfg_pci(struct vfg_device *core)
 
 /* vfio_pci.c */
 extern bool vfg_pci_nointxmask;
+extern bool vfg_pci_disable_vga;
 const char *vfg_pci_driver_name(void);
 int vfg_pci_function_reset(struct vfg_pci_device *vdev);
 
@@ -308,6 +314,14 @@ void vfg_pci_pm_put(struct vfg_pci_device *vdev);
 void vfg_pci_pm_close(struct vfg_pci_device *vdev);
 int vfg_pci_feature_low_power(struct vfg_pci_device *vdev, u32 flags,
 			      void __user *arg, size_t argsz);
+
+/* vga.c */
+int vfg_pci_vga_probe(struct vfg_pci_device *vdev);
+void vfg_pci_vga_remove(struct vfg_pci_device *vdev);
+int vfg_pci_vga_region_info(struct vfg_pci_device *vdev, u64 *size,
+			    u32 *flags);
+ssize_t vfg_pci_vga_rw(struct vfg_pci_device *vdev, char __user *buf,
+		       size_t count, loff_t pos, bool write);
 
 /* virqfd.c */
 int vfg_virqfd_enable(struct vfg_virqfd **slot, spinlock_t *lock, int fd,

@@ -32,6 +32,16 @@ sriov: default, plus an SR-IOV PF with room for two VFs:
                 writing sriov_numvfs adds its VFs at 04:00.1 and 04:00.2,
                 each with its own requester ID and so its own group (the PF
                 has no ACS but is single-function, and so are its VFs)
+
+vga: default, plus a VGA-class device for the VGA region (issue 14, item 2):
+  0000:00:09.0  QEMU's standard VGA (1234:1111, class 0x0300): legacy VGA
+                memory and I/O ports; SeaBIOS runs its VGA BIOS, which
+                leaves it in text mode; it is the VGA arbiter's default
+                device and owns the legacy ranges
+  0000:00:0a.0  pcie-root-port rp3, slot 3, bus 04
+  0000:04:00.0  cirrus-vga (1013:00b8, class 0x0300): a second VGA device,
+                behind a port whose VGA routing is off, so that the arbiter
+                has something to switch the legacy ranges to
 """
 
 EDU_VENDOR = 0x1234
@@ -65,10 +75,17 @@ _SRIOV = _BASE + [
     "sriov_vq_flexible=4,sriov_vi_flexible=2",
 ]
 
+_VGA = _BASE + [
+    "VGA,id=vga0,bus=pcie.0,addr=0x9",
+    "pcie-root-port,id=rp3,bus=pcie.0,addr=0xa,chassis=4,slot=3",
+    "cirrus-vga,id=vga1,bus=rp3",
+]
+
 TOPOLOGIES = {
     "default": _BASE,
     "hotreset": _HOTRESET,
     "sriov": _SRIOV,
+    "vga": _VGA,
 }
 
 

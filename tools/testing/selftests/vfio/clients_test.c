@@ -20,6 +20,9 @@
  * skip and testpmd runs in VFIO's no-IOMMU mode with --iova-mode=pa
  * instead, as DPDK does in most cloud VMs.
  *
+ * On the "vga" topology, QEMU also assigns its standard VGA with x-vga=on,
+ * which needs the VGA region (elsewhere that test skips).
+ *
  * VFG_USE_KERNEL_VFIO=1 runs the same against the kernel's own vfio-pci.
  */
 #include <dirent.h>
@@ -614,6 +617,169 @@ TEST_F_TIMEOUT(qemu, unbind_while_held, 300)
 	TH_LOG("unbind finished %lld ms after QEMU exited", now_ms() - t0);
 	ASSERT_EQ(0, vfg_pci_driver(self->t.lone, drv, sizeof(drv)));
 	EXPECT_STREQ("", drv);
+}
+
+/* ---- QEMU: a VGA device with x-vga=on ------------------------------- */
+
+#define VGA_VENDOR	0x1234
+#define VGA_DEVICE	0x1111
+#define HOSTVGA		"hostvga0"
+#define NESTED_SLOT	5	/* its address on the nested machine's bus 0 */
+#define PCI_CMD		0x04
+
+/* The VGA-class device of the "vga" topology; 0 or -ENODEV. */
+static int find_vga(char bdf[13])
+{
+	char bdfs[4][13], path[256];
+	unsigned long class;
+	int n, i;
+
+	n = vfg_find_pci(VGA_VENDOR, VGA_DEVICE, bdfs, 4);
+	for (i = 0; i < n && i < 4; i++) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class",
+			 bdfs[i]);
+		if (!vfg_sysfs_read_hex(path, &class) && class >> 8 == 0x0300) {
+			memcpy(bdf, bdfs[i], 13);
+			return 0;
+		}
+	}
+	return -ENODEV;
+}
+
+/* An HMP command through QMP; its output (JSON-escaped) is left in @reply. */
+static int hmp(struct qemu *q, const char *cmd, char *reply, size_t size)
+{
+	char line[256];
+
+	snprintf(line, sizeof(line),
+		 "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"%s\"}}",
+		 cmd);
+	return qmp(q, line, reply, size);
+}
+
+/* HMP "i /b PORT": the byte the nested machine reads there, or -1. */
+static int port_in(struct qemu *q, unsigned int port)
+{
+	char cmd[32], reply[256], *eq;
+
+	snprintf(cmd, sizeof(cmd), "i /b 0x%x", port);
+	if (hmp(q, cmd, reply, sizeof(reply)))
+		return -1;
+	eq = strstr(reply, "] = 0x");
+	return eq ? (int)strtol(eq + 6, NULL, 16) : -1;
+}
+
+/*
+ * HMP "o /FMT PORT VAL": an I/O write by the nested machine, of a byte
+ * (b), 16 bits (h) or 32 bits (w); 0 or -errno.
+ */
+static int port_out(struct qemu *q, char fmt, unsigned int port,
+		    unsigned int val)
+{
+	char cmd[64], reply[256];
+	int ret;
+
+	snprintf(cmd, sizeof(cmd), "o /%c 0x%x 0x%x", fmt, port, val);
+	ret = hmp(q, cmd, reply, sizeof(reply));
+	/* A bad command is a "return" too, with HMP's complaint in it. */
+	return ret ? ret : strstr(reply, "help") ? -EINVAL : 0;
+}
+
+FIXTURE(qemu_vga) {
+	char bdf[13];
+	const char *skip;	/* why the test skips, or NULL */
+	struct qemu q;
+};
+
+FIXTURE_SETUP(qemu_vga)
+{
+	self->q.pid = -1;
+	self->q.in = -1;
+	self->q.out = -1;
+	self->skip = qemu_skip_why();
+	if (!self->skip && find_vga(self->bdf))
+		self->skip = "no VGA-class device: run under the vga topology";
+	if (self->skip)
+		return;
+	vfg_pci_release(self->bdf);
+	ASSERT_EQ(0, vfg_vfio_load());
+	if (!vfg_ours() &&
+	    access("/sys/module/vfio_pci/parameters/disable_vga", F_OK)) {
+		self->skip = "the kernel's vfio-pci is built without CONFIG_VFIO_PCI_VGA";
+		return;
+	}
+	ASSERT_EQ(0, vfg_pci_bind(self->bdf, "vfio-pci"));
+}
+
+FIXTURE_TEARDOWN(qemu_vga)
+{
+	qemu_close(&self->q);
+	if (!self->skip)
+		vfg_pci_release(self->bdf);
+}
+
+/*
+ * QEMU's x-vga=on: the VGA region must be there, read/write and at least
+ * 0xc0000 bytes ("unexpected VGA info" otherwise, and the device does not
+ * realize).  QEMU then routes the nested machine's legacy VGA memory and
+ * ports to it: the device realizes as a VGA controller with the host
+ * device's IDs, and QEMU reports no error.
+ *
+ * Then the nested machine's own view, through the monitor's port commands
+ * (the machine stays paused): a config write through 0xcf8/0xcfc turns on
+ * the device's I/O and memory decoding, and the sequencer's index and map
+ * mask (0x3c4, 0x3c5), written and read by the nested machine, reach the
+ * real device through QEMU's VGA handlers and the VGA region.
+ */
+TEST_F_TIMEOUT(qemu_vga, x_vga_realizes, 300)
+{
+	char devarg[128], reply[1 << 15], *err;
+	const char *devs[] = { devarg };
+	long vendor = -1, device = -1;
+	int ret, mask;
+
+	if (self->skip)
+		SKIP(return, "%s", self->skip);
+	snprintf(devarg, sizeof(devarg),
+		 "vfio-pci,host=%s,id=%s,x-vga=on,addr=0x%x", self->bdf,
+		 HOSTVGA, NESTED_SLOT);
+	ASSERT_EQ(0, qemu_start(&self->q, devs, 1));
+	ret = qmp_handshake(&self->q);
+	if (ret)
+		log_file(_metadata, QEMU_ERR);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, qmp(&self->q, "{\"execute\": \"query-pci\"}", reply,
+			 sizeof(reply)));
+	ASSERT_EQ(0, qmp_pci_ids(reply, HOSTVGA, &vendor, &device))
+		TH_LOG("no %s in query-pci: %s", HOSTVGA, reply);
+	EXPECT_EQ(VGA_VENDOR, vendor);
+	EXPECT_EQ(VGA_DEVICE, device);
+	EXPECT_NE(NULL, strstr(reply, "\"desc\": \"VGA controller\""));
+
+	/* Command register of 00:NESTED_SLOT.0: I/O and memory on. */
+	ASSERT_EQ(0, port_out(&self->q, 'w', 0xcf8,
+			      0x80000000u | NESTED_SLOT << 11 | PCI_CMD));
+	ASSERT_EQ(0, port_out(&self->q, 'h', 0xcfc, 0x3));
+	ASSERT_EQ(0, port_out(&self->q, 'b', 0x3c4, 0x2));
+	EXPECT_EQ(0x2, port_in(&self->q, 0x3c4));
+	mask = port_in(&self->q, 0x3c5);
+	ASSERT_LE(0, mask);
+	ASSERT_EQ(0, port_out(&self->q, 'b', 0x3c5, 0x5));
+	EXPECT_EQ(0x5, port_in(&self->q, 0x3c5));
+	ASSERT_EQ(0, port_out(&self->q, 'b', 0x3c5, 0xa));
+	EXPECT_EQ(0xa, port_in(&self->q, 0x3c5));
+	EXPECT_EQ(0, port_out(&self->q, 'b', 0x3c5, mask));
+
+	ASSERT_EQ(0, qmp(&self->q, "{\"execute\": \"quit\"}", reply,
+			 sizeof(reply)));
+	EXPECT_EQ(0, qemu_wait(&self->q, 60000));
+	err = slurp(QEMU_ERR);
+	ASSERT_NE(NULL, err);
+	EXPECT_EQ(0, count_lines_with(err, "VGA"))
+		log_file(_metadata, QEMU_ERR);
+	EXPECT_EQ(0, count_lines_with(err, "error"))
+		log_file(_metadata, QEMU_ERR);
+	free(err);
 }
 
 /* ---- DPDK: testpmd on the e1000e ------------------------------------- */
