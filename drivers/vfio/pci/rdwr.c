@@ -93,6 +93,31 @@ static void __iomem *vfg_pci_bar_map(struct vfg_pci_device *vdev, int bar)
 }
 
 /**
+ * vfg_pci_bar_setup() - claim a BAR and map it for the kernel
+ * @vdev: the device, open, with its lock held
+ * @bar: BAR index
+ *
+ * For those that write to the BAR later, from contexts that cannot claim
+ * or map it (ioeventfd.c).  The mapping lasts until the last close or a
+ * revoke (vfg_pci_disable()).
+ *
+ * Return: the mapping, or ERR_PTR(-EBUSY) if the BAR is held by another
+ * driver, ERR_PTR(-ENOMEM).
+ */
+void __iomem *vfg_pci_bar_setup(struct vfg_pci_device *vdev, int bar)
+{
+	void __iomem *io;
+	int ret;
+
+	lockdep_assert_held(&vdev->lock);
+	ret = vfg_pci_bar_claim(vdev, bar);
+	if (ret)
+		return ERR_PTR(ret);
+	io = vfg_pci_bar_map(vdev, bar);
+	return io ? io : ERR_PTR(-ENOMEM);
+}
+
+/**
  * vfg_pci_unmap_bars() - drop the kernel mappings of the BARs
  * @vdev: the device, with its lock held
  */

@@ -157,6 +157,8 @@ static void vfg_pci_disable(struct vfg_pci_device *vdev, bool reset)
 	vfg_pci_sriov_close(vdev);
 	mutex_lock(&vdev->lock);
 	vfg_pci_irq_disable_all(vdev);
+	/* Before the BAR mappings they write through go. */
+	vfg_pci_ioeventfd_release_all(vdev);
 	pci_clear_master(pdev);
 	vfg_pci_unmap_bars(vdev);
 	vfg_pci_release_bars(vdev);
@@ -680,6 +682,8 @@ static long vfg_pci_ioctl(struct vfg_device *core, unsigned int cmd,
 		return vfg_pci_hot_reset_info(vdev, uarg);
 	case VFIO_DEVICE_PCI_HOT_RESET:
 		return vfg_pci_hot_reset(vdev, uarg);
+	case VFIO_DEVICE_IOEVENTFD:
+		return vfg_pci_ioeventfd(vdev, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -848,6 +852,7 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	mutex_init(&vdev->lock);
 	mutex_init(&vdev->claim_lock);
 	spin_lock_init(&vdev->irqlock);
+	INIT_LIST_HEAD(&vdev->ioeventfds);
 	vfg_pci_intx_init(vdev);
 	vdev->irq_type = -1;
 	vdev->msix_bar = -1;
