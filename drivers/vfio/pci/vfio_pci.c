@@ -130,7 +130,10 @@ static int vfg_pci_open_device(struct vfg_device *core)
 		vdev->msix_size = ((flags & PCI_MSIX_FLAGS_QSIZE) + 1) * 16;
 	}
 	vdev->irq_type = -1;
+	vfg_pci_mmap_setup(vdev);
 	ret = vfg_pci_config_init(vdev);
+	if (ret)
+		vfg_pci_mmap_release(vdev);
 	mutex_unlock(&vdev->lock);
 	if (ret)
 		goto err_disable;
@@ -161,6 +164,7 @@ static void vfg_pci_disable(struct vfg_pci_device *vdev, bool reset)
 	vfg_pci_ioeventfd_release_all(vdev);
 	pci_clear_master(pdev);
 	vfg_pci_unmap_bars(vdev);
+	vfg_pci_mmap_release(vdev);
 	vfg_pci_release_bars(vdev);
 	vfg_pci_config_free(vdev);
 	mutex_unlock(&vdev->lock);
@@ -258,7 +262,6 @@ static long vfg_pci_get_region_info(struct vfg_pci_device *vdev,
 				    void __user *arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
-	struct pci_dev *pdev = vdev->pdev;
 	struct vfio_region_info info;
 	struct vfg_caps caps = { };
 	long ret = 0;
@@ -284,8 +287,7 @@ static long vfg_pci_get_region_info(struct vfg_pci_device *vdev,
 			break;
 		info.flags = VFIO_REGION_INFO_FLAG_READ |
 			     VFIO_REGION_INFO_FLAG_WRITE;
-		if (pci_resource_flags(pdev, info.index) & IORESOURCE_MEM &&
-		    info.size >= PAGE_SIZE) {
+		if (vfg_pci_bar_mmappable(vdev, info.index)) {
 			info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
 			if ((int)info.index == vdev->msix_bar)
 				ret = vfg_pci_msix_caps(vdev, &caps);

@@ -113,6 +113,10 @@ struct vfg_pci_irq_ctx {
  * @cfg_size: config space size (256 or 4096)
  * @bar_size: size of each BAR and of the ROM (index 6)
  * @barmap: ioremapped BARs, mapped on first use
+ * @bar_mmap: BARs userspace may mmap, decided at open (rdwr.c); read
+ *            without a lock
+ * @bar_pad: for a mappable sub-page BAR, the reservation of the rest of its
+ *           page, from open to the last close or revoke; under @lock
  * @ioeventfds: VFIO_DEVICE_IOEVENTFD writes (ioeventfd.c); under @lock
  * @num_ioeventfds: entries on @ioeventfds; under @lock
  * @msix_bar: BAR holding the MSI-X table, or -1
@@ -161,6 +165,8 @@ struct vfg_pci_device {
 	int cfg_size;
 	resource_size_t bar_size[PCI_ROM_RESOURCE + 1];
 	void __iomem *barmap[PCI_STD_NUM_BARS];
+	u8 bar_mmap;
+	struct resource *bar_pad[PCI_STD_NUM_BARS];
 	struct list_head ioeventfds;
 	unsigned int num_ioeventfds;
 	int msix_bar;
@@ -220,6 +226,9 @@ ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,
 int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma);
 void __iomem *vfg_pci_bar_setup(struct vfg_pci_device *vdev, int bar);
 void vfg_pci_unmap_bars(struct vfg_pci_device *vdev);
+void vfg_pci_mmap_setup(struct vfg_pci_device *vdev);
+void vfg_pci_mmap_release(struct vfg_pci_device *vdev);
+bool vfg_pci_bar_mmappable(struct vfg_pci_device *vdev, unsigned int bar);
 void vfg_pci_release_bars(struct vfg_pci_device *vdev);
 
 /* intr.c */
