@@ -32,6 +32,13 @@ sriov: default, plus an SR-IOV PF with room for two VFs:
                 writing sriov_numvfs adds its VFs at 04:00.1 and 04:00.2,
                 each with its own requester ID and so its own group (the PF
                 has no ACS but is single-function, and so are its VFs)
+
+smallbar: default, plus a device with a BAR smaller than a page:
+  0000:00:0a.0  ivshmem-plain (1af4:1110) on a 1 MiB RAM backend: BAR0 is
+                256 bytes of registers (MMIO), BAR2 the shared memory
+                (64-bit prefetchable); no interrupts, no MSI-X
+
+An entry "-object ARGS" is passed as a QEMU -object, not a -device.
 """
 
 EDU_VENDOR = 0x1234
@@ -65,10 +72,16 @@ _SRIOV = _BASE + [
     "sriov_vq_flexible=4,sriov_vi_flexible=2",
 ]
 
+_SMALLBAR = _BASE + [
+    "-object memory-backend-ram,id=shm0,size=1M",
+    "ivshmem-plain,id=shm0dev,bus=pcie.0,addr=0xa,memdev=shm0",
+]
+
 TOPOLOGIES = {
     "default": _BASE,
     "hotreset": _HOTRESET,
     "sriov": _SRIOV,
+    "smallbar": _SMALLBAR,
 }
 
 
