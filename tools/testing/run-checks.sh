@@ -27,7 +27,7 @@ VFG_GUEST_CONFIGS=${VFG_GUEST_CONFIGS:-"default:intel default:amd"}
 VFG_CLIENTS_CONFIGS=${VFG_CLIENTS_CONFIGS:-"default:intel default:amd default:none/U vga:intel"}
 # Tests that need a topology of their own: TEST@topology:iommu[/TAINTS],
 # TAINTS the taint flags that run may gain (vmrun.py --allow-taint).
-VFG_TOPO_TESTS=${VFG_TOPO_TESTS:-"hotreset_test@hotreset:intel sriov_test@sriov:intel config_test@sriov:intel config_test@sriov:amd noiommu_test@default:none/U vga_test@vga:intel"}
+VFG_TOPO_TESTS=${VFG_TOPO_TESTS:-"hotreset_test@hotreset:intel sriov_test@sriov:intel config_test@sriov:intel config_test@sriov:amd noiommu_test@default:none/U vga_test@vga:intel smallbar_test@smallbar:intel"}
 
 record() { echo "$2 $3 ${4:-0}" >"$RES/$1"; }
 

@@ -22,7 +22,9 @@
  * its own (pdev->no_command_memory: a VF) decodes its memory BARs whenever
  * its PF's SR-IOV control does.
  *
- * mmap maps memory BARs uncached, a page at a time as they are touched: the
+ * mmap maps memory BARs uncached (those of a page or more, and smaller ones
+ * that start a page whose rest we could reserve: vfg_pci_mmap_setup()),
+ * a page at a time as they are touched: the
  * fault handler inserts the page under vdev->memory_lock (read), taken under
  * mmap_lock.  Every device fd of a device shares the device's own
  * address_space, so vfg_device_zap_mappings() takes every userspace mapping
@@ -117,6 +119,31 @@ static void __iomem *vfg_pci_bar_map(struct vfg_pci_device *vdev, int bar)
 	}
 	mutex_unlock(&vdev->claim_lock);
 	return io;
+}
+
+/**
+ * vfg_pci_bar_setup() - claim a BAR and map it for the kernel
+ * @vdev: the device, open, with its lock held
+ * @bar: BAR index
+ *
+ * For those that write to the BAR later, from contexts that cannot claim
+ * or map it (ioeventfd.c).  The mapping lasts until the last close or a
+ * revoke (vfg_pci_disable()).
+ *
+ * Return: the mapping, or ERR_PTR(-EBUSY) if the BAR is held by another
+ * driver, ERR_PTR(-ENOMEM).
+ */
+void __iomem *vfg_pci_bar_setup(struct vfg_pci_device *vdev, int bar)
+{
+	void __iomem *io;
+	int ret;
+
+	lockdep_assert_held(&vdev->lock);
+	ret = vfg_pci_bar_claim(vdev, bar);
+	if (ret)
+		return ERR_PTR(ret);
+	io = vfg_pci_bar_map(vdev, bar);
+	return io ? io : ERR_PTR(-ENOMEM);
 }
 
 /**
@@ -395,6 +422,87 @@ static bool vfg_pci_msix_mappable(struct vfg_pci_device *vdev)
 }
 
 /**
+ * vfg_pci_mmap_setup() - decide which BARs userspace may mmap
+ * @vdev: the device, being opened, with its lock held
+ *
+ * Memory BARs of a page or more can be mapped.  So can a smaller one that
+ * starts a page, once the rest of that page is reserved in the resource
+ * tree: mapping a page gives the whole page, and nothing else (another
+ * device's BAR after a hotplug or a rebalance, a driver's region) may then
+ * be placed where userspace would reach it.  A sub-page BAR that does not
+ * start a page, or whose page is not free, cannot be mapped.  The
+ * reservations go at the last close or a revoke (vfg_pci_mmap_release()).
+ */
+void vfg_pci_mmap_setup(struct vfg_pci_device *vdev)
+{
+	struct pci_dev *pdev = vdev->pdev;
+	struct resource *res, *pad;
+	u8 mappable = 0;
+	int i;
+
+	lockdep_assert_held(&vdev->lock);
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		res = &pdev->resource[i];
+		if (!(res->flags & IORESOURCE_MEM) || !resource_size(res))
+			continue;
+		if (resource_size(res) >= PAGE_SIZE) {
+			mappable |= BIT(i);
+			continue;
+		}
+		if (!PAGE_ALIGNED(res->start) || !res->parent)
+			continue;
+		pad = kzalloc(sizeof(*pad), GFP_KERNEL);
+		if (!pad)
+			continue;	/* not mappable, as if the page were taken */
+		pad->name = "vfio sub-page BAR reserved";
+		pad->start = res->start + resource_size(res);
+		pad->end = res->start + PAGE_SIZE - 1;
+		/* Busy: no request_mem_region() may nest inside either. */
+		pad->flags = IORESOURCE_MEM | IORESOURCE_BUSY;
+		if (request_resource(res->parent, pad)) {
+			pci_info(pdev, "BAR %d %pR: the rest of its page is in use, so it cannot be mmapped\n",
+				 i, res);
+			kfree(pad);
+			continue;
+		}
+		vdev->bar_pad[i] = pad;
+		mappable |= BIT(i);
+	}
+	WRITE_ONCE(vdev->bar_mmap, mappable);
+}
+
+/**
+ * vfg_pci_mmap_release() - give back the reservations of vfg_pci_mmap_setup()
+ * @vdev: the device, being disabled, with its lock held
+ */
+void vfg_pci_mmap_release(struct vfg_pci_device *vdev)
+{
+	int i;
+
+	lockdep_assert_held(&vdev->lock);
+	WRITE_ONCE(vdev->bar_mmap, 0);
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		if (!vdev->bar_pad[i])
+			continue;
+		release_resource(vdev->bar_pad[i]);
+		kfree(vdev->bar_pad[i]);
+		vdev->bar_pad[i] = NULL;
+	}
+}
+
+/**
+ * vfg_pci_bar_mmappable() - may userspace mmap a BAR?
+ * @vdev: the device, open
+ * @bar: region index
+ *
+ * Return: true for a memory BAR that vfg_pci_mmap_setup() found mappable.
+ */
+bool vfg_pci_bar_mmappable(struct vfg_pci_device *vdev, unsigned int bar)
+{
+	return bar < PCI_STD_NUM_BARS && (READ_ONCE(vdev->bar_mmap) & BIT(bar));
+}
+
+/**
  * vfg_pci_mmap() - mmap of a BAR region
  * @vdev: the device, open
  * @vma: the mapping; vm_pgoff encodes region index and offset
@@ -408,19 +516,15 @@ int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma)
 	unsigned long pgoff = vma->vm_pgoff &
 			      (VFG_PCI_OFFSET_MASK >> PAGE_SHIFT);
 	unsigned long len = vma->vm_end - vma->vm_start;
-	struct pci_dev *pdev = vdev->pdev;
 	resource_size_t size;
 	u64 off = (u64)pgoff << PAGE_SHIFT;
 	int ret;
 
 	if (READ_ONCE(vdev->revoked))
 		return -ENODEV;
-	if (index >= PCI_STD_NUM_BARS)
+	if (!vfg_pci_bar_mmappable(vdev, index))
 		return -EINVAL;
 	size = vdev->bar_size[index];
-	if (!(pci_resource_flags(pdev, index) & IORESOURCE_MEM) || !size ||
-	    size < PAGE_SIZE)
-		return -EINVAL;
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 	if (off >= size || len > PAGE_ALIGN(size) - off)

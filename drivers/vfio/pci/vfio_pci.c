@@ -130,7 +130,10 @@ static int vfg_pci_open_device(struct vfg_device *core)
 		vdev->msix_size = ((flags & PCI_MSIX_FLAGS_QSIZE) + 1) * 16;
 	}
 	vdev->irq_type = -1;
+	vfg_pci_mmap_setup(vdev);
 	ret = vfg_pci_config_init(vdev);
+	if (ret)
+		vfg_pci_mmap_release(vdev);
 	mutex_unlock(&vdev->lock);
 	/* What the device decodes now, for the first accesses (rdwr.c). */
 	down_write(&vdev->memory_lock);
@@ -161,8 +164,11 @@ static void vfg_pci_disable(struct vfg_pci_device *vdev, bool reset)
 	vfg_pci_sriov_close(vdev);
 	mutex_lock(&vdev->lock);
 	vfg_pci_irq_disable_all(vdev);
+	/* Before the BAR mappings they write through go. */
+	vfg_pci_ioeventfd_release_all(vdev);
 	pci_clear_master(pdev);
 	vfg_pci_unmap_bars(vdev);
+	vfg_pci_mmap_release(vdev);
 	vfg_pci_release_bars(vdev);
 	vfg_pci_config_free(vdev);
 	mutex_unlock(&vdev->lock);
@@ -267,7 +273,6 @@ static long vfg_pci_get_region_info(struct vfg_pci_device *vdev,
 				    void __user *arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
-	struct pci_dev *pdev = vdev->pdev;
 	struct vfio_region_info info;
 	struct vfg_caps caps = { };
 	long ret = 0;
@@ -293,8 +298,7 @@ static long vfg_pci_get_region_info(struct vfg_pci_device *vdev,
 			break;
 		info.flags = VFIO_REGION_INFO_FLAG_READ |
 			     VFIO_REGION_INFO_FLAG_WRITE;
-		if (pci_resource_flags(pdev, info.index) & IORESOURCE_MEM &&
-		    info.size >= PAGE_SIZE) {
+		if (vfg_pci_bar_mmappable(vdev, info.index)) {
 			info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
 			if ((int)info.index == vdev->msix_bar)
 				ret = vfg_pci_msix_caps(vdev, &caps);
@@ -760,6 +764,8 @@ static long vfg_pci_ioctl(struct vfg_device *core, unsigned int cmd,
 		return vfg_pci_hot_reset_info(vdev, uarg);
 	case VFIO_DEVICE_PCI_HOT_RESET:
 		return vfg_pci_hot_reset(vdev, uarg);
+	case VFIO_DEVICE_IOEVENTFD:
+		return vfg_pci_ioeventfd(vdev, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -941,6 +947,7 @@ static int vfg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	mutex_init(&vdev->lock);
 	mutex_init(&vdev->claim_lock);
 	spin_lock_init(&vdev->irqlock);
+	INIT_LIST_HEAD(&vdev->ioeventfds);
 	vfg_pci_intx_init(vdev);
 	vdev->irq_type = -1;
 	vdev->msix_bar = -1;

@@ -137,6 +137,12 @@ struct vfg_pci_irq_ctx {
  * @bar_size: size of each BAR and of the ROM (index 6)
  * @barmap: ioremapped BARs, mapped on first use; as @claimed, published
  *          under @claim_lock and read without it under memory_lock
+ * @bar_mmap: BARs userspace may mmap, decided at open (rdwr.c); read
+ *            without a lock
+ * @bar_pad: for a mappable sub-page BAR, the reservation of the rest of its
+ *           page, from open to the last close or revoke; under @lock
+ * @ioeventfds: VFIO_DEVICE_IOEVENTFD writes (ioeventfd.c); under @lock
+ * @num_ioeventfds: entries on @ioeventfds; under @lock
  * @msix_bar: BAR holding the MSI-X table, or -1
  * @msix_offset: offset of the table in that BAR
  * @msix_size: size of the table in bytes
@@ -205,6 +211,10 @@ struct vfg_pci_device {
 	int cfg_size;
 	resource_size_t bar_size[PCI_ROM_RESOURCE + 1];
 	void __iomem *barmap[PCI_STD_NUM_BARS];
+	u8 bar_mmap;
+	struct resource *bar_pad[PCI_STD_NUM_BARS];
+	struct list_head ioeventfds;
+	unsigned int num_ioeventfds;
 	int msix_bar;
 	u32 msix_offset;
 	u32 msix_size;
@@ -280,7 +290,11 @@ ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
 ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,
 			 size_t count, loff_t pos);
 int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma);
+void __iomem *vfg_pci_bar_setup(struct vfg_pci_device *vdev, int bar);
 void vfg_pci_unmap_bars(struct vfg_pci_device *vdev);
+void vfg_pci_mmap_setup(struct vfg_pci_device *vdev);
+void vfg_pci_mmap_release(struct vfg_pci_device *vdev);
+bool vfg_pci_bar_mmappable(struct vfg_pci_device *vdev, unsigned int bar);
 void vfg_pci_release_bars(struct vfg_pci_device *vdev);
 
 /* intr.c */
@@ -292,6 +306,10 @@ void vfg_pci_signal_req(struct vfg_pci_device *vdev);
 void vfg_pci_signal_err(struct vfg_pci_device *vdev);
 void vfg_pci_intx_command_written(struct vfg_pci_device *vdev);
 void vfg_pci_intx_init(struct vfg_pci_device *vdev);
+
+/* ioeventfd.c */
+long vfg_pci_ioeventfd(struct vfg_pci_device *vdev, void __user *arg);
+void vfg_pci_ioeventfd_release_all(struct vfg_pci_device *vdev);
 
 /* sriov.c */
 int vfg_pci_sriov_probe(struct vfg_pci_device *vdev);

@@ -42,6 +42,13 @@ vga: default, plus a VGA-class device for the VGA region (issue 14, item 2):
   0000:04:00.0  cirrus-vga (1013:00b8, class 0x0300): a second VGA device,
                 behind a port whose VGA routing is off, so that the arbiter
                 has something to switch the legacy ranges to
+
+smallbar: default, plus a device with a BAR smaller than a page:
+  0000:00:0a.0  ivshmem-plain (1af4:1110) on a 1 MiB RAM backend: BAR0 is
+                256 bytes of registers (MMIO), BAR2 the shared memory
+                (64-bit prefetchable); no interrupts, no MSI-X
+
+An entry "-object ARGS" is passed as a QEMU -object, not a -device.
 """
 
 EDU_VENDOR = 0x1234
@@ -81,11 +88,17 @@ _VGA = _BASE + [
     "cirrus-vga,id=vga1,bus=rp3",
 ]
 
+_SMALLBAR = _BASE + [
+    "-object memory-backend-ram,id=shm0,size=1M",
+    "ivshmem-plain,id=shm0dev,bus=pcie.0,addr=0xa,memdev=shm0",
+]
+
 TOPOLOGIES = {
     "default": _BASE,
     "hotreset": _HOTRESET,
     "sriov": _SRIOV,
     "vga": _VGA,
+    "smallbar": _SMALLBAR,
 }
 
 

@@ -273,7 +273,10 @@ class VM:
                "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
                "-netdev", "hubport,id=nd0,hubid=0"]
         for d in dev:
-            cmd += ["-device", d]
+            if d.startswith("-object "):
+                cmd += ["-object", d[len("-object "):]]
+            else:
+                cmd += ["-device", d]
         return cmd
 
     # ---- streams ------------------------------------------------------
