@@ -334,8 +334,10 @@ enum vfg_device_state {
  * @wq: woken when @fds or @holds reaches zero
  * @mapping: the address space of every device fd of this device, so that
  *           all userspace mappings can be zapped at once
- * @p2p_lock: protects @p2p and each entry's @live; innermost: taken under
- *            mmap_lock and the provider's memory lock, never the other way
+ * @p2p_lock: protects @p2p and each entry's @live, and with the
+ *            container's lock each entry's @domains; innermost: taken under
+ *            the container's lock, mmap_lock and the provider's memory
+ *            lock, never the other way
  * @p2p: IOMMU mappings of this device's memory in any container, through
  *       vfg_p2p.node; each holds a reference to the device
  */
