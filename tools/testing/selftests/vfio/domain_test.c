@@ -28,6 +28,11 @@
  *   its BAR is used) has its BAR mapped peer-to-peer in A and B's container, once before B joined and
  *   once after: both devices reach C's register through both mappings.
  *   When C is revoked, every one of them is gone from both domains.
+ * domain.coherency
+ *   VFIO_CHECK_EXTENSION(VFIO_DMA_CC_IOMMU), and what KVM is told for each
+ *   group (vfio_file_enforced_coherent(), through vfg_kvm_test.ko as in
+ *   kvm_test), say with two domains what the IOMMU enforces (VT-d with
+ *   Snoop Control, the intel-sc configuration, and AMD-Vi: coherent).
  * domain.detach_first
  *   A leaves (its domain, the first, is freed): B keeps working with the
  *   pages still pinned; A comes back, in a new domain the mappings are
@@ -49,6 +54,7 @@
 #include "kselftest_harness.h"
 #include "vfio_test_util.h"
 #include "edu.h"
+#include "modules/vfg_kvm_test.h"
 
 #define SZ_4K		0x1000UL
 #define SZ_64K		0x10000UL
@@ -130,6 +136,7 @@ FIXTURE(domain) {
 	long pins_before;
 	char timeout[32];
 	int kmsg;
+	int kfd;	/* /dev/vfg_kvm_test, once loaded */
 };
 
 /* B's group joins A's container; its device is opened and mmapped. */
@@ -186,6 +193,7 @@ FIXTURE_SETUP(domain)
 	vfg_dev_init(&self->c);
 	self->timeout[0] = '\0';
 	self->kmsg = -1;
+	self->kfd = -1;
 	self->pins_before = vfg_pins_outstanding();
 	ASSERT_EQ(0, vfg_dev_env_setup(&self->t));
 	ASSERT_NE(0, self->t.pedu[0]);
@@ -225,6 +233,10 @@ FIXTURE_TEARDOWN(domain)
 	vfg_dev_close(&self->a);
 	if (self->kmsg >= 0)
 		close(self->kmsg);
+	if (self->kfd >= 0) {
+		close(self->kfd);
+		EXPECT_EQ(0, vfg_test_module_unload("vfg_kvm_test"));
+	}
 	if (self->timeout[0])
 		EXPECT_EQ(0, vfg_sysfs_write(RELEASE_TIMEOUT, self->timeout));
 	if (vfg_ours())
@@ -388,6 +400,59 @@ TEST_F(domain, p2p_revoke)
 	EXPECT_EQ(SZ_4K, dma_unmap(self->a.container, IOVA_P2P_1, SZ_4K));
 	EXPECT_EQ(SZ_4K, dma_unmap(self->a.container, IOVA_P2P_2, SZ_4K));
 	EXPECT_EQ(SZ_4K, dma_unmap(self->a.container, IOVA_WORD, SZ_4K));
+}
+
+/* 1 if this IOMMU enforces cache coherency, 0 if not, -1 if unknown. */
+static int iommu_coherent(void)
+{
+	unsigned long ecap;
+
+	if (!vfg_sysfs_read_hex("/sys/class/iommu/dmar0/intel-iommu/ecap",
+				&ecap))
+		return (ecap >> 7) & 1;	/* Snoop Control */
+	if (!access("/sys/class/iommu/ivhd0", F_OK))
+		return 1;
+	return -1;
+}
+
+/* What KVM is told about group fd @fd: 1 coherent, 0 not, -1 on error. */
+static int kvm_coherent(int kfd, int fd)
+{
+	struct vfg_kvm_test_probe p = { .fd = fd };
+
+	if (ioctl(kfd, VFG_KVM_TEST_PROBE, &p))
+		return -1;
+	return p.coherent;
+}
+
+TEST_F(domain, coherency)
+{
+	int expect = iommu_coherent(), ret;
+
+	ASSERT_NE(-1, expect);
+	ret = vfg_test_module_load("vfg_kvm_test", NULL);
+	ASSERT_TRUE(!ret || ret == -EEXIST);
+	self->kfd = open("/dev/vfg_kvm_test", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->kfd);
+	ASSERT_EQ(0, vfg_dma_map(self->a.container, self->buf1, IOVA_1, SZ_64K,
+				 VFG_DMA_RW));
+	EXPECT_EQ(expect, ioctl(self->a.container, VFIO_CHECK_EXTENSION,
+				VFIO_DMA_CC_IOMMU));
+	EXPECT_EQ(expect, kvm_coherent(self->kfd, self->a.group));
+
+	ASSERT_EQ(0, join_b(self));
+	if (vfg_ours())
+		ASSERT_TRUE(b_has_own_domain(self));
+	EXPECT_EQ(expect, ioctl(self->a.container, VFIO_CHECK_EXTENSION,
+				VFIO_DMA_CC_IOMMU));
+	EXPECT_EQ(expect, kvm_coherent(self->kfd, self->a.group));
+	EXPECT_EQ(expect, kvm_coherent(self->kfd, self->b.group));
+	/* Both domains do DMA, to the replayed mapping and a new one. */
+	ASSERT_EQ(0, vfg_dma_map(self->a.container, self->buf2, IOVA_2, SZ_64K,
+				 VFG_DMA_RW));
+	ASSERT_TRUE(copy_both(self, self->bar_a, 0x4000));
+	ASSERT_TRUE(copy_both(self, self->bar_b, 0x8000));
+	TH_LOG("IOMMU enforces cache coherency: %d", expect);
 }
 
 TEST_F(domain, detach_first)
