@@ -37,6 +37,10 @@
  *   A leaves (its domain, the first, is freed): B keeps working with the
  *   pages still pinned; A comes back, in a new domain the mappings are
  *   replayed into, and works again.
+ * domain.kill_during_replay
+ *   A child maps 256 MiB in A's container and attaches B, whose new domain
+ *   gets them replayed, and is SIGKILLed at points spread over that attach:
+ *   every pin is released each time, and both groups can be opened again.
  *
  * With VFIO_USE_KERNEL_VFIO=1 the kernel's VFIO puts both groups in one
  * domain (it has no separate_domains): the same DMA must work there too,
@@ -48,6 +52,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/pci_regs.h>
 
@@ -252,7 +259,7 @@ static bool b_has_own_domain(FIXTURE_DATA(domain) *self)
 	char s[48];
 
 	snprintf(s, sizeof(s), "group %d: an IOMMU domain of its own",
-		 self->b.group_id);
+		 vfg_pci_group(self->t.bedu[0]));
 	return vfg_kmsg_find(self->kmsg, s, NULL);
 }
 
@@ -287,7 +294,7 @@ TEST_F(domain, replay_map_unmap)
 	if (vfg_ours())
 		ASSERT_TRUE(b_has_own_domain(self))
 			TH_LOG("group %d did not get a domain of its own",
-			       self->b.group_id);
+			       vfg_pci_group(self->t.bedu[0]));
 	/* The replay pinned and charged nothing. */
 	EXPECT_EQ(pins, vfg_pins_outstanding());
 	EXPECT_EQ(locked, vfg_vmlck_kb(getpid()));
@@ -498,6 +505,125 @@ TEST_F(domain, detach_first)
 	EXPECT_EQ(SZ_64K, dma_unmap(self->a.container, IOVA_2, SZ_64K));
 	EXPECT_EQ(self->pins_before, vfg_pins_outstanding());
 	EXPECT_EQ(0, vfg_vmlck_kb(getpid()));
+}
+
+#define KILL_ROUNDS	12
+#define KILL_MAP	(256UL << 20)
+
+static long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+/*
+ * The child: A in a container of its own, KILL_MAP bytes mapped, then B's
+ * group attached; a byte on @wfd after the map and one after the attach.
+ */
+static void __attribute__((noreturn)) replay_child(const char *a_bdf,
+						   const char *b_bdf, int wfd)
+{
+	struct vfg_dev a;
+	void *mem;
+	int group;
+
+	mem = mmap(NULL, KILL_MAP, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (mem == MAP_FAILED || vfg_dev_attach(&a, a_bdf) ||
+	    vfg_dma_map(a.container, mem, IOVA_1, KILL_MAP, VFG_DMA_RW) ||
+	    write(wfd, "m", 1) != 1)
+		_exit(1);
+	group = vfg_group_open(vfg_pci_group(b_bdf));
+	if (group < 0 ||
+	    ioctl(group, VFIO_GROUP_SET_CONTAINER, &a.container) ||
+	    write(wfd, "j", 1) != 1)
+		_exit(2);
+	_exit(0);
+}
+
+/* Run the child; SIGKILL it @delay_us after its map, or never (< 0). */
+static int replay_round(FIXTURE_DATA(domain) *self, long delay_us,
+			long *join_us, bool *joined)
+{
+	int pfd[2], status;
+	long t0;
+	char c;
+	pid_t pid;
+
+	*joined = false;
+	if (pipe(pfd))
+		return -1;
+	pid = vfg_fork();
+	if (!pid) {
+		close(pfd[0]);
+		replay_child(self->t.lone, self->t.bedu[0], pfd[1]);
+	}
+	close(pfd[1]);
+	if (pid < 0 || read(pfd[0], &c, 1) != 1) {
+		close(pfd[0]);
+		return -1;
+	}
+	t0 = now_us();
+	if (delay_us >= 0) {
+		usleep(delay_us);
+		kill(pid, SIGKILL);
+	}
+	*joined = read(pfd[0], &c, 1) == 1;
+	*join_us = now_us() - t0;
+	close(pfd[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(status))
+		return WTERMSIG(status) == SIGKILL ? 0 : -1;
+	return WEXITSTATUS(status) ? -1 : 0;
+}
+
+TEST_F(domain, kill_during_replay)
+{
+	long join_us, took, delay;
+	int round, killed = 0, group;
+	bool joined;
+
+	/* The groups are the child's now. */
+	munmap((void *)self->bar_a, EDU_BAR0_SIZE);
+	self->bar_a = NULL;
+	vfg_dev_close(&self->a);
+	/* How long the attach takes, unkilled. */
+	ASSERT_EQ(0, replay_round(self, -1, &join_us, &joined));
+	ASSERT_TRUE(joined);
+	if (vfg_ours())
+		ASSERT_TRUE(b_has_own_domain(self));
+	EXPECT_EQ(self->pins_before, vfg_pins_outstanding());
+	for (round = 0; round < KILL_ROUNDS; round++) {
+		delay = join_us * round / (KILL_ROUNDS - 1);
+		ASSERT_EQ(0, replay_round(self, delay, &took, &joined));
+		killed += !joined;
+		ASSERT_EQ(self->pins_before, vfg_pins_outstanding())
+			TH_LOG("round %d, killed %ld us into the attach: pins left",
+			       round, delay);
+		/* Both groups were let go of: they open again. */
+		group = vfg_group_open(vfg_pci_group(self->t.lone));
+		ASSERT_LE(0, group);
+		close(group);
+		group = vfg_group_open(vfg_pci_group(self->t.bedu[0]));
+		ASSERT_LE(0, group);
+		close(group);
+	}
+	TH_LOG("attach with replay of %lu MiB: %ld us; %d of %d rounds killed before it returned",
+	       KILL_MAP >> 20, join_us, killed, KILL_ROUNDS);
+	/* And they still work together. */
+	ASSERT_EQ(0, vfg_dev_open(&self->a, self->t.lone));
+	ASSERT_EQ(0, join_b(self));
+	self->bar_a = bar0(self->a.fd);
+	ASSERT_NE(NULL, self->bar_a);
+	ASSERT_EQ(0, vfg_dma_map(self->a.container, self->buf1, IOVA_1, SZ_64K,
+				 VFG_DMA_RW));
+	ASSERT_EQ(0, vfg_dma_map(self->a.container, self->buf2, IOVA_2, SZ_64K,
+				 VFG_DMA_RW));
+	ASSERT_TRUE(copy_both(self, self->bar_a, 0x4000));
+	ASSERT_TRUE(copy_both(self, self->bar_b, 0x8000));
 }
 
 TEST_HARNESS_MAIN
