@@ -41,6 +41,8 @@
  *   A child maps 256 MiB in A's container and attaches B, whose new domain
  *   gets them replayed, and is SIGKILLed at points spread over that attach:
  *   every pin is released each time, and both groups can be opened again.
+ *   VFG_KILL_ROUNDS (default 12, at least 2) sets the rounds, as for
+ *   kill_test.
  *
  * With VFIO_USE_KERNEL_VFIO=1 the kernel's VFIO puts both groups in one
  * domain (it has no separate_domains): the same DMA must work there too,
@@ -507,7 +509,7 @@ TEST_F(domain, detach_first)
 	EXPECT_EQ(0, vfg_vmlck_kb(getpid()));
 }
 
-#define KILL_ROUNDS	12
+#define KILL_ROUNDS	12	/* default; VFG_KILL_ROUNDS */
 #define KILL_MAP	(256UL << 20)
 
 static long now_us(void)
@@ -580,11 +582,16 @@ static int replay_round(FIXTURE_DATA(domain) *self, long delay_us,
 	return WEXITSTATUS(status) ? -1 : 0;
 }
 
-TEST_F(domain, kill_during_replay)
+TEST_F_TIMEOUT(domain, kill_during_replay, 600)
 {
+	const char *s = getenv("VFG_KILL_ROUNDS");
+	int rounds = s ? atoi(s) : KILL_ROUNDS;
 	long join_us, took, delay;
 	int round, killed = 0, group;
 	bool joined;
+
+	if (rounds < 2)
+		rounds = 2;
 
 	/* The groups are the child's now. */
 	munmap((void *)self->bar_a, EDU_BAR0_SIZE);
@@ -596,8 +603,8 @@ TEST_F(domain, kill_during_replay)
 	if (vfg_ours())
 		ASSERT_TRUE(b_has_own_domain(self));
 	EXPECT_EQ(self->pins_before, vfg_pins_outstanding());
-	for (round = 0; round < KILL_ROUNDS; round++) {
-		delay = join_us * round / (KILL_ROUNDS - 1);
+	for (round = 0; round < rounds; round++) {
+		delay = join_us * round / (rounds - 1);
 		ASSERT_EQ(0, replay_round(self, delay, &took, &joined));
 		killed += !joined;
 		ASSERT_EQ(self->pins_before, vfg_pins_outstanding())
@@ -612,7 +619,7 @@ TEST_F(domain, kill_during_replay)
 		close(group);
 	}
 	TH_LOG("attach with replay of %lu MiB: %ld us; %d of %d rounds killed before it returned",
-	       KILL_MAP >> 20, join_us, killed, KILL_ROUNDS);
+	       KILL_MAP >> 20, join_us, killed, rounds);
 	/* And they still work together. */
 	ASSERT_EQ(0, vfg_dev_open(&self->a, self->t.lone));
 	ASSERT_EQ(0, join_b(self));
