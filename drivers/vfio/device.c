@@ -531,11 +531,12 @@ void vfg_device_unlock(struct vfg_device *vdev)
 }
 EXPORT_SYMBOL_GPL(vfg_device_unlock);
 
-/* Take a live peer-to-peer mapping out of every domain it is in. */
-static void vfg_p2p_unmap(struct vfg_p2p *p2p)
+/* Take a live peer-to-peer mapping of @vdev out of every domain it is in. */
+static void vfg_p2p_unmap(struct vfg_device *vdev, struct vfg_p2p *p2p)
 {
 	unsigned int i;
 
+	lockdep_assert_held(&vdev->p2p_lock);
 	if (!p2p->live)
 		return;
 	for (i = 0; i < p2p->nr_domains; i++)
@@ -563,7 +564,7 @@ void vfg_device_zap_mappings(struct vfg_device *vdev)
 	unmap_mapping_range(&vdev->mapping, 0, 0, true);
 	mutex_lock(&vdev->p2p_lock);
 	list_for_each_entry(p2p, &vdev->p2p, node)
-		vfg_p2p_unmap(p2p);
+		vfg_p2p_unmap(vdev, p2p);
 	mutex_unlock(&vdev->p2p_lock);
 }
 EXPORT_SYMBOL_GPL(vfg_device_zap_mappings);
@@ -623,7 +624,7 @@ void vfg_device_p2p_unlink(struct vfg_device *vdev, struct vfg_p2p *p2p)
 {
 	mutex_lock(&vdev->p2p_lock);
 	list_del(&p2p->node);
-	vfg_p2p_unmap(p2p);
+	vfg_p2p_unmap(vdev, p2p);
 	mutex_unlock(&vdev->p2p_lock);
 	vfg_device_put_user(vdev);
 }
