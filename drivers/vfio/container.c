@@ -10,10 +10,11 @@
  * container has an IOMMU backend).  Detaching gives it back.
  *
  * VFIO_SET_IOMMU, once at least one group is attached, creates the type1
- * backend (type1.c): one IOMMU domain that every attached group joins, and
- * every later group must join too or be refused.  When the last group leaves,
- * the backend and all its mappings go, and the container must be set up
- * again, as upstream VFIO does.
+ * backend (type1.c): the groups share one IOMMU domain where the IOMMU
+ * driver lets them, and a group that cannot join it (nor any other of the
+ * container's) gets a domain of its own, into which every mapping is
+ * replayed, as upstream VFIO does.  When the last group leaves, the backend
+ * and all its mappings go, and the container must be set up again.
  *
  * No-IOMMU groups (group.c) have no IOMMU to own or program: their DMA
  * ownership is not claimed, and a container holds either no-IOMMU groups
@@ -54,8 +55,9 @@ enum vfg_container_kind {
  *        not wait behind a MAP_DMA that faults in user memory
  * @noiommu_set: VFIO_SET_IOMMU chose VFIO_NOIOMMU_IOMMU (then @iommu is
  *               NULL)
- * @coherent: @iommu enforces cache coherency; written under @lock, read
- *            without it (KVM asks while it holds its own locks)
+ * @coherent: every IOMMU domain of @iommu enforces cache coherency; written
+ *            under @lock whenever a group joins or leaves, read without it
+ *            (KVM asks while it holds its own locks)
  */
 struct vfg_container {
 	struct kref kref;
@@ -90,7 +92,7 @@ static void vfg_container_free(struct kref *kref)
  *
  * Return: the container, with the reference the group holds on it;
  * ERR_PTR(-EBADF) if @fd is not open; ERR_PTR(-EINVAL) if it is not a
- * container or the group cannot join the container's IOMMU domain;
+ * container or the backend refuses the group (vfg_type1_attach_group());
  * ERR_PTR(-EPERM) or ERR_PTR(-EBUSY) if the IOMMU core refuses us DMA
  * ownership of the group; ERR_PTR(-EPERM) for a no-IOMMU group without
  * CAP_SYS_RAWIO, and when the container holds groups of the other kind.
@@ -132,11 +134,12 @@ struct vfg_container *vfg_container_attach(struct vfg_group *group, int fd)
 		goto out_unlock;
 	}
 	if (c->iommu) {
-		ret = vfg_type1_attach_group(c->iommu, &c->groups, group);
+		ret = vfg_type1_attach_group(c->iommu, group);
 		if (ret) {
 			iommu_group_release_dma_owner(group->iommu_group);
 			goto out_unlock;
 		}
+		WRITE_ONCE(c->coherent, vfg_type1_coherent(c->iommu));
 	}
 out_add:
 	kref_get(&c->kref);
@@ -166,11 +169,13 @@ void vfg_container_detach(struct vfg_group *group)
 	down_read(&vfg.domain_rwsem);
 	list_del_init(&group->container_node);
 	if (c->iommu) {
-		vfg_type1_detach_group(c->iommu, &c->groups, group);
+		vfg_type1_detach_group(c->iommu, group);
 		if (list_empty(&c->groups)) {
 			vfg_type1_destroy(c->iommu);
 			c->iommu = NULL;
 			WRITE_ONCE(c->coherent, false);
+		} else {
+			WRITE_ONCE(c->coherent, vfg_type1_coherent(c->iommu));
 		}
 	}
 	if (list_empty(&c->groups)) {

@@ -531,6 +531,19 @@ void vfg_device_unlock(struct vfg_device *vdev)
 }
 EXPORT_SYMBOL_GPL(vfg_device_unlock);
 
+/* Take a live peer-to-peer mapping of @vdev out of every domain it is in. */
+static void vfg_p2p_unmap(struct vfg_device *vdev, struct vfg_p2p *p2p)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&vdev->p2p_lock);
+	if (!p2p->live)
+		return;
+	for (i = 0; i < p2p->nr_domains; i++)
+		iommu_unmap(p2p->domains[i], p2p->iova, p2p->size);
+	p2p->live = false;
+}
+
 /**
  * vfg_device_zap_mappings() - take away every mapping of the device's memory
  * @vdev: the device
@@ -538,9 +551,9 @@ EXPORT_SYMBOL_GPL(vfg_device_unlock);
  * Every device fd of @vdev shares its address space: its userspace mappings
  * go at once, and later accesses fault again, into the provider's fault
  * handler.  Then every IOMMU mapping of the device's memory, in any
- * container (peer-to-peer DMA, type1.c), is unmapped too, so that no DMA
- * reaches memory that is gone or disabled; those stay unmapped until their
- * owner unmaps and maps them again.
+ * container and every IOMMU domain of it (peer-to-peer DMA, type1.c), is
+ * unmapped too, so that no DMA reaches memory that is gone or disabled;
+ * those stay unmapped until their owner unmaps and maps them again.
  *
  * Context: may sleep; the provider may hold its memory lock.
  */
@@ -550,12 +563,8 @@ void vfg_device_zap_mappings(struct vfg_device *vdev)
 
 	unmap_mapping_range(&vdev->mapping, 0, 0, true);
 	mutex_lock(&vdev->p2p_lock);
-	list_for_each_entry(p2p, &vdev->p2p, node) {
-		if (!p2p->live)
-			continue;
-		iommu_unmap(p2p->domain, p2p->iova, p2p->size);
-		p2p->live = false;
-	}
+	list_for_each_entry(p2p, &vdev->p2p, node)
+		vfg_p2p_unmap(vdev, p2p);
 	mutex_unlock(&vdev->p2p_lock);
 }
 EXPORT_SYMBOL_GPL(vfg_device_zap_mappings);
@@ -606,7 +615,8 @@ void vfg_device_p2p_link(struct vfg_device *vdev, struct vfg_p2p *p2p)
 /**
  * vfg_device_p2p_unlink() - remove an IOMMU mapping of a device's memory
  * @vdev: the device
- * @p2p: the mapping, linked; unmapped here if still live
+ * @p2p: the mapping, linked; unmapped here from all its domains if still
+ *       live (its array of domains stays the caller's to free)
  *
  * Drops the reference the mapping held.
  */
@@ -614,9 +624,7 @@ void vfg_device_p2p_unlink(struct vfg_device *vdev, struct vfg_p2p *p2p)
 {
 	mutex_lock(&vdev->p2p_lock);
 	list_del(&p2p->node);
-	if (p2p->live)
-		iommu_unmap(p2p->domain, p2p->iova, p2p->size);
-	p2p->live = false;
+	vfg_p2p_unmap(vdev, p2p);
 	mutex_unlock(&vdev->p2p_lock);
 	vfg_device_put_user(vdev);
 }

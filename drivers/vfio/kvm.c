@@ -54,9 +54,12 @@ EXPORT_SYMBOL_GPL(vfio_file_iommu_group);
  * vfio_file_enforced_coherent() - whether DMA through a group is coherent
  * @file: a file
  *
- * Return: false only for a group in a container whose IOMMU does not enforce
- * cache coherency (the guest may then need to flush caches itself); true
- * otherwise, as upstream answers.
+ * Return: false only for a group in a container of which some IOMMU domain
+ * does not enforce cache coherency (a device in it could then do non-coherent
+ * DMA to memory of the VM, which may need to flush caches itself); true
+ * otherwise, as upstream answers.  A group that later gets a domain of its
+ * own in the container can change the answer; KVM asks again when a group
+ * is added to or removed from its VFIO device, as with upstream.
  */
 bool vfio_file_enforced_coherent(struct file *file)
 {

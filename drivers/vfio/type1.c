@@ -1,26 +1,48 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The type1 IOMMU backend: DMA mappings of pinned user memory in one IOMMU
- * domain shared by every group of a container.
+ * The type1 IOMMU backend: DMA mappings of pinned user memory in the IOMMU
+ * domains of a container's groups.
+ *
+ * Domains
+ * -------
+ * A container has one address space but may need several IOMMU domains to
+ * hold it: a group joins an existing domain when the IOMMU driver accepts
+ * it there, and otherwise gets a domain of its own, as upstream's type1
+ * does.  To find out, the group is first attached to a new domain and
+ * asked enforce_cache_coherency(), before anything is mapped in it; then it
+ * is moved to the first existing domain of the same IOMMU ops that gave the
+ * same answer and takes it.  If none does, the new domain stays and every
+ * existing mapping is replayed into it: the physical pages are read from a
+ * domain that has them (iommu_iova_to_phys()), never pinned or charged a
+ * second time.  vfio_iommu_type1.separate_domains skips the search, so that
+ * the many-domain paths can be tested on a machine with one IOMMU.  Every
+ * mapping is in every domain; the container offers the page sizes and IOVA
+ * ranges all of them have, and is cache coherent only if all of them are.
+ * When the last group of a domain leaves and others remain, the domain is
+ * emptied and freed; the pages stay pinned for the others.
  *
  * Pinning and accounting
  * ----------------------
  * VFIO_IOMMU_MAP_DMA pins the user pages behind [vaddr, vaddr + size) with
  * pin_user_pages_fast(FOLL_LONGTERM), a page of page pointers at a time, and
- * maps each physically contiguous run of them with one iommu_map() call.
- * Every pinned page is charged to the mapping process's locked_vm against
- * RLIMIT_MEMLOCK, unless it has CAP_IPC_LOCK; the charge is checked for the
- * whole request before anything is pinned, so a request over the limit fails
- * cleanly with -ENOMEM and a log line giving the figures.  Each mapping
- * remembers the mm it charged (mmgrab()) and how much, so the charge is given
- * back to the right mm when the mapping goes, whoever unmaps it, even after
- * that process has exited.
+ * maps each physically contiguous run of them with one iommu_map() call per
+ * domain.  Every pinned page is charged to the mapping process's locked_vm
+ * against RLIMIT_MEMLOCK, unless it has CAP_IPC_LOCK; the charge is checked
+ * for the whole request before anything is pinned, so a request over the
+ * limit fails cleanly with -ENOMEM and a log line giving the figures.  Each
+ * mapping remembers the mm it charged (mmgrab()) and how much, so the charge
+ * is given back to the right mm when the mapping goes, whoever unmaps it,
+ * even after that process has exited.  A page is pinned and charged once,
+ * however many domains map it.
  *
- * Unmapping walks the mapping's IOVA range, finds physically contiguous runs
- * with iommu_iova_to_phys(), unmaps them with iommu_unmap_fast() into one
- * iotlb gather, and unpins a batch of runs only after the IOTLB flush that
- * covers them: a page is never returned to the system while the device could
- * still reach it.
+ * Unmapping first takes the range out of every domain but the first with
+ * iommu_unmap(), which flushes their IOTLBs before it returns.  Then it walks
+ * the range in the first domain, finds physically contiguous runs with
+ * iommu_iova_to_phys(), unmaps them with iommu_unmap_fast() into one iotlb
+ * gather, and unpins a batch of runs only after the IOTLB flush that covers
+ * them: a page is never returned to the system while a device could still
+ * reach it through any domain.  With one domain, the common case, that is
+ * the walk alone.
  *
  * Peer-to-peer mappings of VM_IO/VM_PFNMAP memory (another device's BAR)
  * pin and charge nothing: see vfg_dma_map_pfnmap().
@@ -31,7 +53,11 @@
  * address space.
  *
  * Locking: every function here runs under the container's lock (see
- * container.c); the backend has no lock of its own.
+ * container.c); the backend has no lock of its own.  The domains a
+ * peer-to-peer mapping of one of our devices is in (vfg_p2p.domains) are
+ * also read by that device when it takes its memory away, under its
+ * p2p_lock only: they are changed with both locks held, so either suffices
+ * to read them.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -97,17 +123,47 @@ struct vfg_iova_range {
 };
 
 /**
+ * struct vfg_domain - one IOMMU domain of a container
+ * @node: in vfg_iommu.domains
+ * @domain: the IOMMU domain; every mapping of the container is in it
+ * @groups: the groups attached to it, through vfg_domain_group.node
+ * @coherent: it enforces cache coherency (PCIe no-snoop is ignored), as
+ *            enforce_cache_coherency() answered before anything was mapped
+ */
+struct vfg_domain {
+	struct list_head node;
+	struct iommu_domain *domain;
+	struct list_head groups;
+	bool coherent;
+};
+
+/**
+ * struct vfg_domain_group - a group attached to a vfg_domain
+ * @node: in vfg_domain.groups
+ * @group: the group
+ */
+struct vfg_domain_group {
+	struct list_head node;
+	struct vfg_group *group;
+};
+
+/**
  * struct vfg_iommu - the type1 state of a container
- * @domain: the IOMMU domain every attached group is in
- * @coherent: the domain enforces cache coherency (no-snoop is ignored)
+ * @domains: struct vfg_domain, through its node; never empty once created.
+ *           The first is the one unmapping walks to find the pinned pages.
+ * @nr_domains: length of @domains
+ * @coherent: every domain enforces cache coherency
  * @v2: type1v2 unmap semantics
- * @pgsize_bitmap: page sizes offered to userspace (PAGE_SIZE and up)
+ * @pgsize_bitmap: page sizes offered to userspace (PAGE_SIZE and up) that
+ *                 every domain has
  * @dmas: mappings, by IOVA
  * @dma_count: number of mappings
- * @ranges: usable IOVA ranges: the aperture less reserved regions
+ * @ranges: usable IOVA ranges: what is inside every domain's aperture less
+ *          every group's reserved regions
  */
 struct vfg_iommu {
-	struct iommu_domain *domain;
+	struct list_head domains;
+	unsigned int nr_domains;
 	bool coherent;
 	bool v2;
 	unsigned long pgsize_bitmap;
@@ -223,13 +279,68 @@ static void vfg_dma_insert(struct vfg_iommu *iommu, struct vfg_dma *new)
 	iommu->dma_count++;
 }
 
+/* ---- the domains: what every mapping is done to ------------------------ */
+
+static struct vfg_domain *vfg_first_domain(struct vfg_iommu *iommu)
+{
+	return list_first_entry(&iommu->domains, struct vfg_domain, node);
+}
+
+/*
+ * Map [iova, iova + len) to @phys in every domain.  Return: 0, or the
+ * errno of the domain that failed, with the range unmapped from the others.
+ */
+static int vfg_map_all(struct vfg_iommu *iommu, dma_addr_t iova,
+		       phys_addr_t phys, size_t len, int prot)
+{
+	struct vfg_domain *d;
+	int ret;
+
+	list_for_each_entry(d, &iommu->domains, node) {
+		ret = iommu_map(d->domain, iova, phys, len, prot);
+		if (ret)
+			goto unwind;
+	}
+	return 0;
+unwind:
+	list_for_each_entry_continue_reverse(d, &iommu->domains, node)
+		iommu_unmap(d->domain, iova, len);
+	return ret;
+}
+
+/*
+ * Unmap whatever is mapped in [iova, iova + size) of @domain, holes
+ * included; iommu_unmap() flushes the IOTLB before it returns.
+ */
+static void vfg_domain_unmap(struct iommu_domain *domain, dma_addr_t iova,
+			     size_t size)
+{
+	size_t done = 0, n;
+
+	while (done < size) {
+		n = iommu_unmap(domain, iova + done, size - done);
+		done += n ? n : PAGE_SIZE;	/* a hole: skip a page */
+		cond_resched();
+	}
+}
+
+/* Unmap [iova, iova + size) from every domain but the first. */
+static void vfg_unmap_others(struct vfg_iommu *iommu, dma_addr_t iova,
+			     size_t size)
+{
+	struct vfg_domain *d = vfg_first_domain(iommu);
+
+	list_for_each_entry_continue(d, &iommu->domains, node)
+		vfg_domain_unmap(d->domain, iova, size);
+}
+
 /* ---- pinning and IOMMU mapping ----------------------------------------- */
 
-static void vfg_unpin_flush(struct vfg_iommu *iommu, struct vfg_unpin *u)
+static void vfg_unpin_flush(struct iommu_domain *domain, struct vfg_unpin *u)
 {
 	unsigned int i;
 
-	iommu_iotlb_sync(iommu->domain, &u->gather);
+	iommu_iotlb_sync(domain, &u->gather);
 	for (i = 0; i < u->nr; i++)
 		unpin_user_page_range_dirty_lock(pfn_to_page(PHYS_PFN(u->runs[i].phys)),
 						 u->runs[i].len >> PAGE_SHIFT,
@@ -239,18 +350,21 @@ static void vfg_unpin_flush(struct vfg_iommu *iommu, struct vfg_unpin *u)
 }
 
 /*
- * Unmap and unpin what is mapped in [iova, iova + size); holes (left by a
- * mapping that failed half way) are skipped.  Return: pages unpinned.
+ * Unmap from every domain and unpin what is mapped in [iova, iova + size);
+ * holes (left by a mapping that failed half way) are skipped.  The other
+ * domains are unmapped and flushed first, so that the first one's flush
+ * before each unpin is the last.  Return: pages unpinned.
  */
 static unsigned long vfg_unmap_range(struct vfg_iommu *iommu, dma_addr_t iova,
 				     size_t size, bool dirty)
 {
-	struct iommu_domain *domain = iommu->domain;
+	struct iommu_domain *domain = vfg_first_domain(iommu)->domain;
 	unsigned long unpinned = 0;
 	struct vfg_unpin *u;
 	size_t done = 0, len, unmapped;
 	phys_addr_t phys;
 
+	vfg_unmap_others(iommu, iova, size);
 	u = kmalloc(sizeof(*u), GFP_KERNEL | __GFP_NOFAIL);
 	u->nr = 0;
 	u->dirty = dirty;
@@ -275,12 +389,12 @@ static unsigned long vfg_unmap_range(struct vfg_iommu *iommu, dma_addr_t iova,
 			u->runs[u->nr].len = unmapped;
 			unpinned += unmapped >> PAGE_SHIFT;
 			if (++u->nr == VFG_UNPIN_BATCH)
-				vfg_unpin_flush(iommu, u);
+				vfg_unpin_flush(domain, u);
 		}
 		done += len;
 		cond_resched();
 	}
-	vfg_unpin_flush(iommu, u);
+	vfg_unpin_flush(domain, u);
 	kfree(u);
 	return unpinned;
 }
@@ -288,14 +402,18 @@ static unsigned long vfg_unmap_range(struct vfg_iommu *iommu, dma_addr_t iova,
 static void vfg_dma_remove(struct vfg_iommu *iommu, struct vfg_dma *dma)
 {
 	size_t size = dma->last - dma->iova + 1;
+	struct vfg_domain *d;
 
-	if (dma->exporter)
+	if (dma->exporter) {
 		vfg_device_p2p_unlink(dma->exporter, &dma->p2p);
-	else if (dma->pfnmap)
-		iommu_unmap(iommu->domain, dma->iova, size);
-	else
+		kfree(dma->p2p.domains);
+	} else if (dma->pfnmap) {
+		list_for_each_entry(d, &iommu->domains, node)
+			vfg_domain_unmap(d->domain, dma->iova, size);
+	} else {
 		vfg_unmap_range(iommu, dma->iova, size,
 				dma->prot & IOMMU_WRITE);
+	}
 	vfg_uncharge(dma->mm, dma->locked);
 	mmdrop(dma->mm);
 	rb_erase(&dma->node, &iommu->dmas);
@@ -344,11 +462,11 @@ static int vfg_dma_populate(struct vfg_iommu *iommu, struct vfg_dma *dma)
 				if (page_to_pfn(pages[j]) !=
 				    page_to_pfn(pages[j - 1]) + 1)
 					break;
-			ret = iommu_map(iommu->domain,
-					dma->iova + ((done + i) << PAGE_SHIFT),
-					page_to_phys(pages[i]),
-					(j - i) << PAGE_SHIFT,
-					dma->prot | IOMMU_CACHE);
+			ret = vfg_map_all(iommu,
+					  dma->iova + ((done + i) << PAGE_SHIFT),
+					  page_to_phys(pages[i]),
+					  (j - i) << PAGE_SHIFT,
+					  dma->prot | IOMMU_CACHE);
 			if (ret)
 				break;
 		}
@@ -384,7 +502,8 @@ static int vfg_dma_populate(struct vfg_iommu *iommu, struct vfg_dma *dma)
  * range must lie in that one mapping with the access asked for, and a PFN
  * that is ordinary RAM is refused (it could be freed and reused under the
  * device).  When the memory is one of our devices', the mapping is linked to
- * that device, which unmaps it whenever it takes its memory away
+ * that device with the list of domains it is in, and the device unmaps it
+ * from all of them whenever it takes its memory away
  * (vfg_device_zap_mappings()).  Every page is faulted in first, without the
  * device's p2p_lock (the fault handler takes the provider's memory lock);
  * then, under it, the PFNs are read again and mapped, so a zap in between is
@@ -396,8 +515,11 @@ static int vfg_dma_map_pfnmap(struct vfg_iommu *iommu, struct vfg_dma *dma)
 	size_t size = dma->last - dma->iova + 1;
 	unsigned long addr, end = dma->vaddr + size, pfn, next;
 	bool write = dma->prot & IOMMU_WRITE;
+	struct iommu_domain **domains = NULL;
 	struct vfg_device *exporter = NULL;
 	struct vm_area_struct *vma;
+	struct vfg_domain *d;
+	unsigned int i = 0;
 	size_t len;
 	int ret = -EFAULT;
 
@@ -417,8 +539,18 @@ static int vfg_dma_map_pfnmap(struct vfg_iommu *iommu, struct vfg_dma *dma)
 	}
 
 	exporter = vfg_device_get_from_vma(vma);
-	if (exporter)
+	if (exporter) {
+		domains = kmalloc_array(iommu->nr_domains, sizeof(*domains),
+					GFP_KERNEL);
+		if (!domains) {
+			vfg_device_p2p_put(exporter);
+			ret = -ENOMEM;
+			goto out;
+		}
+		list_for_each_entry(d, &iommu->domains, node)
+			domains[i++] = d->domain;
 		mutex_lock(&exporter->p2p_lock);
+	}
 	ret = 0;
 	for (addr = dma->vaddr; addr < end; addr += len) {
 		if (follow_pfn(vma, addr, &pfn) ||
@@ -430,17 +562,20 @@ static int vfg_dma_map_pfnmap(struct vfg_iommu *iommu, struct vfg_dma *dma)
 			if (follow_pfn(vma, addr + len, &next) ||
 			    next != pfn + (len >> PAGE_SHIFT))
 				break;
-		ret = iommu_map(iommu->domain, dma->iova + (addr - dma->vaddr),
-				PFN_PHYS(pfn), len, dma->prot | IOMMU_CACHE);
+		ret = vfg_map_all(iommu, dma->iova + (addr - dma->vaddr),
+				  PFN_PHYS(pfn), len, dma->prot | IOMMU_CACHE);
 		if (ret)
 			break;
 	}
 	if (ret && addr > dma->vaddr)
-		iommu_unmap(iommu->domain, dma->iova, addr - dma->vaddr);
+		list_for_each_entry(d, &iommu->domains, node)
+			iommu_unmap(d->domain, dma->iova, addr - dma->vaddr);
 	if (!ret) {
 		dma->pfnmap = true;
 		if (exporter) {
-			dma->p2p.domain = iommu->domain;
+			dma->p2p.domains = domains;
+			dma->p2p.nr_domains = iommu->nr_domains;
+			domains = NULL;
 			dma->p2p.iova = dma->iova;
 			dma->p2p.size = size;
 			dma->p2p.live = true;
@@ -453,6 +588,7 @@ static int vfg_dma_map_pfnmap(struct vfg_iommu *iommu, struct vfg_dma *dma)
 		if (ret)
 			vfg_device_p2p_put(exporter);
 	}
+	kfree(domains);
 out:
 	mmap_read_unlock(mm);
 	return ret;
@@ -514,17 +650,37 @@ static int vfg_ranges_exclude(struct list_head *ranges, dma_addr_t start,
 	return 0;
 }
 
+/* Keep of @ranges only what lies inside @domain's aperture. */
+static int vfg_ranges_aperture(struct list_head *ranges,
+			       struct iommu_domain *domain)
+{
+	const struct iommu_domain_geometry *g = &domain->geometry;
+	int ret = 0;
+
+	if (!g->force_aperture)
+		return 0;
+	if (g->aperture_start)
+		ret = vfg_ranges_exclude(ranges, 0, g->aperture_start - 1);
+	if (!ret && g->aperture_end < DMA_BIT_MASK(64))
+		ret = vfg_ranges_exclude(ranges, g->aperture_end + 1,
+					 DMA_BIT_MASK(64));
+	return ret;
+}
+
 /*
- * The usable IOVA ranges of a domain shared by @groups: the aperture less
- * every group's reserved regions (the MSI window among them).
+ * The usable IOVA ranges of the container: inside the aperture of every
+ * domain (and of @extra_domain, which is not in the list yet), less the
+ * reserved regions (the MSI window among them) of every group (and of
+ * @extra, not attached yet).
  */
-static int vfg_ranges_build(struct iommu_domain *domain,
-			    struct list_head *groups, struct vfg_group *extra,
-			    struct list_head *ranges)
+static int vfg_ranges_build(struct vfg_iommu *iommu,
+			    struct vfg_domain *extra_domain,
+			    struct vfg_group *extra, struct list_head *ranges)
 {
 	struct iommu_resv_region *resv, *rtmp;
+	struct vfg_domain_group *dg;
 	struct vfg_iova_range *r;
-	struct vfg_group *group;
+	struct vfg_domain *d;
 	LIST_HEAD(resv_list);
 	int ret = 0;
 
@@ -534,15 +690,21 @@ static int vfg_ranges_build(struct iommu_domain *domain,
 		return -ENOMEM;
 	r->start = 0;
 	r->last = DMA_BIT_MASK(64);
-	if (domain->geometry.force_aperture) {
-		r->start = domain->geometry.aperture_start;
-		r->last = domain->geometry.aperture_end;
-	}
 	list_add(&r->node, ranges);
 
-	list_for_each_entry(group, groups, container_node) {
-		ret = iommu_get_group_resv_regions(group->iommu_group,
-						   &resv_list);
+	list_for_each_entry(d, &iommu->domains, node) {
+		ret = vfg_ranges_aperture(ranges, d->domain);
+		if (ret)
+			goto out;
+		list_for_each_entry(dg, &d->groups, node) {
+			ret = iommu_get_group_resv_regions(dg->group->iommu_group,
+							   &resv_list);
+			if (ret)
+				goto out;
+		}
+	}
+	if (extra_domain) {
+		ret = vfg_ranges_aperture(ranges, extra_domain->domain);
 		if (ret)
 			goto out;
 	}
@@ -579,6 +741,158 @@ static bool vfg_ranges_contain(struct list_head *ranges, dma_addr_t iova,
 	return false;
 }
 
+/* Would every existing mapping lie in @ranges?  -EINVAL if not. */
+static int vfg_ranges_check(struct vfg_iommu *iommu, struct list_head *ranges,
+			    struct vfg_group *group)
+{
+	struct vfg_dma *dma;
+	struct rb_node *n;
+
+	for (n = rb_first(&iommu->dmas); n; n = rb_next(n)) {
+		dma = rb_entry(n, struct vfg_dma, node);
+		if (!vfg_ranges_contain(ranges, dma->iova, dma->last)) {
+			pr_warn("group %d: the existing mapping at %pad would be outside the usable IOVA ranges\n",
+				group->id, &dma->iova);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* ---- replaying the mappings into a new domain --------------------------- */
+
+/*
+ * Map into @to what [iova, iova + size) maps in @from, a physically
+ * contiguous run at a time (a page at a time with @single).  Nothing is
+ * pinned: the pages are those already pinned for @from.  On failure,
+ * nothing of the range stays mapped in @to.
+ */
+static int vfg_replay_range(struct iommu_domain *from, struct iommu_domain *to,
+			    dma_addr_t iova, size_t size, int prot, bool single)
+{
+	size_t done = 0, len;
+	phys_addr_t phys;
+	int ret = 0;
+
+	while (done < size) {
+		phys = iommu_iova_to_phys(from, iova + done);
+		if (!phys) {
+			done += PAGE_SIZE;
+			continue;
+		}
+		len = PAGE_SIZE;
+		while (!single && done + len < size &&
+		       iommu_iova_to_phys(from, iova + done + len) ==
+		       phys + len)
+			len += PAGE_SIZE;
+		ret = iommu_map(to, iova + done, phys, len, prot | IOMMU_CACHE);
+		if (ret)
+			break;
+		done += len;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	if (ret && done)
+		vfg_domain_unmap(to, iova, done);
+	return ret;
+}
+
+/*
+ * Map @dma into @to, a domain not in the list yet.  A peer-to-peer mapping
+ * of one of our devices also records @to among its domains, under the
+ * exporter's p2p_lock, so that a zap unmaps it there too; one already
+ * zapped is mapped nowhere and stays so.  On failure @dma is as it was.
+ */
+static int vfg_dma_replay(struct vfg_iommu *iommu, struct vfg_dma *dma,
+			  struct iommu_domain *to)
+{
+	size_t size = dma->last - dma->iova + 1;
+	struct vfg_p2p *p2p = &dma->p2p;
+	struct iommu_domain **domains;
+	bool single;
+	int ret = 0;
+
+	if (!dma->exporter) {
+		single = !dma->pfnmap &&
+			 READ_ONCE(vfg_type1_params.disable_hugepages);
+		return vfg_replay_range(vfg_first_domain(iommu)->domain, to,
+					dma->iova, size, dma->prot, single);
+	}
+	domains = kmalloc_array(p2p->nr_domains + 1, sizeof(*domains),
+				GFP_KERNEL);
+	if (!domains)
+		return -ENOMEM;
+	mutex_lock(&dma->exporter->p2p_lock);
+	if (p2p->live)
+		ret = vfg_replay_range(p2p->domains[0], to, dma->iova, size,
+				       dma->prot, false);
+	if (!ret) {
+		memcpy(domains, p2p->domains,
+		       p2p->nr_domains * sizeof(*domains));
+		domains[p2p->nr_domains] = to;
+		swap(domains, p2p->domains);
+		p2p->nr_domains++;
+	}
+	mutex_unlock(&dma->exporter->p2p_lock);
+	kfree(domains);
+	return ret;
+}
+
+/*
+ * Take @dma out of @domain, which is leaving the container (or never
+ * joined it): unmapped there, nothing unpinned.
+ */
+static void vfg_dma_drop_domain(struct vfg_dma *dma,
+				struct iommu_domain *domain)
+{
+	size_t size = dma->last - dma->iova + 1;
+	struct vfg_p2p *p2p = &dma->p2p;
+	unsigned int i;
+
+	if (!dma->exporter) {
+		vfg_domain_unmap(domain, dma->iova, size);
+		return;
+	}
+	mutex_lock(&dma->exporter->p2p_lock);
+	for (i = 0; i < p2p->nr_domains; i++) {
+		if (p2p->domains[i] != domain)
+			continue;
+		if (p2p->live)
+			vfg_domain_unmap(domain, dma->iova, size);
+		memmove(&p2p->domains[i], &p2p->domains[i + 1],
+			(p2p->nr_domains - i - 1) * sizeof(*p2p->domains));
+		p2p->nr_domains--;
+		break;
+	}
+	mutex_unlock(&dma->exporter->p2p_lock);
+}
+
+/*
+ * Replay every mapping into @to; on failure, take out of it again those
+ * already replayed.
+ */
+static int vfg_replay_all(struct vfg_iommu *iommu, struct iommu_domain *to)
+{
+	struct rb_node *n, *failed;
+	int ret = 0;
+
+	for (n = rb_first(&iommu->dmas); n; n = rb_next(n)) {
+		ret = vfg_dma_replay(iommu, rb_entry(n, struct vfg_dma, node),
+				     to);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		return 0;
+	failed = n;
+	for (n = rb_first(&iommu->dmas); n != failed; n = rb_next(n))
+		vfg_dma_drop_domain(rb_entry(n, struct vfg_dma, node), to);
+	return ret;
+}
+
 /* ---- backend life cycle ------------------------------------------------ */
 
 static int vfg_dev_lacks_intr_remap(struct device *dev, void *data)
@@ -612,83 +926,318 @@ static int vfg_first_bus(struct device *dev, void *data)
 	return 1;
 }
 
+/* The page sizes of @domain offered to userspace: PAGE_SIZE and up. */
+static unsigned long vfg_domain_pgsizes(struct iommu_domain *domain)
+{
+	unsigned long bitmap = domain->pgsize_bitmap;
+
+	if (bitmap & ~PAGE_MASK) {
+		bitmap &= PAGE_MASK;
+		bitmap |= PAGE_SIZE;
+	}
+	return bitmap;
+}
+
+/* Recompute what the container offers from its domains. */
+static void vfg_iommu_update(struct vfg_iommu *iommu)
+{
+	unsigned long bitmap = ULONG_MAX;
+	struct vfg_domain *d;
+	bool coherent = true;
+
+	list_for_each_entry(d, &iommu->domains, node) {
+		bitmap &= vfg_domain_pgsizes(d->domain);
+		coherent &= d->coherent;
+	}
+	iommu->pgsize_bitmap = bitmap;
+	iommu->coherent = coherent;
+}
+
+/*
+ * A new domain with @group attached, and its answer to
+ * enforce_cache_coherency(), asked while nothing is mapped in it: the IOMMU
+ * driver then refuses later groups that could not keep it.
+ */
+static struct vfg_domain *vfg_domain_new(struct vfg_group *group)
+{
+	struct bus_type *bus = NULL;
+	struct vfg_domain *d;
+	int ret;
+
+	iommu_group_for_each_dev(group->iommu_group, &bus, vfg_first_bus);
+	if (!bus)
+		return ERR_PTR(-ENODEV);
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (!d)
+		return ERR_PTR(-ENOMEM);
+	INIT_LIST_HEAD(&d->groups);
+	d->domain = iommu_domain_alloc(bus);
+	if (!d->domain) {
+		ret = -EIO;
+		goto err_free;
+	}
+	ret = iommu_attach_group(d->domain, group->iommu_group);
+	if (ret) {
+		pr_warn("group %d cannot be attached to an IOMMU domain: %d\n",
+			group->id, ret);
+		ret = -EINVAL;
+		goto err_domain;
+	}
+	if (d->domain->ops->enforce_cache_coherency)
+		d->coherent = d->domain->ops->enforce_cache_coherency(d->domain);
+	return d;
+
+err_domain:
+	iommu_domain_free(d->domain);
+err_free:
+	kfree(d);
+	return ERR_PTR(ret);
+}
+
+static void vfg_domain_free(struct vfg_domain *d)
+{
+	WARN_ON(!list_empty(&d->groups));
+	iommu_domain_free(d->domain);
+	kfree(d);
+}
+
+/*
+ * Move @group from @new, where vfg_domain_new() put it, to the first
+ * existing domain of the same IOMMU ops and the same coherency that takes
+ * it, unless separate_domains asks for a domain per group.  Return: that
+ * domain; NULL if none took it (it is still in @new); an ERR_PTR if it
+ * could not be put back into @new (it is in none).
+ */
+static struct vfg_domain *vfg_domain_join(struct vfg_iommu *iommu,
+					  struct vfg_domain *new,
+					  struct vfg_group *group)
+{
+	struct vfg_domain *d;
+	int ret;
+
+	if (READ_ONCE(vfg_type1_params.separate_domains))
+		return NULL;
+	list_for_each_entry(d, &iommu->domains, node) {
+		if (d->domain->ops != new->domain->ops ||
+		    d->coherent != new->coherent)
+			continue;
+		iommu_detach_group(new->domain, group->iommu_group);
+		if (!iommu_attach_group(d->domain, group->iommu_group))
+			return d;
+		ret = iommu_attach_group(new->domain, group->iommu_group);
+		if (ret) {
+			pr_warn("group %d cannot be attached to its IOMMU domain again: %d\n",
+				group->id, ret);
+			return ERR_PTR(-EINVAL);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Give the container @new, with the group it holds, as another domain:
+ * check that the container's page sizes and mappings fit it, replay every
+ * mapping into it.  @ranges becomes the usable ranges with it.
+ */
+static int vfg_domain_add(struct vfg_iommu *iommu, struct vfg_domain *new,
+			  struct vfg_group *group, struct list_head *ranges)
+{
+	unsigned long bitmap = vfg_domain_pgsizes(new->domain);
+	int ret;
+
+	if (!list_empty(&iommu->domains)) {
+		bitmap &= iommu->pgsize_bitmap;
+		/* Mappings were checked against the smallest page we offer. */
+		if (!bitmap || (iommu->dma_count &&
+				__ffs(bitmap) > __ffs(iommu->pgsize_bitmap))) {
+			pr_warn("group %d: its IOMMU domain lacks the container's page sizes %#lx\n",
+				group->id, iommu->pgsize_bitmap);
+			return -EINVAL;
+		}
+	}
+	ret = vfg_ranges_build(iommu, new, group, ranges);
+	if (ret)
+		return ret;
+	ret = vfg_ranges_check(iommu, ranges, group);
+	if (!ret)
+		ret = vfg_replay_all(iommu, new->domain);
+	if (ret) {
+		vfg_ranges_free(ranges);
+		return ret;
+	}
+	if (iommu->nr_domains)
+		pr_info("group %d: an IOMMU domain of its own in its container (%u domains)\n",
+			group->id, iommu->nr_domains + 1);
+	list_add_tail(&new->node, &iommu->domains);
+	iommu->nr_domains++;
+	return 0;
+}
+
+/**
+ * vfg_type1_attach_group() - attach a group to the backend
+ * @iommu: the backend
+ * @group: the group, not attached to any of its domains
+ *
+ * The group joins an existing domain that takes it, or gets one of its own
+ * into which every existing mapping is replayed (see "Domains" at the top of
+ * this file).
+ *
+ * Return: 0; -EINVAL if the group cannot be attached to an IOMMU domain,
+ * one of its reserved regions (or its new domain's aperture) overlaps an
+ * existing mapping, or its new domain lacks the page sizes the container
+ * offers; -EPERM if it lacks interrupt remapping; -ENOMEM, or the IOMMU
+ * driver's errno, if the mappings cannot be replayed; -EINTR on a fatal
+ * signal while they are.
+ */
+int vfg_type1_attach_group(struct vfg_iommu *iommu, struct vfg_group *group)
+{
+	struct vfg_domain_group *dg;
+	struct vfg_domain *new, *d;
+	LIST_HEAD(ranges);
+	int ret;
+
+	ret = vfg_check_intr_remap(group);
+	if (ret)
+		return ret;
+	dg = kzalloc(sizeof(*dg), GFP_KERNEL);
+	if (!dg)
+		return -ENOMEM;
+	dg->group = group;
+	/* The group's reserved regions, wherever it goes. */
+	ret = vfg_ranges_build(iommu, NULL, group, &ranges);
+	if (!ret) {
+		ret = vfg_ranges_check(iommu, &ranges, group);
+		if (ret)
+			vfg_ranges_free(&ranges);
+	}
+	if (ret)
+		goto err_free;
+
+	new = vfg_domain_new(group);
+	if (IS_ERR(new)) {
+		ret = PTR_ERR(new);
+		goto err_ranges;
+	}
+	d = vfg_domain_join(iommu, new, group);
+	if (IS_ERR(d)) {
+		ret = PTR_ERR(d);
+		vfg_domain_free(new);
+		goto err_ranges;
+	}
+	if (d) {
+		vfg_domain_free(new);
+	} else {
+		vfg_ranges_free(&ranges);
+		ret = vfg_domain_add(iommu, new, group, &ranges);
+		if (ret) {
+			iommu_detach_group(new->domain, group->iommu_group);
+			vfg_domain_free(new);
+			goto err_free;
+		}
+		d = new;
+	}
+	list_add_tail(&dg->node, &d->groups);
+	vfg_ranges_free(&iommu->ranges);
+	list_splice_init(&ranges, &iommu->ranges);
+	vfg_iommu_update(iommu);
+	return 0;
+
+err_ranges:
+	vfg_ranges_free(&ranges);
+err_free:
+	kfree(dg);
+	return ret;
+}
+
+/*
+ * Free @d, whose last group has left while others remain: every mapping is
+ * unmapped from it first; the pages stay pinned for the other domains.
+ */
+static void vfg_domain_remove(struct vfg_iommu *iommu, struct vfg_domain *d)
+{
+	struct rb_node *n;
+
+	list_del(&d->node);
+	iommu->nr_domains--;
+	for (n = rb_first(&iommu->dmas); n; n = rb_next(n))
+		vfg_dma_drop_domain(rb_entry(n, struct vfg_dma, node),
+				    d->domain);
+	vfg_domain_free(d);
+}
+
+/**
+ * vfg_type1_detach_group() - take a group out of the backend
+ * @iommu: the backend
+ * @group: the group leaving
+ *
+ * A domain left without groups is freed, unless it is the last one: that
+ * goes with the backend (vfg_type1_destroy()) once the container is empty.
+ */
+void vfg_type1_detach_group(struct vfg_iommu *iommu, struct vfg_group *group)
+{
+	struct vfg_domain_group *dg;
+	struct vfg_domain *d;
+	LIST_HEAD(ranges);
+
+	list_for_each_entry(d, &iommu->domains, node)
+		list_for_each_entry(dg, &d->groups, node)
+			if (dg->group == group)
+				goto found;
+	WARN(1, "group %d is in none of its container's domains\n", group->id);
+	return;
+found:
+	iommu_detach_group(d->domain, group->iommu_group);
+	list_del(&dg->node);
+	kfree(dg);
+	if (list_empty(&d->groups) && iommu->nr_domains > 1)
+		vfg_domain_remove(iommu, d);
+	vfg_iommu_update(iommu);
+	/* Fewer reserved regions now: the usable ranges can only grow. */
+	if (!vfg_ranges_build(iommu, NULL, NULL, &ranges)) {
+		vfg_ranges_free(&iommu->ranges);
+		list_splice_init(&ranges, &iommu->ranges);
+	}
+}
+
 /**
  * vfg_type1_create() - set up type1 for a container with attached groups
  * @groups: the container's groups (vfg_group.container_node), not empty
  * @v2: type1v2 semantics
  *
- * Allocates one IOMMU domain and attaches every group to it.
+ * Attaches every group as vfg_type1_attach_group() does: into one IOMMU
+ * domain where the IOMMU driver allows.
  *
- * Return: the backend, or an ERR_PTR; -EINVAL if a group cannot join, -EPERM
- * if one lacks interrupt remapping (see allow_unsafe_interrupts).
+ * Return: the backend, or an ERR_PTR: as vfg_type1_attach_group() for the
+ * first group that fails.
  */
 struct vfg_iommu *vfg_type1_create(struct list_head *groups, bool v2)
 {
 	struct vfg_group *group, *failed = NULL;
-	struct bus_type *bus = NULL;
 	struct vfg_iommu *iommu;
 	int ret;
-
-	group = list_first_entry(groups, struct vfg_group, container_node);
-	iommu_group_for_each_dev(group->iommu_group, &bus, vfg_first_bus);
-	if (!bus)
-		return ERR_PTR(-ENODEV);
 
 	iommu = kzalloc(sizeof(*iommu), GFP_KERNEL);
 	if (!iommu)
 		return ERR_PTR(-ENOMEM);
 	iommu->v2 = v2;
 	iommu->dmas = RB_ROOT;
+	INIT_LIST_HEAD(&iommu->domains);
 	INIT_LIST_HEAD(&iommu->ranges);
-	iommu->domain = iommu_domain_alloc(bus);
-	if (!iommu->domain) {
-		ret = -EIO;
-		goto err_free;
-	}
-	iommu->pgsize_bitmap = iommu->domain->pgsize_bitmap;
-	if (iommu->pgsize_bitmap & ~PAGE_MASK) {
-		iommu->pgsize_bitmap &= PAGE_MASK;
-		iommu->pgsize_bitmap |= PAGE_SIZE;
-	}
-
 	list_for_each_entry(group, groups, container_node) {
-		ret = vfg_check_intr_remap(group);
+		ret = vfg_type1_attach_group(iommu, group);
 		if (ret) {
 			failed = group;
-			goto err_detach;
-		}
-		ret = iommu_attach_group(iommu->domain, group->iommu_group);
-		if (ret) {
-			pr_warn("group %d cannot join the container's IOMMU domain: %d\n",
-				group->id, ret);
-			failed = group;
-			goto err_detach;
+			break;
 		}
 	}
-	ret = vfg_ranges_build(iommu->domain, groups, NULL, &iommu->ranges);
-	if (ret)
-		goto err_detach;
-	/*
-	 * Make the IOMMU ignore no-snoop where it can, before anything is
-	 * mapped: DMA is then always cache coherent, and KVM need not let the
-	 * guest flush caches (vfio_file_enforced_coherent(), kvm.c).  The
-	 * IOMMU driver checks the devices attached now, and refuses later
-	 * ones that could not keep it.
-	 */
-	if (iommu->domain->ops->enforce_cache_coherency)
-		iommu->coherent =
-			iommu->domain->ops->enforce_cache_coherency(iommu->domain);
-	return iommu;
-
-err_detach:
+	if (!failed)
+		return iommu;
 	list_for_each_entry(group, groups, container_node) {
 		if (group == failed)
 			break;
-		iommu_detach_group(iommu->domain, group->iommu_group);
+		vfg_type1_detach_group(iommu, group);
 	}
-	iommu_domain_free(iommu->domain);
-err_free:
-	kfree(iommu);
+	vfg_type1_destroy(iommu);
 	return ERR_PTR(ret);
 }
 
@@ -696,8 +1245,8 @@ err_free:
  * vfg_type1_coherent() - whether the backend's DMA is always cache coherent
  * @iommu: the backend
  *
- * Return: true if the IOMMU enforces coherency (ignores PCIe no-snoop) for
- * every device attached.
+ * Return: true if every domain enforces coherency (ignores PCIe no-snoop)
+ * for every device attached to it.
  */
 bool vfg_type1_coherent(struct vfg_iommu *iommu)
 {
@@ -705,86 +1254,22 @@ bool vfg_type1_coherent(struct vfg_iommu *iommu)
 }
 
 /**
- * vfg_type1_destroy() - unmap everything and free the domain
- * @iommu: the backend; no group is attached to its domain any more
+ * vfg_type1_destroy() - unmap everything and free the domains
+ * @iommu: the backend; no group is attached to any of its domains any more
  */
 void vfg_type1_destroy(struct vfg_iommu *iommu)
 {
+	struct vfg_domain *d, *tmp;
 	struct rb_node *n;
 
 	while ((n = rb_first(&iommu->dmas)))
 		vfg_dma_remove(iommu, rb_entry(n, struct vfg_dma, node));
 	vfg_ranges_free(&iommu->ranges);
-	iommu_domain_free(iommu->domain);
+	list_for_each_entry_safe(d, tmp, &iommu->domains, node) {
+		list_del(&d->node);
+		vfg_domain_free(d);
+	}
 	kfree(iommu);
-}
-
-/**
- * vfg_type1_attach_group() - add a group to a live domain
- * @iommu: the backend
- * @groups: the groups already attached
- * @group: the new group
- *
- * Return: 0; -EINVAL if the group cannot join the domain or one of its
- * reserved regions overlaps an existing mapping; -EPERM if it lacks
- * interrupt remapping.
- */
-int vfg_type1_attach_group(struct vfg_iommu *iommu, struct list_head *groups,
-			   struct vfg_group *group)
-{
-	struct rb_node *n;
-	struct vfg_dma *dma;
-	LIST_HEAD(ranges);
-	int ret;
-
-	ret = vfg_check_intr_remap(group);
-	if (ret)
-		return ret;
-	ret = vfg_ranges_build(iommu->domain, groups, group, &ranges);
-	if (ret)
-		return ret;
-	for (n = rb_first(&iommu->dmas); n; n = rb_next(n)) {
-		dma = rb_entry(n, struct vfg_dma, node);
-		if (!vfg_ranges_contain(&ranges, dma->iova, dma->last)) {
-			pr_warn("group %d: a reserved region overlaps the existing mapping at %pad\n",
-				group->id, &dma->iova);
-			ret = -EINVAL;
-			goto err;
-		}
-	}
-	ret = iommu_attach_group(iommu->domain, group->iommu_group);
-	if (ret) {
-		pr_warn("group %d cannot join the container's IOMMU domain: %d\n",
-			group->id, ret);
-		ret = -EINVAL;
-		goto err;
-	}
-	vfg_ranges_free(&iommu->ranges);
-	list_splice_init(&ranges, &iommu->ranges);
-	return 0;
-err:
-	vfg_ranges_free(&ranges);
-	return ret;
-}
-
-/**
- * vfg_type1_detach_group() - take a group out of the domain
- * @iommu: the backend
- * @groups: the groups that stay attached (without @group)
- * @group: the group leaving
- */
-void vfg_type1_detach_group(struct vfg_iommu *iommu, struct list_head *groups,
-			    struct vfg_group *group)
-{
-	LIST_HEAD(ranges);
-
-	iommu_detach_group(iommu->domain, group->iommu_group);
-	/* Fewer reserved regions now: the usable ranges can only grow. */
-	if (!list_empty(groups) &&
-	    !vfg_ranges_build(iommu->domain, groups, NULL, &ranges)) {
-		vfg_ranges_free(&iommu->ranges);
-		list_splice_init(&ranges, &iommu->ranges);
-	}
 }
 
 /* ---- ioctls ------------------------------------------------------------ */

@@ -31,6 +31,11 @@ module_param_named(disable_hugepages, vfg_type1_params.disable_hugepages,
 MODULE_PARM_DESC(disable_hugepages,
 		 "Map every page on its own, never physically contiguous runs as larger IOMMU pages");
 
+module_param_named(separate_domains, vfg_type1_params.separate_domains, bool,
+		   0644);
+MODULE_PARM_DESC(separate_domains,
+		 "Give each group its own IOMMU domain, as if none could share one (debugging and testing aid; default 0)");
+
 MODULE_VERSION(VFG_VERSION);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Parameters of the vfio-groups type1 IOMMU backend, under the upstream module name");

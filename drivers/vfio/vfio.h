@@ -214,15 +214,20 @@ struct vm_area_struct;
  * struct vfg_p2p - an IOMMU mapping of a device's memory (type1.c), known
  *                  to the device so that it can take it away
  * @node: in the exporting vfg_device's @p2p list, under its @p2p_lock
- * @domain: the IOMMU domain it is mapped in
+ * @domains: the IOMMU domains it is mapped in (all those of its container);
+ *           the array is type1's.  @domains and @nr_domains are changed
+ *           with both the container's lock and @p2p_lock held, so either
+ *           suffices to read them
+ * @nr_domains: entries in @domains, at least one
  * @iova: its first IOVA
  * @size: its size
- * @live: it is mapped; cleared when the exporting device takes it away
- *        (under @p2p_lock)
+ * @live: it is mapped in every one of @domains; cleared when the exporting
+ *        device takes it away from all of them (under @p2p_lock)
  */
 struct vfg_p2p {
 	struct list_head node;
-	struct iommu_domain *domain;
+	struct iommu_domain **domains;
+	unsigned int nr_domains;
 	dma_addr_t iova;
 	size_t size;
 	bool live;
@@ -329,8 +334,10 @@ enum vfg_device_state {
  * @wq: woken when @fds or @holds reaches zero
  * @mapping: the address space of every device fd of this device, so that
  *           all userspace mappings can be zapped at once
- * @p2p_lock: protects @p2p and each entry's @live; innermost: taken under
- *            mmap_lock and the provider's memory lock, never the other way
+ * @p2p_lock: protects @p2p and each entry's @live, and with the
+ *            container's lock each entry's @domains; innermost: taken under
+ *            the container's lock, mmap_lock and the provider's memory
+ *            lock, never the other way
  * @p2p: IOMMU mappings of this device's memory in any container, through
  *       vfg_p2p.node; each holds a reference to the device
  */
@@ -424,6 +431,8 @@ bool vfg_container_coherent(struct vfg_container *c);
  * @allow_unsafe_interrupts: let groups without interrupt remapping in
  * @dma_entry_limit: most mappings a container may have
  * @disable_hugepages: map every page on its own, never a larger run
+ * @separate_domains: give every group an IOMMU domain of its own, never
+ *                    one it could share (a debugging and testing aid)
  *
  * Read with READ_ONCE(); set through the parameters of the
  * vfio_iommu_type1 module (type1_params.c), under their upstream names.
@@ -432,6 +441,7 @@ struct vfg_type1_params {
 	bool allow_unsafe_interrupts;
 	unsigned int dma_entry_limit;
 	bool disable_hugepages;
+	bool separate_domains;
 };
 
 extern struct vfg_type1_params vfg_type1_params;
@@ -441,10 +451,8 @@ struct vfg_iommu;
 struct vfg_iommu *vfg_type1_create(struct list_head *groups, bool v2);
 void vfg_type1_destroy(struct vfg_iommu *iommu);
 bool vfg_type1_coherent(struct vfg_iommu *iommu);
-int vfg_type1_attach_group(struct vfg_iommu *iommu, struct list_head *groups,
-			   struct vfg_group *group);
-void vfg_type1_detach_group(struct vfg_iommu *iommu, struct list_head *groups,
-			    struct vfg_group *group);
+int vfg_type1_attach_group(struct vfg_iommu *iommu, struct vfg_group *group);
+void vfg_type1_detach_group(struct vfg_iommu *iommu, struct vfg_group *group);
 long vfg_type1_ioctl(struct vfg_iommu *iommu, unsigned int cmd,
 		     unsigned long arg);
 
