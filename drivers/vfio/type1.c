@@ -147,6 +147,19 @@ struct vfg_domain_group {
 	struct vfg_group *group;
 };
 
+/* Runs of pages unmapped from the IOMMU, to unpin after the IOTLB flush. */
+#define VFG_UNPIN_BATCH 32
+
+struct vfg_unpin {
+	struct iommu_iotlb_gather gather;
+	unsigned int nr;
+	bool dirty;
+	struct {
+		phys_addr_t phys;
+		size_t len;
+	} runs[VFG_UNPIN_BATCH];
+};
+
 /**
  * struct vfg_iommu - the type1 state of a container
  * @domains: struct vfg_domain, through its node; never empty once created.
@@ -160,8 +173,18 @@ struct vfg_domain_group {
  * @dma_count: number of mappings
  * @ranges: usable IOVA ranges: what is inside every domain's aperture less
  *          every group's reserved regions
+ * @unpin: the runs an unmap has taken out of the IOMMU and will unpin after
+ *         the IOTLB flush: one batch, reused by every unmap
+ * @pages: a page of page pointers that MAP_DMA pins into, reused by every
+ *         map
+ *
+ * @unpin and @pages are scratch space, kept so that no map or unmap
+ * allocates any; like everything here they are used under the container's
+ * lock only.
  */
 struct vfg_iommu {
+	struct vfg_unpin unpin;
+	struct page **pages;
 	struct list_head domains;
 	unsigned int nr_domains;
 	bool coherent;
@@ -170,19 +193,6 @@ struct vfg_iommu {
 	struct rb_root dmas;
 	unsigned int dma_count;
 	struct list_head ranges;
-};
-
-/* Runs of pages unmapped from the IOMMU, to unpin after the IOTLB flush. */
-#define VFG_UNPIN_BATCH 32
-
-struct vfg_unpin {
-	struct iommu_iotlb_gather gather;
-	unsigned int nr;
-	bool dirty;
-	struct {
-		phys_addr_t phys;
-		size_t len;
-	} runs[VFG_UNPIN_BATCH];
 };
 
 /* ---- locked memory accounting ----------------------------------------- */
@@ -200,12 +210,16 @@ static int vfg_charge(struct mm_struct *mm, unsigned long npages)
 
 static void vfg_uncharge(struct mm_struct *mm, unsigned long npages)
 {
-	if (!npages || !mmget_not_zero(mm))
+	/* The caller's own mm (the common case) needs no reference. */
+	bool own = mm == current->mm;
+
+	if (!npages || (!own && !mmget_not_zero(mm)))
 		return;		/* an mm that is gone has nothing to give back */
 	mmap_write_lock(mm);
 	__account_locked_vm(mm, npages, false, current, true);
 	mmap_write_unlock(mm);
-	mmput(mm);
+	if (!own)
+		mmput(mm);
 }
 
 /* Refuse up front a request that cannot fit under RLIMIT_MEMLOCK. */
@@ -359,13 +373,12 @@ static unsigned long vfg_unmap_range(struct vfg_iommu *iommu, dma_addr_t iova,
 				     size_t size, bool dirty)
 {
 	struct iommu_domain *domain = vfg_first_domain(iommu)->domain;
+	struct vfg_unpin *u = &iommu->unpin;
 	unsigned long unpinned = 0;
-	struct vfg_unpin *u;
 	size_t done = 0, len, unmapped;
 	phys_addr_t phys;
 
 	vfg_unmap_others(iommu, iova, size);
-	u = kmalloc(sizeof(*u), GFP_KERNEL | __GFP_NOFAIL);
 	u->nr = 0;
 	u->dirty = dirty;
 	iommu_iotlb_gather_init(&u->gather);
@@ -395,7 +408,6 @@ static unsigned long vfg_unmap_range(struct vfg_iommu *iommu, dma_addr_t iova,
 		cond_resched();
 	}
 	vfg_unpin_flush(domain, u);
-	kfree(u);
 	return unpinned;
 }
 
@@ -427,16 +439,13 @@ static int vfg_dma_populate(struct vfg_iommu *iommu, struct vfg_dma *dma)
 	unsigned long npages = (dma->last - dma->iova + 1) >> PAGE_SHIFT;
 	bool hugepages_off = READ_ONCE(vfg_type1_params.disable_hugepages);
 	unsigned int gup = FOLL_LONGTERM;
+	struct page **pages = iommu->pages;
 	unsigned long done = 0, i, j;
-	struct page **pages;
 	long n, got;
 	int ret = 0;
 
 	if (dma->prot & IOMMU_WRITE)
 		gup |= FOLL_WRITE;
-	pages = (struct page **)__get_free_page(GFP_KERNEL);
-	if (!pages)
-		return -ENOMEM;
 
 	while (done < npages) {
 		n = min_t(unsigned long, npages - done,
@@ -485,7 +494,6 @@ static int vfg_dma_populate(struct vfg_iommu *iommu, struct vfg_dma *dma)
 		}
 		cond_resched();
 	}
-	free_page((unsigned long)pages);
 	if (ret && done) {
 		vfg_unmap_range(iommu, dma->iova, done << PAGE_SHIFT, false);
 		vfg_uncharge(dma->mm, dma->locked);
@@ -1219,6 +1227,11 @@ struct vfg_iommu *vfg_type1_create(struct list_head *groups, bool v2)
 	iommu = kzalloc(sizeof(*iommu), GFP_KERNEL);
 	if (!iommu)
 		return ERR_PTR(-ENOMEM);
+	iommu->pages = (struct page **)__get_free_page(GFP_KERNEL);
+	if (!iommu->pages) {
+		kfree(iommu);
+		return ERR_PTR(-ENOMEM);
+	}
 	iommu->v2 = v2;
 	iommu->dmas = RB_ROOT;
 	INIT_LIST_HEAD(&iommu->domains);
@@ -1269,6 +1282,7 @@ void vfg_type1_destroy(struct vfg_iommu *iommu)
 		list_del(&d->node);
 		vfg_domain_free(d);
 	}
+	free_page((unsigned long)iommu->pages);
 	kfree(iommu);
 }
 
@@ -1408,11 +1422,18 @@ static long vfg_type1_map(struct vfg_iommu *iommu, void __user *arg)
 	}
 	if (!current->mm)
 		return -ESRCH;
-	pfnmap = vfg_vaddr_is_pfnmap(map.vaddr);
-	if (!pfnmap) {
-		ret = vfg_charge_check(map.size >> PAGE_SHIFT);
-		if (ret)
+	/*
+	 * Memory is taken to be RAM to pin until it proves otherwise: looking
+	 * up the mapping first would cost every MAP_DMA an mmap_lock round
+	 * trip.  Peer-to-peer memory is charged nothing, so a request over
+	 * the limit is refused only once it is known not to be such memory.
+	 */
+	pfnmap = false;
+	ret = vfg_charge_check(map.size >> PAGE_SHIFT);
+	if (ret) {
+		if (!vfg_vaddr_is_pfnmap(map.vaddr))
 			return ret;
+		pfnmap = true;
 	}
 
 	dma = kzalloc(sizeof(*dma), GFP_KERNEL);
@@ -1426,6 +1447,9 @@ static long vfg_type1_map(struct vfg_iommu *iommu, void __user *arg)
 	mmgrab(dma->mm);
 	ret = pfnmap ? vfg_dma_map_pfnmap(iommu, dma) :
 		       vfg_dma_populate(iommu, dma);
+	/* Pages that cannot be pinned: a VM_IO/VM_PFNMAP mapping, perhaps. */
+	if (ret == -EFAULT && !pfnmap && vfg_vaddr_is_pfnmap(map.vaddr))
+		ret = vfg_dma_map_pfnmap(iommu, dma);
 	if (ret) {
 		mmdrop(dma->mm);
 		kfree(dma);
