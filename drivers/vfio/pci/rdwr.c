@@ -209,12 +209,64 @@ bool vfg_pci_bar_decoded(struct vfg_pci_device *vdev, int bar)
 	return vdev->decodes & need;
 }
 
-/* Does [pos, pos + len) of @bar touch the MSI-X table? */
-static bool vfg_pci_in_msix(struct vfg_pci_device *vdev, int bar, loff_t pos,
-			    size_t len)
+/**
+ * vfg_pci_io_rw() - a bounce buffer's worth of device accesses
+ * @io: the kernel mapping of a BAR or a VGA window
+ * @off: offset in @io
+ * @tmp: the bounce buffer
+ * @n: bytes
+ * @write: direction
+ * @hole: [@hole, @hole_end) of @io is never touched: reads of it give all
+ *        ones and writes to it are dropped (the MSI-X table, the kernel's);
+ *        @hole == @hole_end for none
+ * @hole_end: see @hole
+ *
+ * Splits the access into naturally aligned 4, 2 and 1 byte device
+ * accesses, so that any length and alignment works.  The caller has
+ * checked that the device decodes the space.
+ */
+void vfg_pci_io_rw(void __iomem *io, u64 off, u8 *tmp, size_t n, bool write,
+		   u64 hole, u64 hole_end)
 {
-	return bar == vdev->msix_bar && pos < vfg_pci_msix_end(vdev) &&
-	       pos + len > vdev->msix_offset;
+	size_t done = 0;
+	bool skip;
+	int len;
+	u32 v;
+
+	while (done < n) {
+		u64 at = off + done;
+
+		if (!(at & 3) && n - done >= 4)
+			len = 4;
+		else if (!(at & 1) && n - done >= 2)
+			len = 2;
+		else
+			len = 1;
+		skip = at < hole_end && at + len > hole;
+		if (write) {
+			v = 0;
+			memcpy(&v, tmp + done, len);
+			if (skip)
+				;	/* dropped */
+			else if (len == 4)
+				iowrite32(v, io + at);
+			else if (len == 2)
+				iowrite16(v, io + at);
+			else
+				iowrite8(v, io + at);
+		} else {
+			if (skip)
+				v = ~0U;
+			else if (len == 4)
+				v = ioread32(io + at);
+			else if (len == 2)
+				v = ioread16(io + at);
+			else
+				v = ioread8(io + at);
+			memcpy(tmp + done, &v, len);
+		}
+		done += len;
+	}
 }
 
 /* One bounce buffer's worth of BAR accesses; the BAR decoded. */
@@ -222,43 +274,13 @@ static void vfg_pci_bar_io(struct vfg_pci_device *vdev, int bar,
 			   void __iomem *io, loff_t pos, u8 *tmp, size_t n,
 			   bool write)
 {
-	size_t done = 0;
-	int len;
-	u32 v;
+	u64 hole = 0, hole_end = 0;
 
-	while (done < n) {
-		loff_t off = pos + done;
-
-		if (!(off & 3) && n - done >= 4)
-			len = 4;
-		else if (!(off & 1) && n - done >= 2)
-			len = 2;
-		else
-			len = 1;
-		if (write) {
-			v = 0;
-			memcpy(&v, tmp + done, len);
-			if (vfg_pci_in_msix(vdev, bar, off, len))
-				;	/* the kernel's: dropped */
-			else if (len == 4)
-				iowrite32(v, io + off);
-			else if (len == 2)
-				iowrite16(v, io + off);
-			else
-				iowrite8(v, io + off);
-		} else {
-			if (vfg_pci_in_msix(vdev, bar, off, len))
-				v = ~0U;
-			else if (len == 4)
-				v = ioread32(io + off);
-			else if (len == 2)
-				v = ioread16(io + off);
-			else
-				v = ioread8(io + off);
-			memcpy(tmp + done, &v, len);
-		}
-		done += len;
+	if (bar == vdev->msix_bar) {
+		hole = vdev->msix_offset;
+		hole_end = vfg_pci_msix_end(vdev);
 	}
+	vfg_pci_io_rw(io, pos, tmp, n, write, hole, hole_end);
 }
 
 /**

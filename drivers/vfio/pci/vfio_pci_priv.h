@@ -285,6 +285,8 @@ ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
 /* rdwr.c */
 void vfg_pci_memory_write_unlock(struct vfg_pci_device *vdev);
 bool vfg_pci_bar_decoded(struct vfg_pci_device *vdev, int bar);
+void vfg_pci_io_rw(void __iomem *io, u64 off, u8 *tmp, size_t n, bool write,
+		   u64 hole, u64 hole_end);
 ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
 		       char __user *buf, size_t count, loff_t pos, bool write);
 ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,

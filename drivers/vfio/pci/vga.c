@@ -182,45 +182,6 @@ static int vfg_pci_vga_check(struct vfg_pci_device *vdev,
 	return cmd & (w->io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY) ? 0 : -EIO;
 }
 
-/* @n bytes at @off of a mapped window, to or from @tmp. */
-static void vfg_pci_vga_io(void __iomem *io, u32 off, u8 *tmp, size_t n,
-			   bool write)
-{
-	size_t done = 0;
-	int len;
-	u32 v;
-
-	while (done < n) {
-		u32 at = off + done;
-
-		if (!(at & 3) && n - done >= 4)
-			len = 4;
-		else if (!(at & 1) && n - done >= 2)
-			len = 2;
-		else
-			len = 1;
-		if (write) {
-			v = 0;
-			memcpy(&v, tmp + done, len);
-			if (len == 4)
-				iowrite32(v, io + at);
-			else if (len == 2)
-				iowrite16(v, io + at);
-			else
-				iowrite8(v, io + at);
-		} else {
-			if (len == 4)
-				v = ioread32(io + at);
-			else if (len == 2)
-				v = ioread16(io + at);
-			else
-				v = ioread8(io + at);
-			memcpy(tmp + done, &v, len);
-		}
-		done += len;
-	}
-}
-
 /* One bounce buffer's worth, owning the legacy resource. */
 static int vfg_pci_vga_chunk(struct vfg_pci_device *vdev,
 			     const struct vfg_vga_window *w,
@@ -236,7 +197,7 @@ static int vfg_pci_vga_chunk(struct vfg_pci_device *vdev,
 	down_read(&vdev->memory_lock);
 	ret = vfg_pci_vga_check(vdev, w);
 	if (!ret)
-		vfg_pci_vga_io(io, off, tmp, n, write);
+		vfg_pci_io_rw(io, off, tmp, n, write, 0, 0);
 	up_read(&vdev->memory_lock);
 	vga_put(vdev->pdev, rsrc);
 	return ret;
