@@ -96,16 +96,18 @@ void vfg_pci_release_bars(struct vfg_pci_device *vdev)
 }
 
 /*
- * The kernel mapping of @bar for pread/pwrite, made on first use.  Called
- * with memory_lock held for reading and the device not revoked: the mapping
- * is taken down only at the last close or after a revoke, so once published
- * it stays valid for the caller without further locking.
+ * The kernel mapping of @bar, made on first use.  Called with the device
+ * not revoked and memory_lock held (an access) or vdev->lock held (the
+ * ioeventfd setup): the mapping is taken down only at the last close or
+ * after a revoke, by vfg_pci_unmap_bars() under vdev->lock once the revoke
+ * has taken memory_lock, so either lock keeps it valid for the caller.
  */
 static void __iomem *vfg_pci_bar_map(struct vfg_pci_device *vdev, int bar)
 {
 	void __iomem *io;
 
-	lockdep_assert_held(&vdev->memory_lock);
+	lockdep_assert(lockdep_is_held(&vdev->memory_lock) ||
+		       lockdep_is_held(&vdev->lock));
 	/* Pairs with the release below: a mapping seen is a mapping made. */
 	io = smp_load_acquire(&vdev->barmap[bar]);
 	if (io)
