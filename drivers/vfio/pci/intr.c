@@ -471,39 +471,46 @@ static irqreturn_t vfg_msi_handler(int irq, void *dev_id)
 }
 
 /*
- * The MSI-X table is in a BAR: allocating, starting and stopping vectors
- * writes to it, which the device ignores while memory decode is off.  Turn
- * decode on around those writes if userspace has it off, and back off
- * afterwards without undoing what the MSI core changed meanwhile (DisINTx).
- * memory_lock is held for writing in between, so that no user access or
- * fault sees decoding on: a page mapped in that window would outlive it.
+ * Allocating, starting, stopping and freeing MSI and MSI-X vectors runs
+ * with memory_lock held for writing, for two reasons:
+ *
+ * - a reset (VFIO_DEVICE_RESET, FLR, hot reset, PM) holds it for writing
+ *   across pci_try_reset_function(), whose state restore walks the
+ *   device's MSI descriptors: they must not be allocated or freed under it
+ *   (the debug kernel's fuzz_test found the restore writing through a
+ *   descriptor being freed);
+ * - the MSI-X table is in a BAR, and writes to it are ignored while memory
+ *   decode is off: decode is turned on around them if userspace has it off,
+ *   and back off afterwards without undoing what the MSI core changed
+ *   meanwhile (DisINTx), with no user access or fault able to see decoding
+ *   on (a page mapped in that window would outlive it).
+ *
+ * Return: whether memory decode was turned on, for vfg_msi_unlock().
  */
-static bool vfg_msix_mem_enable(struct vfg_pci_device *vdev, bool msix)
+static bool vfg_msi_lock(struct vfg_pci_device *vdev, bool msix)
 {
 	u16 cmd;
 
 	lockdep_assert_held(&vdev->lock);
+	down_write(&vdev->memory_lock);
 	if (!msix)
 		return false;
-	down_write(&vdev->memory_lock);
 	pci_read_config_word(vdev->pdev, PCI_COMMAND, &cmd);
-	if (cmd & PCI_COMMAND_MEMORY) {
-		vfg_pci_memory_write_unlock(vdev);
+	if (cmd & PCI_COMMAND_MEMORY)
 		return false;
-	}
 	pci_write_config_word(vdev->pdev, PCI_COMMAND, cmd | PCI_COMMAND_MEMORY);
 	return true;
 }
 
-static void vfg_msix_mem_restore(struct vfg_pci_device *vdev, bool enabled)
+static void vfg_msi_unlock(struct vfg_pci_device *vdev, bool enabled)
 {
 	u16 cmd;
 
-	if (!enabled)
-		return;
-	pci_read_config_word(vdev->pdev, PCI_COMMAND, &cmd);
-	pci_write_config_word(vdev->pdev, PCI_COMMAND,
-			      cmd & ~PCI_COMMAND_MEMORY);
+	if (enabled) {
+		pci_read_config_word(vdev->pdev, PCI_COMMAND, &cmd);
+		pci_write_config_word(vdev->pdev, PCI_COMMAND,
+				      cmd & ~PCI_COMMAND_MEMORY);
+	}
 	vfg_pci_memory_write_unlock(vdev);
 }
 
@@ -529,12 +536,12 @@ static int vfg_msi_enable(struct vfg_pci_device *vdev, unsigned int index,
 	if (!ctx)
 		return -ENOMEM;
 
-	mem = vfg_msix_mem_enable(vdev, msix);
+	mem = vfg_msi_lock(vdev, msix);
 	ret = pci_alloc_irq_vectors(vdev->pdev, 1, nvec,
 				    msix ? PCI_IRQ_MSIX : PCI_IRQ_MSI);
 	if (ret > 0 && ret < (int)nvec)
 		pci_free_irq_vectors(vdev->pdev);
-	vfg_msix_mem_restore(vdev, mem);
+	vfg_msi_unlock(vdev, mem);
 	if (ret < (int)nvec) {
 		kfree(ctx);
 		return ret;
@@ -662,11 +669,11 @@ static void vfg_msi_disable(struct vfg_pci_device *vdev)
 
 	lockdep_assert_held(&vdev->lock);
 
-	mem = vfg_msix_mem_enable(vdev, msix);
+	mem = vfg_msi_lock(vdev, msix);
 	for (i = 0; i < vdev->num_ctx; i++)
 		vfg_msi_vector_release(vdev, i);
 	pci_free_irq_vectors(vdev->pdev);
-	vfg_msix_mem_restore(vdev, mem);
+	vfg_msi_unlock(vdev, mem);
 
 	kfree(vdev->ctx);
 	vdev->ctx = NULL;
@@ -706,7 +713,7 @@ static int vfg_msi_set_block(struct vfg_pci_device *vdev, unsigned int start,
 		}
 	}
 
-	mem = vfg_msix_mem_enable(vdev, msix);
+	mem = vfg_msi_lock(vdev, msix);
 	for (i = 0; i < count; i++) {
 		vfg_msi_vector_release(vdev, start + i);
 		if (!triggers[i])
@@ -720,7 +727,7 @@ static int vfg_msi_set_block(struct vfg_pci_device *vdev, unsigned int start,
 		for (i = 0; i < count; i++)
 			vfg_msi_vector_release(vdev, start + i);
 	}
-	vfg_msix_mem_restore(vdev, mem);
+	vfg_msi_unlock(vdev, mem);
 
 out_put:
 	for (i = 0; i < count; i++) {

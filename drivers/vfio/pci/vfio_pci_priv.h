@@ -27,14 +27,18 @@
  *                    under mmap_lock) holds it for reading and checks that
  *                    the device decodes the BAR; whoever changes that holds
  *                    it for writing: command register writes, resets (core
- *                    open_lock -> memory_lock), the revoke and the MSI-X
- *                    setup that briefly turns memory decoding on.  It also
+ *                    open_lock -> memory_lock), the revoke, and every MSI
+ *                    and MSI-X vector setup and teardown (vdev->lock ->
+ *                    memory_lock: a reset's state restore walks the MSI
+ *                    descriptors, and the MSI-X setup may turn memory
+ *                    decoding on briefly).  It also
  *                    guards the low power state (power.c), which the
  *                    runtime resume callback changes: nothing waits for a
- *                    resume of the device with it held.  Nothing is taken
- *                    under it but irqlock, the mm's i_mmap lock (zapping)
- *                    and the wakeup eventfd's wait queue lock, and user
- *                    memory is never touched under it
+ *                    resume of the device with it held.  Taken under it:
+ *                    irqlock, the mm's i_mmap lock (zapping), the wakeup
+ *                    eventfd's wait queue lock, and the IRQ core's and
+ *                    irqbypass's locks (vector setup); user memory is never
+ *                    touched under it
  *   vdev->irqlock    (spinlock) INTx mask state, taken from hard IRQ context
  *                    and under an eventfd's wait queue lock (intr.c)
  */

@@ -12,12 +12,14 @@
  * DATA_BOOL signals the eventfds as an interrupt would.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/vfio.h>
 
@@ -486,6 +488,68 @@ TEST_F(irq, msi_delivery)
 	EXPECT_TRUE(SIGNALLED(self->efd[1]));
 	edu_write32(bar, EDU_REG_IRQ_ACK, 0x1);
 	ASSERT_EQ(0, vfg_irq_disable(fd, MSI));
+}
+
+struct reset_racer {
+	int fd;
+	volatile int stop;
+	long resets;
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void *reset_loop(void *arg)
+{
+	struct reset_racer *r = arg;
+
+	while (!r->stop)
+		if (!ioctl(r->fd, VFIO_DEVICE_RESET))
+			r->resets++;
+	return NULL;
+}
+
+/*
+ * A function reset restores the device's MSI state from its descriptors;
+ * enabling and disabling MSI at the same time (another thread of the
+ * owner) must not free them under the restore.  Before every vector setup
+ * and teardown held memory_lock, as the reset does, the debug kernel's
+ * fuzz_test caught the restore dereferencing a freed descriptor.
+ */
+TEST_F_TIMEOUT(irq, msi_setup_races_reset, 60)
+{
+	struct reset_racer r = { };
+	struct vfg_dev pedu;
+	pthread_t t;
+	long cycles = 0;
+	uint32_t id = 0;
+	double end;
+
+	vfg_dev_init(&pedu);
+	ASSERT_EQ(0, vfg_dev_open(&pedu, self->t.pedu));
+	r.fd = pedu.fd;
+	ASSERT_EQ(0, pthread_create(&t, NULL, reset_loop, &r));
+	end = now_ms() + 3000;
+	while (now_ms() < end) {
+		if (set_efd(pedu.fd, TRIGGER, MSI, 0, self->efd[0]) == 0)
+			cycles++;
+		vfg_irq_disable(pedu.fd, MSI);
+	}
+	r.stop = 1;
+	pthread_join(t, NULL);
+	TH_LOG("%ld MSI enable/disable cycles against %ld resets", cycles,
+	       r.resets);
+	EXPECT_LT(0, cycles);
+	EXPECT_LT(0, r.resets);
+	EXPECT_EQ(4, vfg_region_read(pedu.fd, VFIO_PCI_BAR0_REGION_INDEX,
+				     EDU_REG_ID, &id, 4));
+	EXPECT_EQ(EDU_ID, id);
+	vfg_dev_close(&pedu);
 }
 
 /* One interrupt type at a time. */
