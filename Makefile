@@ -112,8 +112,11 @@ bench-compare:
 # linux-source-6.1 into $(VFG_CACHE)/debug-kernel (10-15 minutes the first
 # time, nothing after).  Our module is built against that tree in a copy of
 # drivers/ and include/ under $(BUILD)/debug, so drivers/vfio/*.ko stay built
-# for Debian's kernel; so is the selftests' helper module (vfg_test.ko).  The guest suite, then the clients suite (QEMU, DPDK:
-# tools/testing/vm/clients.mk) on an image with the debug kernel's modules.
+# for Debian's kernel; so is the selftests' helper module (vfg_test.ko).
+# The guest suite, the tests that need a topology of their own (hot reset,
+# SR-IOV, config space, no-IOMMU, VGA, sub-page BARs: run-checks.sh topo),
+# then the clients suite (QEMU, DPDK: tools/testing/vm/clients.mk) on an
+# image with the debug kernel's modules.
 # After the tests each guest unloads VFIO and prints kmemleak's report
 # (tools/testing/vm/kmemleak.sh).  Results and logs go to
 # $(BUILD)/debug/{results,logs}; the last line is "N passed, N failed".
@@ -166,6 +169,7 @@ check-debug: tools debug-kernel
 		VFG_GUEST_TIMEOUT=$(DEBUG_TIMEOUT) \
 		VFG_VMRUN_ARGS="$(DEBUG_VMRUN_ARGS)"; \
 	tools/testing/run-checks.sh guest; \
+	tools/testing/run-checks.sh topo; \
 	tools/testing/run-checks.sh clients; \
 	p=0 f=0 s=0; \
 	for r in $(DEBUG_BUILD)/results/*; do \

@@ -74,6 +74,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/pci.h>
+#include <linux/pm_runtime.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/unaligned.h>
@@ -818,16 +819,25 @@ static int cfg_do_actions(struct vfg_pci_device *vdev, unsigned int act,
  * @count: bytes
  * @pos: offset in config space
  * @write: direction
+ * @awake: the caller holds a runtime PM usage count for the access
  *
  * User memory is only touched outside vdev->lock, which mmap() takes under
  * mmap_lock: a fault under it could deadlock against mmap().
  *
- * Return: bytes transferred, or a negative errno (-EINVAL beyond the end).
+ * Without @awake the access relies on the open's usage count, which only a
+ * low power entry takes away, with vdev->lock held (power.c): @pm_engaged
+ * is tested under the same hold as the device accesses.  A write's reset or
+ * power state change runs without vdev->lock, so it takes a count of its
+ * own first, while the open's still holds the device awake.
+ *
+ * Return: bytes transferred, or a negative errno (-EINVAL beyond the end,
+ * VFG_PCI_ASLEEP without @awake in low power).
  */
 ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
-			  size_t count, loff_t pos, bool write)
+			  size_t count, loff_t pos, bool write, bool awake)
 {
 	u8 small[VFG_PCI_SMALL_IO], *tmp = small;
+	bool counted = false;
 	pci_power_t state;
 	unsigned int act;
 	size_t done = 0;
@@ -849,6 +859,8 @@ ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
 	mutex_lock(&vdev->lock);
 	if (vdev->revoked)
 		ret = -ENODEV;
+	else if (!awake && vdev->pm_engaged)
+		ret = VFG_PCI_ASLEEP;
 	while (!ret && done < count) {
 		len = min_t(size_t, 4 - ((pos + done) & 3), count - done);
 		if (write)
@@ -863,6 +875,10 @@ ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
 			act = vdev->cfg_action;
 			state = vdev->cfg_power;
 			vdev->cfg_action = 0;
+			if (!awake) {
+				pm_runtime_get_noresume(&vdev->pdev->dev);
+				awake = counted = true;
+			}
 			mutex_unlock(&vdev->lock);
 			ret = cfg_do_actions(vdev, act, state);
 			mutex_lock(&vdev->lock);
@@ -871,6 +887,8 @@ ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
 		}
 	}
 	mutex_unlock(&vdev->lock);
+	if (counted)
+		pm_runtime_put(&vdev->pdev->dev);
 
 	if (!write && done && copy_to_user(buf, tmp, done)) {
 		done = 0;

@@ -10,8 +10,12 @@
  * Open: userspace may let it suspend with VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY
  * (or _WITH_WAKEUP), which drops the open's usage count, and take it back
  * with _LOW_POWER_EXIT.  Every access through the device fd (config and BAR
- * pread/pwrite, every ioctl) holds a usage count of its own across the
- * access, so it finds the device in D0 and lets it suspend again after.  A
+ * pread/pwrite, every ioctl) finds the device in D0: while no entry is
+ * engaged the open's usage count keeps it there, and config and BAR
+ * accesses rely on that, testing @pm_engaged under the lock the entry holds
+ * (vdev->lock for config space, memory_lock for BARs); everything else, and
+ * those in low power, hold a usage count of their own across the access,
+ * which wakes the device and lets it suspend again after.  A
  * BAR mapping cannot do that: the entry zaps every mapping and faults get
  * SIGBUS while the feature is engaged, as upstream does.  With a wakeup
  * eventfd the first resume, whatever its cause (an access, the host, the
@@ -20,7 +24,9 @@
  *
  * @pm_engaged and @pm_wake are under vdev->memory_lock: changed with it held
  * for writing (the entry, the exit, the resume callback), tested by the
- * fault handler with it held for reading.  So no runtime resume of the
+ * fault handler and BAR accesses with it held for reading.  The entry, the
+ * only change that takes a usage count away, also holds vdev->lock, under
+ * which config accesses test it.  So no runtime resume of the
  * device may be waited for with memory_lock held: every path that wakes it
  * does so before taking the lock.
  */
@@ -55,6 +61,7 @@ static int vfg_pci_pm_entry(struct vfg_pci_device *vdev,
 {
 	int ret = 0;
 
+	mutex_lock(&vdev->lock);
 	down_write(&vdev->memory_lock);
 	if (vdev->revoked) {
 		ret = -ENODEV;
@@ -67,6 +74,7 @@ static int vfg_pci_pm_entry(struct vfg_pci_device *vdev,
 		pm_runtime_put_noidle(&vdev->pdev->dev);
 	}
 	up_write(&vdev->memory_lock);
+	mutex_unlock(&vdev->lock);
 	return ret;
 }
 

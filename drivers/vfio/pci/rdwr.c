@@ -293,19 +293,26 @@ static void vfg_pci_bar_io(struct vfg_pci_device *vdev, int bar,
  * @count: bytes
  * @pos: offset in the BAR
  * @write: direction
+ * @awake: the caller holds a runtime PM usage count for the access
  *
  * Goes through a bounce buffer, a page at a time (on the stack for small
  * accesses): user memory is touched only outside memory_lock (see
  * vfg_pci_config_rw()).  vdev->lock is not taken: the claim and the kernel
  * mapping of the BAR have their own lock (claim_lock), and memory_lock
- * keeps out the revoke and every change of decoding.
+ * keeps out the revoke and every change of decoding.  Without @awake the
+ * access relies on the open's usage count, which only a low power entry
+ * takes away, with memory_lock held for writing (power.c): @pm_engaged is
+ * tested under the same hold as the device accesses, as by the fault
+ * handler.
  *
  * Return: bytes transferred, or a negative errno: -EINVAL outside the BAR,
  * -EIO while the device does not decode it (or is being reset), -ENODEV
- * after a revoke.
+ * after a revoke, VFG_PCI_ASLEEP without @awake in low power (nothing
+ * transferred yet).
  */
 ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
-		       char __user *buf, size_t count, loff_t pos, bool write)
+		       char __user *buf, size_t count, loff_t pos, bool write,
+		       bool awake)
 {
 	resource_size_t size = vdev->bar_size[bar];
 	u8 small[VFG_PCI_SMALL_IO], *tmp = small;
@@ -332,6 +339,8 @@ ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
 		down_read(&vdev->memory_lock);
 		if (vdev->revoked)
 			ret = -ENODEV;
+		else if (!awake && vdev->pm_engaged)
+			ret = VFG_PCI_ASLEEP;
 		else if (!vfg_pci_bar_decoded(vdev, bar))
 			ret = -EIO;
 		else

@@ -814,24 +814,38 @@ static int vfg_pci_device_feature_awake(struct vfg_device *core, u32 flags,
 	return ret;
 }
 
+/*
+ * A config or BAR access while the device is open and not in low power is
+ * the fast path: the open's runtime PM usage count keeps it in D0, and the
+ * access tests @pm_engaged under the lock a low power entry takes
+ * (power.c), so it takes no count of its own; in low power it is told
+ * VFG_PCI_ASLEEP and goes again with one, which wakes the device.  The ROM
+ * and the VGA windows always take one.
+ */
 static ssize_t vfg_pci_rw(struct vfg_pci_device *vdev, char __user *buf,
 			  size_t count, loff_t *ppos, bool write)
 {
 	u64 index = VFG_PCI_INDEX((u64)*ppos);
 	loff_t pos = *ppos & VFG_PCI_OFFSET_MASK;
+	bool awake = index > VFIO_PCI_BAR5_REGION_INDEX &&
+		     index != VFIO_PCI_CONFIG_REGION_INDEX;
 	ssize_t ret;
 
 	if (*ppos < 0 || !count)
 		return *ppos < 0 ? -EINVAL : 0;
-	ret = vfg_pci_pm_get(vdev);
-	if (ret)
-		return ret;
+again:
+	if (awake) {
+		ret = vfg_pci_pm_get(vdev);
+		if (ret)
+			return ret;
+	}
 	switch (index) {
 	case VFIO_PCI_CONFIG_REGION_INDEX:
-		ret = vfg_pci_config_rw(vdev, buf, count, pos, write);
+		ret = vfg_pci_config_rw(vdev, buf, count, pos, write, awake);
 		break;
 	case VFIO_PCI_BAR0_REGION_INDEX ... VFIO_PCI_BAR5_REGION_INDEX:
-		ret = vfg_pci_bar_rw(vdev, index, buf, count, pos, write);
+		ret = vfg_pci_bar_rw(vdev, index, buf, count, pos, write,
+				     awake);
 		break;
 	case VFIO_PCI_ROM_REGION_INDEX:
 		ret = write ? -EINVAL : vfg_pci_rom_read(vdev, buf, count, pos);
@@ -842,7 +856,12 @@ static ssize_t vfg_pci_rw(struct vfg_pci_device *vdev, char __user *buf,
 	default:
 		ret = -EINVAL;
 	}
-	vfg_pci_pm_put(vdev);
+	if (awake) {
+		vfg_pci_pm_put(vdev);
+	} else if (ret == VFG_PCI_ASLEEP) {
+		awake = true;
+		goto again;
+	}
 	if (ret > 0)
 		*ppos += ret;
 	return ret;

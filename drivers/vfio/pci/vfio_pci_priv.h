@@ -124,7 +124,9 @@ struct vfg_pci_irq_ctx {
  *           (vfio-pci's disable_idle_d3 when it was bound)
  * @pm_engaged: a low power entry holds the open's runtime PM usage count
  *              (power.c); changed under @memory_lock held for writing,
- *              tested (the fault handler) with it held for reading
+ *              tested (the fault handler, BAR accesses) with it held for
+ *              reading; set with @lock held too, under which config
+ *              accesses test it
  * @pm_wake: the entry's wakeup eventfd, or NULL; as @pm_engaged
  * @claim_lock: serialises writers of @claimed and @barmap; a leaf, taken
  *              under @lock, memory_lock and mmap_lock (rdwr.c)
@@ -284,7 +286,15 @@ void vfg_pci_config_free(struct vfg_pci_device *vdev);
 void vfg_pci_config_restore(struct vfg_pci_device *vdev);
 int vfg_pci_set_power_state(struct vfg_pci_device *vdev, pci_power_t state);
 ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
-			  size_t count, loff_t pos, bool write);
+			  size_t count, loff_t pos, bool write, bool awake);
+
+/*
+ * What vfg_pci_config_rw() and vfg_pci_bar_rw() return when called without
+ * a runtime PM usage count of their own (@awake false) and they find a low
+ * power entry engaged: the caller takes one, waking the device, and calls
+ * again.  Only vfg_pci_rw() sees it.
+ */
+#define VFG_PCI_ASLEEP	(-EAGAIN)
 
 /* rdwr.c */
 void vfg_pci_memory_write_unlock(struct vfg_pci_device *vdev);
@@ -292,7 +302,8 @@ bool vfg_pci_bar_decoded(struct vfg_pci_device *vdev, int bar);
 void vfg_pci_io_rw(void __iomem *io, u64 off, u8 *tmp, size_t n, bool write,
 		   u64 hole, u64 hole_end);
 ssize_t vfg_pci_bar_rw(struct vfg_pci_device *vdev, int bar,
-		       char __user *buf, size_t count, loff_t pos, bool write);
+		       char __user *buf, size_t count, loff_t pos, bool write,
+		       bool awake);
 ssize_t vfg_pci_rom_read(struct vfg_pci_device *vdev, char __user *buf,
 			 size_t count, loff_t pos);
 int vfg_pci_mmap(struct vfg_pci_device *vdev, struct vm_area_struct *vma);

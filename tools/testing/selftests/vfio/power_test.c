@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
@@ -531,6 +532,108 @@ TEST_F(power, revoke_in_low_power)
 }
 
 /* ---- races: threads entering, leaving and accessing at once ----------- */
+
+struct cycler {
+	int fd;
+	int efd;
+	volatile int stop;
+	long cycles;
+};
+
+/* Enter low power (with and without a wakeup eventfd) and leave, again. */
+static void *lp_cycler(void *arg)
+{
+	struct cycler *c = arg;
+	uint64_t n;
+
+	while (!c->stop) {
+		if (c->cycles & 1) {
+			lp_entry_wakeup(c->fd, c->efd);
+			usleep(30000);
+			(void)read(c->efd, &n, sizeof(n));
+		} else {
+			lp_entry(c->fd);
+			usleep(30000);
+		}
+		lp_exit(c->fd);
+		c->cycles++;
+	}
+	return NULL;
+}
+
+/*
+ * Config and BAR accesses while another thread enters and leaves low power:
+ * every one finds the device awake (an access racing the entry either
+ * comes before it or wakes the device), none fails or reads all ones, and
+ * the device sleeps between them.  A BAR read that reached the device in
+ * D3hot would fail with EIO, a config read of it could see all ones.
+ */
+TEST_F(power, accesses_race_entry)
+{
+	struct cycler c = { .stop = 0, .cycles = 0 };
+	long reads = 0, bad_cfg = 0, bad_bar = 0, bad_wr = 0, d3 = 0;
+	char state[32], path[128];
+	struct timespec t0, t;
+	uint8_t cfg[256];
+	unsigned int pm;
+	pthread_t th;
+	uint16_t cmd;
+	uint32_t v;
+	ssize_t n;
+
+	ASSERT_EQ(0, vfg_dev_open(&self->d, self->t.nic));
+	ASSERT_EQ(256, vfg_region_read(self->d.fd,
+				       VFIO_PCI_CONFIG_REGION_INDEX, 0, cfg,
+				       256));
+	pm = vfg_pci_find_cap(cfg, PCI_CAP_ID_PM);
+	ASSERT_NE(0, pm);
+	cmd = cfg[PCI_COMMAND] | cfg[PCI_COMMAND + 1] << 8;
+	c.fd = self->d.fd;
+	c.efd = eventfd(0, EFD_NONBLOCK);
+	ASSERT_LE(0, c.efd);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/power_state",
+		 self->t.nic);
+	ASSERT_EQ(0, pthread_create(&th, NULL, lp_cycler, &c));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		/* PCI_STATUS: read from the device, not the virtual image. */
+		if (vfg_cfg_read16(self->d.fd, PCI_STATUS) == 0xffff ||
+		    vfg_cfg_read16(self->d.fd, 0) != 0x8086)
+			bad_cfg++;
+		v = 0xffffffff;
+		n = vfg_region_read(self->d.fd, VFIO_PCI_BAR0_REGION_INDEX, 8,
+				    &v, 4);
+		if (n != 4 || v == 0xffffffffu) {
+			if (bad_bar++ < 3)
+				TH_LOG("BAR read %zd (errno %d): %#x", n,
+				       errno, v);
+		}
+		/* Writes: the command register as it is; D0 (a power action). */
+		if (vfg_cfg_write16(self->d.fd, PCI_COMMAND, cmd) ||
+		    vfg_cfg_write16(self->d.fd, pm + PCI_PM_CTRL, 0))
+			bad_wr++;
+		/* Now and then, leave it time to suspend, and look. */
+		if ((++reads & 15) == 0) {
+			usleep(20000);	/* a D3hot transition takes 10 ms */
+			if (!vfg_sysfs_read(path, state, sizeof(state)) &&
+			    !strcmp(state, "D3hot"))
+				d3++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 +
+		 (t.tv_nsec - t0.tv_nsec) / 1000000 < 3000);
+	c.stop = 1;
+	pthread_join(th, NULL);
+	close(c.efd);
+	TH_LOG("%ld reads, %ld entries, D3hot seen %ld times", reads,
+	       c.cycles, d3);
+	EXPECT_EQ(0, bad_cfg);
+	EXPECT_EQ(0, bad_bar);
+	EXPECT_EQ(0, bad_wr);
+	EXPECT_LT(20, c.cycles);
+	EXPECT_LT(0, d3);
+	EXPECT_TRUE(nic_works(self->d.fd));
+}
 
 struct racer {
 	int fd;
