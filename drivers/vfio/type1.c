@@ -93,6 +93,9 @@ EXPORT_SYMBOL_GPL(vfg_type1_params);
  * @locked: pages charged to @mm's locked_vm
  * @pfnmap: it maps VM_IO/VM_PFNMAP memory (peer-to-peer): nothing pinned
  *          or charged
+ * @contig: pinned RAM that is physically contiguous, one run from @phys:
+ *          its unmap needs no walk of the IOMMU page tables
+ * @phys: with @contig, the physical address @iova maps
  * @exporter: with @pfnmap, the device of ours whose memory it maps (a
  *            reference held through @p2p), or NULL
  * @p2p: with @exporter, the mapping as the exporter knows it
@@ -106,6 +109,8 @@ struct vfg_dma {
 	struct mm_struct *mm;
 	unsigned long locked;
 	bool pfnmap;
+	bool contig;
+	phys_addr_t phys;
 	struct vfg_device *exporter;
 	struct vfg_p2p p2p;
 };
@@ -367,10 +372,14 @@ static void vfg_unpin_flush(struct iommu_domain *domain, struct vfg_unpin *u)
  * Unmap from every domain and unpin what is mapped in [iova, iova + size);
  * holes (left by a mapping that failed half way) are skipped.  The other
  * domains are unmapped and flushed first, so that the first one's flush
- * before each unpin is the last.  Return: pages unpinned.
+ * before each unpin is the last.  With @contig the range is known to map
+ * [phys, phys + size), one run: it is unmapped at once, without looking up
+ * a single page in the page tables (should the IOMMU unmap less, the rest
+ * is walked).  Return: pages unpinned.
  */
 static unsigned long vfg_unmap_range(struct vfg_iommu *iommu, dma_addr_t iova,
-				     size_t size, bool dirty)
+				     size_t size, bool dirty, bool contig,
+				     phys_addr_t phys0)
 {
 	struct iommu_domain *domain = vfg_first_domain(iommu)->domain;
 	struct vfg_unpin *u = &iommu->unpin;
@@ -383,20 +392,28 @@ static unsigned long vfg_unmap_range(struct vfg_iommu *iommu, dma_addr_t iova,
 	u->dirty = dirty;
 	iommu_iotlb_gather_init(&u->gather);
 	while (done < size) {
-		phys = iommu_iova_to_phys(domain, iova + done);
-		if (!phys) {
-			done += PAGE_SIZE;
-			continue;
+		if (contig) {
+			phys = phys0 + done;
+			len = size - done;
+		} else {
+			phys = iommu_iova_to_phys(domain, iova + done);
+			if (!phys) {
+				done += PAGE_SIZE;
+				continue;
+			}
+			len = PAGE_SIZE;
+			while (done + len < size &&
+			       iommu_iova_to_phys(domain, iova + done + len) ==
+			       phys + len)
+				len += PAGE_SIZE;
 		}
-		len = PAGE_SIZE;
-		while (done + len < size &&
-		       iommu_iova_to_phys(domain, iova + done + len) ==
-		       phys + len)
-			len += PAGE_SIZE;
 		unmapped = iommu_unmap_fast(domain, iova + done, len,
 					    &u->gather);
-		if (WARN_ON_ONCE(unmapped != len))
-			len = unmapped ? unmapped : PAGE_SIZE;
+		if (WARN_ON_ONCE(unmapped != len)) {
+			/* Not as it was mapped: walk what is left. */
+			len = unmapped ? unmapped : contig ? 0 : PAGE_SIZE;
+			contig = false;
+		}
 		if (unmapped) {
 			u->runs[u->nr].phys = phys;
 			u->runs[u->nr].len = unmapped;
@@ -424,7 +441,8 @@ static void vfg_dma_remove(struct vfg_iommu *iommu, struct vfg_dma *dma)
 			vfg_domain_unmap(d->domain, dma->iova, size);
 	} else {
 		vfg_unmap_range(iommu, dma->iova, size,
-				dma->prot & IOMMU_WRITE);
+				dma->prot & IOMMU_WRITE, dma->contig,
+				dma->phys);
 	}
 	vfg_uncharge(dma->mm, dma->locked);
 	mmdrop(dma->mm);
@@ -441,6 +459,8 @@ static int vfg_dma_populate(struct vfg_iommu *iommu, struct vfg_dma *dma)
 	unsigned int gup = FOLL_LONGTERM;
 	struct page **pages = iommu->pages;
 	unsigned long done = 0, i, j;
+	bool contig = true;
+	phys_addr_t phys;
 	long n, got;
 	int ret = 0;
 
@@ -471,10 +491,14 @@ static int vfg_dma_populate(struct vfg_iommu *iommu, struct vfg_dma *dma)
 				if (page_to_pfn(pages[j]) !=
 				    page_to_pfn(pages[j - 1]) + 1)
 					break;
+			phys = page_to_phys(pages[i]);
+			if (!done && !i)
+				dma->phys = phys;
+			else if (phys != dma->phys + ((done + i) << PAGE_SHIFT))
+				contig = false;
 			ret = vfg_map_all(iommu,
 					  dma->iova + ((done + i) << PAGE_SHIFT),
-					  page_to_phys(pages[i]),
-					  (j - i) << PAGE_SHIFT,
+					  phys, (j - i) << PAGE_SHIFT,
 					  dma->prot | IOMMU_CACHE);
 			if (ret)
 				break;
@@ -495,10 +519,12 @@ static int vfg_dma_populate(struct vfg_iommu *iommu, struct vfg_dma *dma)
 		cond_resched();
 	}
 	if (ret && done) {
-		vfg_unmap_range(iommu, dma->iova, done << PAGE_SHIFT, false);
+		vfg_unmap_range(iommu, dma->iova, done << PAGE_SHIFT, false,
+				false, 0);
 		vfg_uncharge(dma->mm, dma->locked);
 		dma->locked = 0;
 	}
+	dma->contig = !ret && contig;
 	return ret;
 }
 
@@ -1464,7 +1490,7 @@ static long vfg_type1_unmap(struct vfg_iommu *iommu, void __user *arg)
 	unsigned long minsz = offsetofend(struct vfio_iommu_type1_dma_unmap,
 					  size);
 	struct vfio_iommu_type1_dma_unmap unmap;
-	struct vfg_dma *dma, *next;
+	struct vfg_dma *dma, *next, *tail;
 	dma_addr_t last;
 	u64 unmapped = 0;
 	struct rb_node *n;
@@ -1484,23 +1510,27 @@ static long vfg_type1_unmap(struct vfg_iommu *iommu, void __user *arg)
 				      &last);
 		if (ret)
 			return ret;
-		/* type1v2 never splits a mapping: the range must not cut one. */
-		if (iommu->v2) {
-			dma = vfg_dma_find(iommu, unmap.iova, unmap.iova);
-			if (dma && dma->iova != unmap.iova)
-				return -EINVAL;
-			dma = vfg_dma_find(iommu, last, last);
-			if (dma && dma->last != last)
-				return -EINVAL;
-		}
 	}
 
+	dma = vfg_dma_first(iommu, unmap.iova, last);
+	/*
+	 * type1v2 never splits a mapping: the range must not cut one.  The
+	 * first mapping in it starts before it if one holds its start; it
+	 * holds the end too if it reaches that far (the common case, one
+	 * mapping unmapped exactly), or another may.
+	 */
+	if (iommu->v2 && dma && !(unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL)) {
+		if (dma->iova < unmap.iova)
+			return -EINVAL;
+		tail = dma->last >= last ? dma : vfg_dma_find(iommu, last, last);
+		if (tail && tail->last != last)
+			return -EINVAL;
+	}
 	/*
 	 * type1 (v1), as upstream: the mappings that start in the range go
 	 * whole, even past its end; a range that starts inside a mapping
 	 * unmaps nothing at all and reports size 0.
 	 */
-	dma = vfg_dma_first(iommu, unmap.iova, last);
 	if (!iommu->v2 && dma && dma->iova < unmap.iova)
 		dma = NULL;
 	while (dma) {
