@@ -172,7 +172,7 @@ void vfg_container_detach(struct vfg_group *group)
 		vfg_type1_detach_group(c->iommu, group);
 		if (list_empty(&c->groups)) {
 			vfg_type1_destroy(c->iommu);
-			c->iommu = NULL;
+			WRITE_ONCE(c->iommu, NULL);
 			WRITE_ONCE(c->coherent, false);
 		} else {
 			WRITE_ONCE(c->coherent, vfg_type1_coherent(c->iommu));
@@ -297,7 +297,7 @@ static long vfg_container_set_iommu(struct vfg_container *c,
 	up_read(&vfg.domain_rwsem);
 	if (IS_ERR(iommu))
 		return PTR_ERR(iommu);
-	c->iommu = iommu;
+	WRITE_ONCE(c->iommu, iommu);
 	WRITE_ONCE(c->coherent, vfg_type1_coherent(iommu));
 	return 0;
 }
@@ -315,13 +315,10 @@ static long vfg_container_ioctl(struct file *file, unsigned int cmd,
 		return vfg_container_check_extension(c, arg);
 	}
 
+	if (cmd != VFIO_SET_IOMMU)	/* takes c->lock itself */
+		return vfg_type1_ioctl(&c->lock, &c->iommu, cmd, arg);
 	mutex_lock(&c->lock);
-	if (cmd == VFIO_SET_IOMMU)
-		ret = vfg_container_set_iommu(c, arg);
-	else if (c->iommu)
-		ret = vfg_type1_ioctl(c->iommu, cmd, arg);
-	else
-		ret = -ENOTTY;
+	ret = vfg_container_set_iommu(c, arg);
 	mutex_unlock(&c->lock);
 	return ret;
 }

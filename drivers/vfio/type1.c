@@ -53,7 +53,9 @@
  * address space.
  *
  * Locking: every function here runs under the container's lock (see
- * container.c); the backend has no lock of its own.  The domains a
+ * container.c), except vfg_type1_ioctl(), which copies the ioctls'
+ * arguments in and out without it and takes it for the work; the backend
+ * has no lock of its own.  The domains a
  * peer-to-peer mapping of one of our devices is in (vfg_p2p.domains) are
  * also read by that device when it takes its memory away, under its
  * p2p_lock only: they are changed with both locks held, so either suffices
@@ -1314,34 +1316,29 @@ void vfg_type1_destroy(struct vfg_iommu *iommu)
 
 /* ---- ioctls ------------------------------------------------------------ */
 
-static long vfg_type1_get_info(struct vfg_iommu *iommu, void __user *arg)
+/*
+ * GET_INFO's fixed part and capabilities, under the container's lock; the
+ * caller copies them out after it is released.
+ */
+static long vfg_type1_get_info(struct vfg_iommu *iommu,
+			       struct vfio_iommu_type1_info *info,
+			       struct vfg_caps *caps)
 {
-	unsigned long minsz = offsetofend(struct vfio_iommu_type1_info,
-					  iova_pgsizes);
 	struct vfio_iommu_type1_info_cap_iova_range *cap_iova;
 	struct vfio_iommu_type1_info_dma_avail *cap_avail;
-	struct vfio_iommu_type1_info info = { };
-	struct vfg_caps caps = { };
 	struct vfg_iova_range *r;
 	unsigned int nr = 0, i = 0, limit;
-	u32 argsz;
-	long ret = 0;
 
-	if (copy_from_user(&info, arg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz)
-		return -EINVAL;
-	argsz = info.argsz;
-	info.flags = VFIO_IOMMU_INFO_PGSIZES;
-	info.iova_pgsizes = iommu->pgsize_bitmap;
+	info->flags = VFIO_IOMMU_INFO_PGSIZES;
+	info->iova_pgsizes = iommu->pgsize_bitmap;
 
 	/* Callers that predate cap_offset get the fixed part only. */
-	if (info.argsz < offsetofend(struct vfio_iommu_type1_info, cap_offset))
-		return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+	if (info->argsz < offsetofend(struct vfio_iommu_type1_info, cap_offset))
+		return 0;
 
 	list_for_each_entry(r, &iommu->ranges, node)
 		nr++;
-	cap_iova = vfg_caps_add(&caps, struct_size(cap_iova, iova_ranges, nr),
+	cap_iova = vfg_caps_add(caps, struct_size(cap_iova, iova_ranges, nr),
 				VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1);
 	if (IS_ERR(cap_iova))
 		return PTR_ERR(cap_iova);
@@ -1351,31 +1348,15 @@ static long vfg_type1_get_info(struct vfg_iommu *iommu, void __user *arg)
 		cap_iova->iova_ranges[i].end = r->last;
 		i++;
 	}
-	cap_avail = vfg_caps_add(&caps, sizeof(*cap_avail),
+	cap_avail = vfg_caps_add(caps, sizeof(*cap_avail),
 				 VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, 1);
-	if (IS_ERR(cap_avail)) {
-		ret = PTR_ERR(cap_avail);
-		goto out;
-	}
+	if (IS_ERR(cap_avail))
+		return PTR_ERR(cap_avail);
 	limit = READ_ONCE(vfg_type1_params.dma_entry_limit);
 	cap_avail->avail = limit > iommu->dma_count ?
 			   limit - iommu->dma_count : 0;
-
-	info.flags |= VFIO_IOMMU_INFO_CAPS;
-	ret = vfg_caps_place(&caps, &info.argsz, sizeof(info), &info.cap_offset,
-			     arg);
-	if (ret)
-		goto out;
-	/*
-	 * The caller's struct may end at cap_offset, before our padding:
-	 * never write past the argsz it gave (vfg_caps_place() may have
-	 * raised info.argsz to the size it needs).
-	 */
-	if (copy_to_user(arg, &info, min_t(size_t, argsz, sizeof(info))))
-		ret = -EFAULT;
-out:
-	vfg_caps_free(&caps);
-	return ret;
+	info->flags |= VFIO_IOMMU_INFO_CAPS;
+	return 0;
 }
 
 /* Common checks of a map or unmap range; the errno says which failed. */
@@ -1403,12 +1384,11 @@ static int vfg_check_range(struct vfg_iommu *iommu, const char *what,
 	return 0;
 }
 
-static long vfg_type1_map(struct vfg_iommu *iommu, void __user *arg)
+/* MAP_DMA, its argument copied in (argsz and flags checked). */
+static long vfg_type1_map(struct vfg_iommu *iommu,
+			  const struct vfio_iommu_type1_dma_map *arg)
 {
-	unsigned long minsz = offsetofend(struct vfio_iommu_type1_dma_map,
-					  size);
-	u32 valid = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
-	struct vfio_iommu_type1_dma_map map;
+	struct vfio_iommu_type1_dma_map map = *arg;
 	struct vfg_dma *dma;
 	dma_addr_t last;
 	bool pfnmap;
@@ -1416,10 +1396,6 @@ static long vfg_type1_map(struct vfg_iommu *iommu, void __user *arg)
 	int prot = 0;
 	int ret;
 
-	if (copy_from_user(&map, arg, minsz))
-		return -EFAULT;
-	if (map.argsz < minsz || map.flags & ~valid)
-		return -EINVAL;
 	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
 		prot |= IOMMU_READ;
 	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
@@ -1485,21 +1461,19 @@ static long vfg_type1_map(struct vfg_iommu *iommu, void __user *arg)
 	return 0;
 }
 
-static long vfg_type1_unmap(struct vfg_iommu *iommu, void __user *arg)
+/*
+ * UNMAP_DMA, its argument copied in (argsz and flags checked); the size
+ * unmapped is left in it for the caller to copy out.
+ */
+static long vfg_type1_unmap(struct vfg_iommu *iommu,
+			    struct vfio_iommu_type1_dma_unmap *arg)
 {
-	unsigned long minsz = offsetofend(struct vfio_iommu_type1_dma_unmap,
-					  size);
-	struct vfio_iommu_type1_dma_unmap unmap;
+	struct vfio_iommu_type1_dma_unmap unmap = *arg;
 	struct vfg_dma *dma, *next, *tail;
 	dma_addr_t last;
 	u64 unmapped = 0;
 	struct rb_node *n;
 	int ret;
-
-	if (copy_from_user(&unmap, arg, minsz))
-		return -EFAULT;
-	if (unmap.argsz < minsz || unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL)
-		return -EINVAL;
 
 	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
 		if (unmap.iova || unmap.size)
@@ -1542,30 +1516,107 @@ static long vfg_type1_unmap(struct vfg_iommu *iommu, void __user *arg)
 		vfg_dma_remove(iommu, dma);
 		dma = next;
 	}
-	unmap.size = unmapped;
-	return copy_to_user(arg, &unmap, minsz) ? -EFAULT : 0;
+	arg->size = unmapped;
+	return 0;
+}
+
+/* GET_INFO: user memory only outside @lock. */
+static long vfg_type1_info_ioctl(struct mutex *lock,
+				 struct vfg_iommu *const *iommup,
+				 void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_iommu_type1_info,
+					  iova_pgsizes);
+	struct vfio_iommu_type1_info info = { };
+	struct vfg_caps caps = { };
+	u32 argsz;
+	long ret;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	argsz = info.argsz;
+	mutex_lock(lock);
+	ret = *iommup ? vfg_type1_get_info(*iommup, &info, &caps) : -ENOTTY;
+	mutex_unlock(lock);
+	if (ret)
+		goto out;
+	if (!(info.flags & VFIO_IOMMU_INFO_CAPS)) {
+		ret = copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+		goto out;
+	}
+	ret = vfg_caps_place(&caps, &info.argsz, sizeof(info), &info.cap_offset,
+			     arg);
+	if (ret)
+		goto out;
+	/*
+	 * The caller's struct may end at cap_offset, before our padding:
+	 * never write past the argsz it gave (vfg_caps_place() may have
+	 * raised info.argsz to the size it needs).
+	 */
+	if (copy_to_user(arg, &info, min_t(size_t, argsz, sizeof(info))))
+		ret = -EFAULT;
+out:
+	vfg_caps_free(&caps);
+	return ret;
 }
 
 /**
- * vfg_type1_ioctl() - VFIO_IOMMU_* ioctls of a container with type1 set
- * @iommu: the backend
+ * vfg_type1_ioctl() - VFIO_IOMMU_* ioctls of a container
+ * @lock: the container's lock, not held: taken here for the work itself,
+ *        with the argument copied in before and out after, so that no user
+ *        memory is touched under it (a fault there may be slow, or never
+ *        end: a userfaultfd)
+ * @iommup: the container's type1 state, NULL until VFIO_SET_IOMMU; read
+ *          under @lock
  * @cmd: ioctl number
  * @arg: user argument
  *
- * Return: as each ioctl documents; -ENOTTY for ioctls type1 does not have.
+ * Return: as each ioctl documents; -ENOTTY for ioctls type1 does not have,
+ * and for every one before VFIO_SET_IOMMU.
  */
-long vfg_type1_ioctl(struct vfg_iommu *iommu, unsigned int cmd,
-		     unsigned long arg)
+long vfg_type1_ioctl(struct mutex *lock, struct vfg_iommu *const *iommup,
+		     unsigned int cmd, unsigned long arg)
 {
+	unsigned long mapsz = offsetofend(struct vfio_iommu_type1_dma_map,
+					  size);
+	unsigned long unmapsz = offsetofend(struct vfio_iommu_type1_dma_unmap,
+					    size);
+	u32 valid = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+	struct vfio_iommu_type1_dma_unmap unmap;
+	struct vfio_iommu_type1_dma_map map;
 	void __user *uarg = (void __user *)arg;
+	long ret;
+
+	/* A hint only (it is read again under @lock): no copy for nothing. */
+	if (!READ_ONCE(*iommup))
+		return -ENOTTY;
 
 	switch (cmd) {
 	case VFIO_IOMMU_GET_INFO:
-		return vfg_type1_get_info(iommu, uarg);
+		return vfg_type1_info_ioctl(lock, iommup, uarg);
 	case VFIO_IOMMU_MAP_DMA:
-		return vfg_type1_map(iommu, uarg);
+		if (copy_from_user(&map, uarg, mapsz))
+			return -EFAULT;
+		if (map.argsz < mapsz || map.flags & ~valid)
+			return -EINVAL;
+		mutex_lock(lock);
+		ret = *iommup ? vfg_type1_map(*iommup, &map) : -ENOTTY;
+		mutex_unlock(lock);
+		return ret;
 	case VFIO_IOMMU_UNMAP_DMA:
-		return vfg_type1_unmap(iommu, uarg);
+		if (copy_from_user(&unmap, uarg, unmapsz))
+			return -EFAULT;
+		if (unmap.argsz < unmapsz ||
+		    unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL)
+			return -EINVAL;
+		mutex_lock(lock);
+		ret = *iommup ? vfg_type1_unmap(*iommup, &unmap) : -ENOTTY;
+		mutex_unlock(lock);
+		if (!ret && copy_to_user(uarg, &unmap, unmapsz))
+			ret = -EFAULT;
+		return ret;
 	default:
 		return -ENOTTY;
 	}

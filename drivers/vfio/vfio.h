@@ -453,8 +453,8 @@ void vfg_type1_destroy(struct vfg_iommu *iommu);
 bool vfg_type1_coherent(struct vfg_iommu *iommu);
 int vfg_type1_attach_group(struct vfg_iommu *iommu, struct vfg_group *group);
 void vfg_type1_detach_group(struct vfg_iommu *iommu, struct vfg_group *group);
-long vfg_type1_ioctl(struct vfg_iommu *iommu, unsigned int cmd,
-		     unsigned long arg);
+long vfg_type1_ioctl(struct mutex *lock, struct vfg_iommu *const *iommup,
+		     unsigned int cmd, unsigned long arg);
 
 /* main.c: what the buses we serve tell us */
 bool vfg_bus_driver_managed_dma(struct device *dev);

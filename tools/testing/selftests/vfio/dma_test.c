@@ -15,11 +15,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/userfaultfd.h>
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
@@ -649,6 +653,128 @@ TEST_F(dma, concurrent_map_unmap)
 	EXPECT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL,
 			       &done));
 	EXPECT_EQ(0, done);
+}
+
+struct stalled {
+	int container;
+	void *arg;
+	unsigned long cmd;
+	int ret, err;
+};
+
+static void *stalled_ioctl(void *p)
+{
+	struct stalled *st = p;
+
+	st->ret = ioctl(st->container, st->cmd, st->arg);
+	st->err = errno;
+	return NULL;
+}
+
+/* Milliseconds that GET_INFO on @container takes. */
+static long get_info_ms(int container)
+{
+	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (ioctl(container, VFIO_IOMMU_GET_INFO, &info))
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+}
+
+/*
+ * No lock is held while user memory is touched: a MAP_DMA or UNMAP_DMA
+ * whose argument sits on a page a userfaultfd keeps missing stalls in its
+ * copy, and meanwhile the container's other ioctls (GET_INFO, a MAP_DMA)
+ * go on.  Resolving the fault lets the stalled one finish.
+ */
+TEST_F(dma, user_copy_outside_lock)
+{
+	static const unsigned long cmds[] = { VFIO_IOMMU_MAP_DMA,
+					      VFIO_IOMMU_UNMAP_DMA };
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+	struct uffdio_copy copy = { 0 };
+	struct pollfd pfd = { .events = POLLIN };
+	struct uffd_msg msg;
+	struct stalled st;
+	pthread_t th;
+	void *src, *buf;
+	char *page;
+	long ms;
+	int uffd, k;
+
+	buf = alloc_buf(variant->backing, SZ_4K);
+	ASSERT_NE(NULL, buf);
+	src = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, src);
+	for (k = 0; k < 2; k++) {
+		uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+		ASSERT_LE(0, uffd);
+		/* No features: the API call returns them all, SIGBUS too. */
+		api.features = 0;
+		ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+		page = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, page);
+		reg.range.start = (unsigned long)page;
+		reg.range.len = SZ_4K;
+		ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+		st = (struct stalled){ self->container, page, cmds[k], 0, 0 };
+		ASSERT_EQ(0, pthread_create(&th, NULL, stalled_ioctl, &st));
+		pfd.fd = uffd;
+		if (poll(&pfd, 1, 5000) != 1) {
+			pthread_join(th, NULL);
+			TH_LOG("no fault: the ioctl returned %d (errno %d)",
+			       st.ret, st.err);
+			ASSERT_TRUE(0);
+		}
+		ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+		EXPECT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+
+		/* Stalled in its copy: the container answers others. */
+		ms = get_info_ms(self->container);
+		EXPECT_LE(0, ms);
+		EXPECT_GT(1000, ms);
+		map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+		map.vaddr = (unsigned long)buf;
+		map.iova = IOVA_A;
+		map.size = SZ_4K;
+		EXPECT_EQ(0, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map));
+
+		/* The argument arrives: a MAP_DMA that exists, or an UNMAP. */
+		if (cmds[k] == VFIO_IOMMU_MAP_DMA)
+			memcpy(src, &map, sizeof(map));
+		else
+			memcpy(src, &(struct vfio_iommu_type1_dma_unmap){
+				.argsz = sizeof(struct vfio_iommu_type1_dma_unmap),
+				.iova = IOVA_A, .size = SZ_4K },
+			       sizeof(struct vfio_iommu_type1_dma_unmap));
+		copy.dst = (unsigned long)page;
+		copy.src = (unsigned long)src;
+		copy.len = SZ_4K;
+		ASSERT_EQ(0, ioctl(uffd, UFFDIO_COPY, &copy));
+		pthread_join(th, NULL);
+		if (cmds[k] == VFIO_IOMMU_MAP_DMA) {
+			EXPECT_EQ(-1, st.ret);
+			EXPECT_EQ(EEXIST, st.err);
+			EXPECT_EQ(0, dma_unmap(self->container, IOVA_A, SZ_4K,
+					       0, NULL));
+		} else {
+			EXPECT_EQ(0, st.ret);
+			EXPECT_EQ(SZ_4K,
+				  ((struct vfio_iommu_type1_dma_unmap *)page)->size);
+		}
+		munmap(page, SZ_4K);
+		close(uffd);
+	}
+	munmap(src, SZ_4K);
+	munmap(buf, variant->backing == HUGETLB ? SZ_2M : SZ_4K);
 }
 
 /* ---- two groups in one container -------------------------------------- */
