@@ -154,8 +154,13 @@ struct vfg_domain_group {
 	struct vfg_group *group;
 };
 
-/* Runs of pages unmapped from the IOMMU, to unpin after the IOTLB flush. */
-#define VFG_UNPIN_BATCH 32
+/*
+ * Runs of pages unmapped from the IOMMU, to unpin after the IOTLB flush.
+ * Each full batch costs one flush: 512 runs, as many as a 2 MiB range of
+ * scattered 4 KiB pages has, so that unmapping one takes a single flush
+ * (at 32 it took 16, and the invalidations were most of its cost).
+ */
+#define VFG_UNPIN_BATCH 512
 
 struct vfg_unpin {
 	struct iommu_iotlb_gather gather;
@@ -1252,12 +1257,12 @@ struct vfg_iommu *vfg_type1_create(struct list_head *groups, bool v2)
 	struct vfg_iommu *iommu;
 	int ret;
 
-	iommu = kzalloc(sizeof(*iommu), GFP_KERNEL);
+	iommu = kvzalloc(sizeof(*iommu), GFP_KERNEL);	/* the batch: 8 KiB */
 	if (!iommu)
 		return ERR_PTR(-ENOMEM);
 	iommu->pages = (struct page **)__get_free_page(GFP_KERNEL);
 	if (!iommu->pages) {
-		kfree(iommu);
+		kvfree(iommu);
 		return ERR_PTR(-ENOMEM);
 	}
 	iommu->v2 = v2;
@@ -1311,7 +1316,7 @@ void vfg_type1_destroy(struct vfg_iommu *iommu)
 		vfg_domain_free(d);
 	}
 	free_page((unsigned long)iommu->pages);
-	kfree(iommu);
+	kvfree(iommu);
 }
 
 /* ---- ioctls ------------------------------------------------------------ */

@@ -877,7 +877,8 @@ ssize_t vfg_pci_config_rw(struct vfg_pci_device *vdev, char __user *buf,
 			vdev->cfg_action = 0;
 			if (!awake) {
 				pm_runtime_get_noresume(&vdev->pdev->dev);
-				awake = counted = true;
+				counted = true;
+				awake = true;
 			}
 			mutex_unlock(&vdev->lock);
 			ret = cfg_do_actions(vdev, act, state);
