@@ -240,7 +240,8 @@ class VM:
         a = self.args
         append = ["console=ttyS0", "quiet", "panic=-1", "oops=panic"
                   if a.panic_on_oops else "", "rdinit=/init",
-                  "printk.time=1", "hung_task_panic=0"]
+                  "printk.time=1", "hung_task_panic=0",
+                  "sysrq_always_enabled"]
         dev = []
         if a.iommu in ("intel", "intel-sc"):
             # intel-sc: VT-d with Snoop Control, so that DMA can be made
@@ -445,6 +446,7 @@ class VM:
             self.proc.wait(timeout=a.timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
+            self._dump_tasks()
             self.proc.kill()
             self.proc.wait()
         for t in threads:
@@ -457,6 +459,31 @@ class VM:
             self.errors.append("timeout: guest still running after %ds"
                                % a.timeout)
         return self._finish(time.time() - t0)
+
+    def _dump_tasks(self):
+        """Before killing a hung guest, have its kernel print the blocked
+        tasks and every task's stack on the console (SysRq w, t), so the
+        log shows where it hangs."""
+        try:
+            qmp = self.qmp or QMP(self.qmp_path, timeout=5)
+            # Where the vCPUs are (a guest frozen by QEMU answers no
+            # SysRq), the run state, the PCI devices and what the CPUs
+            # see at the HPET and the local APIC (the guest's clock).
+            for hmp in ("info status", "info cpus", "info lapic 0",
+                        "info lapic 1", "info registers -a", "info pci",
+                        "info mtree -f", "xp /8wx 0xfed00000",
+                        "xp /4wx 0xfed000f0"):
+                out = qmp.command("human-monitor-command", timeout=5,
+                                  **{"command-line": hmp})
+                self._write_log("# vmrun: at timeout: (qemu) " + hmp)
+                for line in (out or "").splitlines():
+                    self._write_log("# vmrun:   " + line.rstrip())
+            for key in ("alt-sysrq-w", "alt-sysrq-t"):
+                qmp.command("human-monitor-command", timeout=5,
+                            **{"command-line": "sendkey " + key})
+                time.sleep(3)
+        except Exception as e:  # best effort: the guest is failing anyway
+            self._write_log("# vmrun: no task dump: %s" % e)
 
     def _finish(self, elapsed):
         self.tap.finish()

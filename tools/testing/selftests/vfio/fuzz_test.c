@@ -51,6 +51,7 @@
 #define POOL_SIZE	(4UL << 20)
 #define PAGE		4096UL
 #define RELEASE_TIMEOUT	"/sys/module/vfio/parameters/release_timeout_ms"
+#define JOIN_TIMEOUT	90	/* s, for the threads to finish once stopped */
 
 enum kind { FREE, CONTAINER, GROUP, DEVICE, EVENTFD };
 
@@ -270,14 +271,16 @@ static void op_container(unsigned int *s, int fd)
 static void op_group(unsigned int *s, int fd)
 {
 	struct vfio_group_status st;
-	int other, i = rnd(s, 2);
+	int other, picked, i = rnd(s, 2);
 
 	switch (rnd(s, 5)) {
 	case 0:
-		other = rnd(s, 8) ? pick(s, CONTAINER) : rand_r(s) % 64;
+		/* A container, or any fd number (another thread's, perhaps). */
+		picked = rnd(s, 8) ? pick(s, CONTAINER) : -1;
+		other = picked >= 0 ? picked : rand_r(s) % 64;
 		note(ioctl(fd, VFIO_GROUP_SET_CONTAINER, &other));
-		if (other > 2)
-			close(other);
+		if (picked >= 0)
+			close(picked);
 		break;
 	case 1:
 		note(ioctl(fd, VFIO_GROUP_UNSET_CONTAINER));
@@ -690,6 +693,7 @@ TEST_F_TIMEOUT(fuzz, run, 3600)
 	const char *secs = getenv("VFG_FUZZ_SECONDS");
 	int seconds = secs ? atoi(secs) : 20, i;
 	pthread_t t[FUZZ_THREADS], u;
+	struct timespec deadline;
 	void *uret = NULL;
 	struct vfg_dev d;
 	uint8_t *mem;
@@ -703,10 +707,23 @@ TEST_F_TIMEOUT(fuzz, run, 3600)
 		ASSERT_EQ(0, pthread_create(&u, NULL, unbinder, NULL));
 	sleep(seconds);
 	atomic_store(&fz.stop, true);
-	for (i = 0; i < FUZZ_THREADS; i++)
-		pthread_join(t[i], NULL);
-	if (vfg_ours())
-		pthread_join(u, &uret);
+	/*
+	 * Every call returns soon once the threads stop (an unbind within the
+	 * unbinder's 30 s reap): a thread that does not is stuck, in the
+	 * kernel or on a lock of ours, and is shown rather than waited for.
+	 */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += JOIN_TIMEOUT;
+	for (i = 0; i < FUZZ_THREADS; i++) {
+		if (pthread_timedjoin_np(t[i], NULL, &deadline)) {
+			vfg_dump_threads();
+			ASSERT_TRUE(false) TH_LOG("fuzzing thread %d is stuck", i);
+		}
+	}
+	if (vfg_ours() && pthread_timedjoin_np(u, &uret, &deadline)) {
+		vfg_dump_threads();
+		ASSERT_TRUE(false) TH_LOG("the unbinder is stuck");
+	}
 	TH_LOG("calls: %ld (%ld succeeded), mmap faults caught: %ld, unbinds: %ld",
 	       atomic_load(&fz.calls), atomic_load(&fz.ok),
 	       atomic_load(&fz.faults), atomic_load(&fz.unbinds));

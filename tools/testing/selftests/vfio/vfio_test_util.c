@@ -1139,3 +1139,44 @@ int vfg_drop_cap(int cap)
 	data[CAP_TO_INDEX(cap)].inheritable &= ~CAP_TO_MASK(cap);
 	return syscall(SYS_capset, &hdr, data);
 }
+
+static void vfg_dump_file(const char *path, const char *prefix)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		printf("%s%s", prefix, line);
+	fclose(f);
+}
+
+void vfg_dump_threads(void)
+{
+	char path[PATH_MAX], buf[256];
+	struct dirent *e;
+	DIR *d;
+
+	d = opendir("/proc/self/task");
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/wchan",
+			 e->d_name);
+		buf[0] = 0;
+		vfg_sysfs_read(path, buf, sizeof(buf));
+		printf("# thread %s: wchan %s\n", e->d_name, buf);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
+			 e->d_name);
+		vfg_dump_file(path, "#   ");
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stack",
+			 e->d_name);
+		vfg_dump_file(path, "#   ");
+	}
+	closedir(d);
+	fflush(stdout);
+	vfg_sysfs_write("/proc/sysrq-trigger", "w");
+}

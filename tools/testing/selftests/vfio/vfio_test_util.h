@@ -280,4 +280,11 @@ int vfg_irq_disable(int fd, uint32_t index);
 /* Wait up to @ms ms for @efd; returns the counter read, 0 on timeout. */
 uint64_t vfg_eventfd_wait(int efd, int ms);
 
+/*
+ * For a test whose threads do not finish: print every thread of this
+ * process (state, wait channel, kernel stack) on stdout, and have the
+ * kernel log its blocked tasks (SysRq w).
+ */
+void vfg_dump_threads(void);
+
 #endif
