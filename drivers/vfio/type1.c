@@ -12,10 +12,11 @@
  * asked enforce_cache_coherency(), before anything is mapped in it; then it
  * is moved to the first existing domain of the same IOMMU ops that gave the
  * same answer and takes it.  If none does, the new domain stays and every
- * existing mapping is replayed into it: the physical pages are read from a
- * domain that has them (iommu_iova_to_phys()), never pinned or charged a
- * second time.  vfio_iommu_type1.separate_domains skips the search, so that
- * the many-domain paths can be tested on a machine with one IOMMU.  Every
+ * existing mapping is replayed into it: the physical pages are those the
+ * mapping recorded (or, without that record, read from a domain that has
+ * them with iommu_iova_to_phys()), never pinned or charged a second time.
+ * vfio_iommu_type1.separate_domains skips the search, so that the
+ * many-domain paths can be tested on a machine with one IOMMU.  Every
  * mapping is in every domain; the container offers the page sizes and IOVA
  * ranges all of them have, and is cache coherent only if all of them are.
  * When the last group of a domain leaves and others remain, the domain is
@@ -35,14 +36,20 @@
  * even after that process has exited.  A page is pinned and charged once,
  * however many domains map it.
  *
- * Unmapping first takes the range out of every domain but the first with
- * iommu_unmap(), which flushes their IOTLBs before it returns.  Then it walks
- * the range in the first domain, finds physically contiguous runs with
- * iommu_iova_to_phys(), unmaps them with iommu_unmap_fast() into one iotlb
- * gather, and unpins a batch of runs only after the IOTLB flush that covers
- * them: a page is never returned to the system while a device could still
- * reach it through any domain.  With one domain, the common case, that is
- * the walk alone.
+ * Each mapping keeps the list of the physically contiguous runs it mapped
+ * (struct vfg_run: 16 bytes a run, one per 4 KiB page at worst, charged to
+ * the memory cgroup; one for a contiguous hugetlb or THP range).  Unmapping
+ * first takes the range out of every domain but the first with
+ * iommu_unmap(), which flushes their IOTLBs before it returns.  Then the
+ * first domain is unmapped with iommu_unmap_fast() in pieces of up to
+ * 256 MiB into one iotlb gather, with no lookup in its page tables, and the
+ * runs are unpinned only after the IOTLB flush that covers them: a page is
+ * never returned to the system while a device could still reach it through
+ * any domain.  A mapping whose runs could not be recorded (no memory for the
+ * list), or one that failed half way, is walked instead: physically
+ * contiguous runs are found with iommu_iova_to_phys() and unpinned a batch
+ * at a time after the flush that covers them.  A domain that joins later is
+ * given the runs too, with no walk of another domain.
  *
  * Peer-to-peer mappings of VM_IO/VM_PFNMAP memory (another device's BAR)
  * pin and charge nothing: see vfg_dma_map_pfnmap().
@@ -85,6 +92,16 @@ struct vfg_type1_params vfg_type1_params = {
 EXPORT_SYMBOL_GPL(vfg_type1_params);
 
 /**
+ * struct vfg_run - pinned pages that are physically contiguous
+ * @phys: physical address of the first
+ * @len: bytes
+ */
+struct vfg_run {
+	phys_addr_t phys;
+	size_t len;
+};
+
+/**
  * struct vfg_dma - one VFIO_IOMMU_MAP_DMA mapping
  * @node: in vfg_iommu.dmas
  * @iova: first IOVA
@@ -95,9 +112,14 @@ EXPORT_SYMBOL_GPL(vfg_type1_params);
  * @locked: pages charged to @mm's locked_vm
  * @pfnmap: it maps VM_IO/VM_PFNMAP memory (peer-to-peer): nothing pinned
  *          or charged
- * @contig: pinned RAM that is physically contiguous, one run from @phys:
- *          its unmap needs no walk of the IOMMU page tables
- * @phys: with @contig, the physical address @iova maps
+ * @runs: with pinned RAM, the physically contiguous runs it maps, in IOVA
+ *        order from @iova, so that its unmap and its replay into a new
+ *        domain need no walk of the IOMMU page tables; NULL if they could
+ *        not be recorded (no memory), and then the tables are walked
+ * @nr_runs: entries of @runs in use
+ * @max_runs: entries allocated
+ * @one_run: where @runs points while there is one run (the common case: a
+ *           4 KiB page, a contiguous range), so that it costs no allocation
  * @exporter: with @pfnmap, the device of ours whose memory it maps (a
  *            reference held through @p2p), or NULL
  * @p2p: with @exporter, the mapping as the exporter knows it
@@ -111,8 +133,10 @@ struct vfg_dma {
 	struct mm_struct *mm;
 	unsigned long locked;
 	bool pfnmap;
-	bool contig;
-	phys_addr_t phys;
+	struct vfg_run *runs;
+	unsigned long nr_runs;
+	unsigned long max_runs;
+	struct vfg_run one_run;
 	struct vfg_device *exporter;
 	struct vfg_p2p p2p;
 };
@@ -376,17 +400,14 @@ static void vfg_unpin_flush(struct iommu_domain *domain, struct vfg_unpin *u)
 }
 
 /*
- * Unmap from every domain and unpin what is mapped in [iova, iova + size);
- * holes (left by a mapping that failed half way) are skipped.  The other
- * domains are unmapped and flushed first, so that the first one's flush
- * before each unpin is the last.  With @contig the range is known to map
- * [phys, phys + size), one run: it is unmapped at once, without looking up
- * a single page in the page tables (should the IOMMU unmap less, the rest
- * is walked).  Return: pages unpinned.
+ * Unmap from every domain and unpin what is mapped in [iova, iova + size),
+ * walking the first domain's page tables for the pages (a mapping whose
+ * runs are not known, or one that failed half way); holes are skipped.  The
+ * other domains are unmapped and flushed first, so that the first one's
+ * flush before each unpin is the last.  Return: pages unpinned.
  */
 static unsigned long vfg_unmap_range(struct vfg_iommu *iommu, dma_addr_t iova,
-				     size_t size, bool dirty, bool contig,
-				     phys_addr_t phys0)
+				     size_t size, bool dirty)
 {
 	struct iommu_domain *domain = vfg_first_domain(iommu)->domain;
 	struct vfg_unpin *u = &iommu->unpin;
@@ -399,28 +420,20 @@ static unsigned long vfg_unmap_range(struct vfg_iommu *iommu, dma_addr_t iova,
 	u->dirty = dirty;
 	iommu_iotlb_gather_init(&u->gather);
 	while (done < size) {
-		if (contig) {
-			phys = phys0 + done;
-			len = size - done;
-		} else {
-			phys = iommu_iova_to_phys(domain, iova + done);
-			if (!phys) {
-				done += PAGE_SIZE;
-				continue;
-			}
-			len = PAGE_SIZE;
-			while (done + len < size &&
-			       iommu_iova_to_phys(domain, iova + done + len) ==
-			       phys + len)
-				len += PAGE_SIZE;
+		phys = iommu_iova_to_phys(domain, iova + done);
+		if (!phys) {
+			done += PAGE_SIZE;
+			continue;
 		}
+		len = PAGE_SIZE;
+		while (done + len < size &&
+		       iommu_iova_to_phys(domain, iova + done + len) ==
+		       phys + len)
+			len += PAGE_SIZE;
 		unmapped = iommu_unmap_fast(domain, iova + done, len,
 					    &u->gather);
-		if (WARN_ON_ONCE(unmapped != len)) {
-			/* Not as it was mapped: walk what is left. */
-			len = unmapped ? unmapped : contig ? 0 : PAGE_SIZE;
-			contig = false;
-		}
+		if (WARN_ON_ONCE(unmapped != len))
+			len = unmapped ? unmapped : PAGE_SIZE;
 		if (unmapped) {
 			u->runs[u->nr].phys = phys;
 			u->runs[u->nr].len = unmapped;
@@ -435,6 +448,60 @@ static unsigned long vfg_unmap_range(struct vfg_iommu *iommu, dma_addr_t iova,
 	return unpinned;
 }
 
+/* The most one iommu_unmap_fast() call of vfg_unmap_runs() takes out. */
+#define VFG_UNMAP_CHUNK SZ_256M
+
+/*
+ * Unmap from every domain and unpin @dma, pinned RAM whose runs are known:
+ * the first domain is unmapped a large piece at a time, with no lookup in
+ * its page tables, into one IOTLB gather; after its flush the runs are
+ * unpinned.  Should the IOMMU unmap less than the mapping (it never
+ * should), what it left is walked.  Return: pages unpinned.
+ */
+static unsigned long vfg_unmap_runs(struct vfg_iommu *iommu,
+				    struct vfg_dma *dma, bool dirty)
+{
+	struct iommu_domain *domain = vfg_first_domain(iommu)->domain;
+	size_t size = dma->last - dma->iova + 1, done = 0, left, len, n;
+	struct iommu_iotlb_gather *gather = &iommu->unpin.gather;
+	unsigned long unpinned = 0, i;
+
+	vfg_unmap_others(iommu, dma->iova, size);
+	iommu_iotlb_gather_init(gather);
+	while (done < size) {
+		n = iommu_unmap_fast(domain, dma->iova + done,
+				     min_t(size_t, size - done, VFG_UNMAP_CHUNK),
+				     gather);
+		if (!n)
+			break;
+		done += n;
+		cond_resched();
+	}
+	iommu_iotlb_sync(domain, gather);
+	for (i = 0, left = done; i < dma->nr_runs && left; i++) {
+		len = min(dma->runs[i].len, left);
+		unpin_user_page_range_dirty_lock(pfn_to_page(PHYS_PFN(dma->runs[i].phys)),
+						 len >> PAGE_SHIFT, dirty);
+		unpinned += len >> PAGE_SHIFT;
+		left -= len;
+		if ((i & (VFG_UNPIN_BATCH - 1)) == VFG_UNPIN_BATCH - 1)
+			cond_resched();
+	}
+	if (WARN_ON_ONCE(done < size))
+		unpinned += vfg_unmap_range(iommu, dma->iova + done,
+					    size - done, dirty);
+	return unpinned;
+}
+
+static void vfg_dma_free_runs(struct vfg_dma *dma)
+{
+	if (dma->runs != &dma->one_run)
+		kvfree(dma->runs);
+	dma->runs = NULL;
+	dma->nr_runs = 0;
+	dma->max_runs = 0;
+}
+
 static void vfg_dma_remove(struct vfg_iommu *iommu, struct vfg_dma *dma)
 {
 	size_t size = dma->last - dma->iova + 1;
@@ -446,16 +513,58 @@ static void vfg_dma_remove(struct vfg_iommu *iommu, struct vfg_dma *dma)
 	} else if (dma->pfnmap) {
 		list_for_each_entry(d, &iommu->domains, node)
 			vfg_domain_unmap(d->domain, dma->iova, size);
+	} else if (dma->runs) {
+		vfg_unmap_runs(iommu, dma, dma->prot & IOMMU_WRITE);
 	} else {
 		vfg_unmap_range(iommu, dma->iova, size,
-				dma->prot & IOMMU_WRITE, dma->contig,
-				dma->phys);
+				dma->prot & IOMMU_WRITE);
 	}
 	vfg_uncharge(dma->mm, dma->locked);
 	mmdrop(dma->mm);
 	rb_erase(&dma->node, &iommu->dmas);
 	iommu->dma_count--;
+	vfg_dma_free_runs(dma);
 	kfree(dma);
+}
+
+/*
+ * Record that [phys, phys + len) is what @dma maps next; a run that goes on
+ * from the last one extends it.  Return: false if there was no memory for
+ * it, and then @dma has no runs at all (its unmap walks the page tables).
+ */
+static bool vfg_dma_add_run(struct vfg_dma *dma, phys_addr_t phys, size_t len)
+{
+	struct vfg_run *r;
+	unsigned long max;
+
+	if (dma->nr_runs) {
+		r = &dma->runs[dma->nr_runs - 1];
+		if (r->phys + r->len == phys) {
+			r->len += len;
+			return true;
+		}
+	}
+	if (!dma->max_runs) {
+		dma->runs = &dma->one_run;
+		dma->max_runs = 1;
+	} else if (dma->nr_runs == dma->max_runs) {
+		max = dma->max_runs < 8 ? 8 : 2 * dma->max_runs;
+		r = kvmalloc_array(max, sizeof(*r),
+				   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!r) {
+			vfg_dma_free_runs(dma);
+			return false;
+		}
+		memcpy(r, dma->runs, dma->nr_runs * sizeof(*r));
+		if (dma->runs != &dma->one_run)
+			kvfree(dma->runs);
+		dma->runs = r;
+		dma->max_runs = max;
+	}
+	dma->runs[dma->nr_runs].phys = phys;
+	dma->runs[dma->nr_runs].len = len;
+	dma->nr_runs++;
+	return true;
 }
 
 /* Pin and map the pages of @dma; on failure nothing stays pinned. */
@@ -466,7 +575,7 @@ static int vfg_dma_populate(struct vfg_iommu *iommu, struct vfg_dma *dma)
 	unsigned int gup = FOLL_LONGTERM;
 	struct page **pages = iommu->pages;
 	unsigned long done = 0, i, j;
-	bool contig = true;
+	bool runs = true;
 	phys_addr_t phys;
 	long n, got;
 	int ret = 0;
@@ -499,16 +608,15 @@ static int vfg_dma_populate(struct vfg_iommu *iommu, struct vfg_dma *dma)
 				    page_to_pfn(pages[j - 1]) + 1)
 					break;
 			phys = page_to_phys(pages[i]);
-			if (!done && !i)
-				dma->phys = phys;
-			else if (phys != dma->phys + ((done + i) << PAGE_SHIFT))
-				contig = false;
 			ret = vfg_map_all(iommu,
 					  dma->iova + ((done + i) << PAGE_SHIFT),
 					  phys, (j - i) << PAGE_SHIFT,
 					  dma->prot | IOMMU_CACHE);
 			if (ret)
 				break;
+			if (runs)
+				runs = vfg_dma_add_run(dma, phys,
+						       (j - i) << PAGE_SHIFT);
 		}
 		if (ret) {
 			/* pages[i..got) were pinned but not mapped. */
@@ -526,12 +634,12 @@ static int vfg_dma_populate(struct vfg_iommu *iommu, struct vfg_dma *dma)
 		cond_resched();
 	}
 	if (ret && done) {
-		vfg_unmap_range(iommu, dma->iova, done << PAGE_SHIFT, false,
-				false, 0);
+		vfg_unmap_range(iommu, dma->iova, done << PAGE_SHIFT, false);
 		vfg_uncharge(dma->mm, dma->locked);
 		dma->locked = 0;
 	}
-	dma->contig = !ret && contig;
+	if (ret)
+		vfg_dma_free_runs(dma);
 	return ret;
 }
 
@@ -842,6 +950,37 @@ static int vfg_replay_range(struct iommu_domain *from, struct iommu_domain *to,
 }
 
 /*
+ * Map pinned RAM @dma, its runs known, into @to a run at a time (a page at
+ * a time with @single), with no lookup in another domain's page tables.  On
+ * failure, nothing of it stays mapped in @to.
+ */
+static int vfg_replay_runs(struct vfg_dma *dma, struct iommu_domain *to,
+			   bool single)
+{
+	size_t done = 0, off, step;
+	unsigned long i;
+	int ret = 0;
+
+	for (i = 0; i < dma->nr_runs && !ret; i++) {
+		for (off = 0; off < dma->runs[i].len; off += step) {
+			step = single ? PAGE_SIZE : dma->runs[i].len;
+			ret = iommu_map(to, dma->iova + done,
+					dma->runs[i].phys + off, step,
+					dma->prot | IOMMU_CACHE);
+			if (ret)
+				break;
+			done += step;
+		}
+		if (!ret && fatal_signal_pending(current))
+			ret = -EINTR;
+		cond_resched();
+	}
+	if (ret && done)
+		vfg_domain_unmap(to, dma->iova, done);
+	return ret;
+}
+
+/*
  * Map @dma into @to, a domain not in the list yet.  A peer-to-peer mapping
  * of one of our devices also records @to among its domains, under the
  * exporter's p2p_lock, so that a zap unmaps it there too; one already
@@ -859,6 +998,8 @@ static int vfg_dma_replay(struct vfg_iommu *iommu, struct vfg_dma *dma,
 	if (!dma->exporter) {
 		single = !dma->pfnmap &&
 			 READ_ONCE(vfg_type1_params.disable_hugepages);
+		if (dma->runs)
+			return vfg_replay_runs(dma, to, single);
 		return vfg_replay_range(vfg_first_domain(iommu)->domain, to,
 					dma->iova, size, dma->prot, single);
 	}

@@ -538,6 +538,84 @@ TEST_F(dma, device_dma_round_trip)
 		ASSERT_EQ(0, dst[i]);
 }
 
+/*
+ * Pages that are not physically contiguous: each IOVA page reaches its own
+ * page, before and after another mapping comes and goes, and the unmap
+ * gives every pin back.  Their pages are faulted in backwards, from a
+ * region with THP off, so that they are many runs, not one.
+ */
+TEST_F(dma, scattered_pages)
+{
+	const size_t n = 64, size = n * SZ_4K;
+	uint8_t *buf = alloc_buf(ANON, size), *other = alloc_buf(ANON, SZ_64K);
+	uint8_t *dst = alloc_buf(ANON, SZ_64K);
+	uint64_t done;
+	size_t i, j;
+	int round;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, other);
+	ASSERT_NE(NULL, dst);
+	ASSERT_EQ(0, madvise(buf, size, MADV_NOHUGEPAGE));
+	for (i = n; i-- > 0;)
+		memset(buf + i * SZ_4K, (int)(0x40 + i), SZ_4K);
+	memset(other, 0, SZ_64K);
+	ASSERT_EQ(0, vfg_dma_map(self->container, buf, IOVA_A, size, RW));
+	ASSERT_EQ(0, vfg_dma_map(self->container, dst, IOVA_B, SZ_64K, RW));
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < n; i += 7) {
+			memset(dst, 0, 64);
+			ASSERT_TRUE(edu_dma(self->bar, IOVA_A + i * SZ_4K + 8, 64,
+					    false, 5000));
+			ASSERT_TRUE(edu_dma(self->bar, IOVA_B, 64, true, 5000));
+			for (j = 0; j < 64; j++)
+				ASSERT_EQ(0x40 + i, dst[j])
+					TH_LOG("page %zu byte %zu", i, j);
+		}
+		/* Another mapping in between, mapped and unmapped. */
+		ASSERT_EQ(0, vfg_dma_map(self->container, other,
+					 IOVA_A + size, SZ_64K, RW));
+		ASSERT_EQ(0, dma_unmap(self->container, IOVA_A + size, SZ_64K,
+				       0, &done));
+		ASSERT_EQ(SZ_64K, done);
+	}
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA_A, size, 0, &done));
+	ASSERT_EQ(size, done);
+	/* Gone: a device write there reaches nothing. */
+	memset(dst, 0x5a, 64);
+	ASSERT_TRUE(edu_dma(self->bar, IOVA_B, 64, false, 5000));
+	ASSERT_TRUE(edu_dma(self->bar, IOVA_A, 64, true, 5000));
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(0x40 + i, buf[i * SZ_4K]);
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA_B, SZ_64K, 0, &done));
+	EXPECT_EQ(self->pins_before, vfg_pins_outstanding());
+}
+
+/*
+ * A map whose user range ends in a hole fails with EFAULT and leaves
+ * nothing pinned, charged or mapped: the pages before the hole were pinned
+ * and mapped, and are taken back.
+ */
+TEST_F(dma, map_fails_half_way)
+{
+	const size_t size = 1024 * SZ_4K;
+	uint8_t *buf = alloc_buf(ANON, size);
+	uint64_t done;
+
+	ASSERT_NE(NULL, buf);
+	memset(buf, 1, size);
+	ASSERT_EQ(0, munmap(buf + size - 16 * SZ_4K, 16 * SZ_4K));
+	EXPECT_ERRNO(EFAULT, vfg_dma_map(self->container, buf, IOVA_A, size,
+					 RW));
+	EXPECT_EQ(self->pins_before, vfg_pins_outstanding());
+	EXPECT_EQ(0, vfg_vmlck_kb(getpid()));
+	/* Nothing of it stayed mapped: the same IOVAs map again. */
+	EXPECT_EQ(0, vfg_dma_map(self->container, buf, IOVA_A, SZ_2M, RW));
+	EXPECT_EQ(0, dma_unmap(self->container, IOVA_A, SZ_2M, 0, &done));
+	EXPECT_EQ(SZ_2M, done);
+	EXPECT_EQ(self->pins_before, vfg_pins_outstanding());
+}
+
 /* After unmap, the device's writes reach nothing (the IOMMU faults them). */
 TEST_F(dma, unmapped_iova_blocked)
 {
