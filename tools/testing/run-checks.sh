@@ -25,9 +25,14 @@ VFG_GUEST_CONFIGS=${VFG_GUEST_CONFIGS:-"default:intel default:amd"}
 # A config may end in /TAINTS, the taint flags its run may gain (vmrun.py
 # --allow-taint): default:none/U runs DPDK in no-IOMMU mode, which taints.
 VFG_CLIENTS_CONFIGS=${VFG_CLIENTS_CONFIGS:-"default:intel default:amd default:none/U vga:intel"}
-# Tests that need a topology of their own: TEST@topology:iommu[/TAINTS],
-# TAINTS the taint flags that run may gain (vmrun.py --allow-taint).
-VFG_TOPO_TESTS=${VFG_TOPO_TESTS:-"hotreset_test@hotreset:intel sriov_test@sriov:intel config_test@sriov:intel config_test@sriov:amd noiommu_test@default:none/U vga_test@vga:intel smallbar_test@smallbar:intel"}
+# Tests that need a guest of their own: TEST@topology:iommu[/TAINTS][^CPUS],
+# TAINTS the taint flags that run may gain (vmrun.py --allow-taint), CPUS
+# its number of vCPUs (vmrun.py --smp).  fuzz_test runs on one vCPU: QEMU
+# 7.2's multi-threaded TCG can misroute a vCPU's MMIO access (a local APIC
+# EOI, an HPET read) while another vCPU changes the memory map, and the
+# fuzzer changes it thousands of times (see Documentation/dev-tools/
+# testing.rst, "fuzz_test").
+VFG_TOPO_TESTS=${VFG_TOPO_TESTS:-"hotreset_test@hotreset:intel sriov_test@sriov:intel config_test@sriov:intel config_test@sriov:amd noiommu_test@default:none/U vga_test@vga:intel smallbar_test@smallbar:intel fuzz_test@default:intel^1 fuzz_test@default:amd^1"}
 
 record() { echo "$2 $3 ${4:-0}" >"$RES/$1"; }
 
@@ -144,12 +149,17 @@ suite_kvm() {
 # Single test binaries under a topology of their own (a whole guest suite
 # per topology would cost minutes for what one binary checks).
 suite_topo() {
-	local spec t cfg topo iommu name extra=() allow
+	local spec t cfg topo iommu name extra=() allow smp
 	read -r -a extra <<<"${VFG_VMRUN_ARGS:-}"
 	for spec in $VFG_TOPO_TESTS; do
 		t=${spec%%@*}
 		cfg=${spec##*@}
 		allow=()
+		smp=()
+		if [[ $cfg == *^* ]]; then
+			smp=(--smp "${cfg##*^}")
+			cfg=${cfg%^*}
+		fi
 		if [[ $cfg == */* ]]; then
 			allow=(--allow-taint "${cfg##*/}")
 			cfg=${cfg%/*}
@@ -161,7 +171,7 @@ suite_topo() {
 		python3 tools/testing/vm/vmrun.py --kernel "$VM_KERNEL" \
 			--initrd "$INITRD" --topology "$topo" --iommu "$iommu" \
 			--cmd "/opt/vfg/tests/$t" \
-			"${allow[@]}" "${extra[@]}" \
+			"${allow[@]}" "${smp[@]}" "${extra[@]}" \
 			--timeout "${VFG_GUEST_TIMEOUT:-600}" -q --panic-on-oops \
 			--log "$LOGS/$name.log" --results "$RES/$name" ||
 			echo "=== $t $cfg failed; full log: $LOGS/$name.log"
