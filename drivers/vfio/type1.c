@@ -548,7 +548,14 @@ static bool vfg_dma_add_run(struct vfg_dma *dma, phys_addr_t phys, size_t len)
 		dma->runs = &dma->one_run;
 		dma->max_runs = 1;
 	} else if (dma->nr_runs == dma->max_runs) {
-		max = dma->max_runs < 8 ? 8 : 2 * dma->max_runs;
+		/*
+		 * There are never more runs than pages: the first list holds
+		 * as many as the mapping has pages, up to a page of runs.
+		 */
+		max = dma->max_runs > 1 ? 2 * dma->max_runs :
+		      clamp_t(unsigned long,
+			      (dma->last - dma->iova + 1) >> PAGE_SHIFT,
+			      2, PAGE_SIZE / sizeof(*r));
 		r = kvmalloc_array(max, sizeof(*r),
 				   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!r) {
